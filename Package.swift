@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "sgdr-search",
+    products: [
+        .executable(name: "sgdr-search", targets: ["sgdr-search"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // C libraries: one system-library target each, called from one Swift file each.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Pure learning-rate schedules: no I/O, no knowledge of training.
+        .target(name: "Schedules"),
+        // Data, layers, optimizers, training loop on OpenBLAS.
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CZlib"]),
+        // Search spaces, samplers, the trial-store protocol, the runner, results.
+        .target(name: "Sweep", dependencies: ["Engine", "Schedules"]),
+        // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).
+        .target(name: "SQLiteStore", dependencies: ["Sweep", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Self-contained HTML + SVG reports.
+        .target(name: "Report", dependencies: ["Sweep", "Schedules"]),
+        // The thin command-line shell.
+        .executableTarget(
+            name: "sgdr-search",
+            dependencies: [
+                "Schedules", "Engine", "Sweep", "SQLiteStore", "Report",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "Sweep"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep"]),
+        .testTarget(name: "CLITests", dependencies: ["sgdr-search"]),
+    ]
+)

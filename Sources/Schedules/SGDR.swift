@@ -1,0 +1,136 @@
+/// The parameters of SGDR with trigger and peak compression (see README, "The schedule").
+public struct SGDRParameters: Hashable, Codable, Sendable {
+    /// Global peak rate, and the rate before the trigger fires.
+    public var lrMax: Double
+    /// Floor of every cosine cycle.
+    public var lrMin: Double
+    /// Length in epochs of the first cycle (>= 1).
+    public var t0: Int
+    /// Cycle growth: `T_{i+1} = floor(tmult * T_i)` (>= 1, fractional allowed).
+    public var tmult: Double
+    /// `c`: after an improvement the next peak is `max(peak / c, lr)`; `c <= 0`: `lr`; `c = 1`: plain SGDR.
+    public var lrMaxCompression: Double
+    /// The schedule starts after an epoch ends with `val_acc >= triggerValAcc`; `<= 0`: from epoch 1.
+    public var triggerValAcc: Double
+
+    public init(lrMax: Double = 0.1, lrMin: Double? = nil, t0: Int = 10, tmult: Double = 1,
+                lrMaxCompression: Double = 5, triggerValAcc: Double = 0) {
+        self.lrMax = lrMax
+        self.lrMin = lrMin ?? lrMax / 100
+        self.t0 = t0
+        self.tmult = tmult
+        self.lrMaxCompression = lrMaxCompression
+        self.triggerValAcc = triggerValAcc
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lrMax = "lr_max", lrMin = "lr_min", t0, tmult
+        case lrMaxCompression = "lr_max_compression", triggerValAcc = "trigger_val_acc"
+    }
+
+    /// The first parameter that is out of its range, or nil when all are valid.
+    public func firstInvalid() -> ParameterProblem? {
+        if let p = ParameterProblem.checkRate("lr_max", lrMax, positive: true) { return p }
+        if let p = ParameterProblem.checkRate("lr_min", lrMin, positive: false) { return p }
+        if lrMin > lrMax {
+            return ParameterProblem(parameter: "lr_min", allowed: "a rate no larger than lr_max (\(lrMax))", value: lrMin)
+        }
+        if t0 < 1 { return ParameterProblem(parameter: "t0", allowed: "an integer >= 1", value: Double(t0)) }
+        if !(tmult.isFinite && tmult >= 1) {
+            return ParameterProblem(parameter: "tmult", allowed: "a finite number >= 1", value: tmult)
+        }
+        if !lrMaxCompression.isFinite {
+            return ParameterProblem(parameter: "lr_max_compression", allowed: "a finite number", value: lrMaxCompression)
+        }
+        if !(triggerValAcc.isFinite && triggerValAcc <= 1) {
+            return ParameterProblem(parameter: "trigger_val_acc", allowed: "a number <= 1 (<= 0: from epoch 1)", value: triggerValAcc)
+        }
+        return nil
+    }
+}
+
+/// A schedule parameter outside its allowed range; `parameter` uses the space-file spelling.
+public struct ParameterProblem: Error, Hashable, Sendable {
+    public var parameter: String
+    public var allowed: String
+    public var value: Double
+
+    public init(parameter: String, allowed: String, value: Double) {
+        self.parameter = parameter
+        self.allowed = allowed
+        self.value = value
+    }
+
+    static func checkRate(_ name: String, _ value: Double, positive: Bool) -> ParameterProblem? {
+        if !value.isFinite || value < 0 || (positive && value == 0) {
+            return ParameterProblem(parameter: name, allowed: positive ? "a finite rate > 0" : "a finite rate >= 0", value: value)
+        }
+        return nil
+    }
+}
+
+/// SGDR with trigger and peak compression, exactly as SGDR-SPEC.md's state machine.
+public struct SGDRSchedule: LearningRateSchedule {
+    public let parameters: SGDRParameters
+    /// The last epoch started (0 before the first `beginEpoch()`).
+    public private(set) var epoch = 0
+    public private(set) var triggered: Bool
+    /// Best validation accuracy seen since the trigger.
+    public private(set) var best = 0.0
+    /// Peak of the current cycle.
+    public private(set) var peak: Double
+    /// Peak the next restart takes.
+    public private(set) var nextPeak: Double
+    /// Length of the current cycle.
+    public private(set) var tI: Int
+    /// Position in the current cycle (1...tI once triggered; 0 before).
+    public private(set) var tCur = 0
+    /// Rate answered by the last `beginEpoch()`.
+    public private(set) var lr: Double
+
+    public init(_ parameters: SGDRParameters) {
+        self.parameters = parameters
+        triggered = parameters.triggerValAcc <= 0
+        peak = parameters.lrMax
+        nextPeak = parameters.lrMax
+        tI = parameters.t0
+        lr = parameters.lrMax
+    }
+
+    /// `floor(tmult * tI)`, with a relative tolerance of 1e-9 so that products that are whole
+    /// numbers in decimal (1.15 * 20 = 23) are not floored one below by binary rounding.
+    public static func nextCycleLength(_ tI: Int, tmult: Double) -> Int {
+        let product = tmult * Double(tI)
+        return max(1, Int((product * (1 + 1e-9)).rounded(.down)))
+    }
+
+    public mutating func beginEpoch() -> Double {
+        epoch += 1
+        if !triggered {
+            lr = parameters.lrMax
+            return lr
+        }
+        tCur += 1
+        if tCur > tI {
+            tI = Self.nextCycleLength(tI, tmult: parameters.tmult)
+            tCur = 1
+            peak = nextPeak
+        }
+        lr = cosineAnnealing(peak: peak, lrMin: parameters.lrMin, tCur: tCur, tI: tI)
+        return lr
+    }
+
+    public mutating func endEpoch(valAcc: Double) {
+        if !triggered {
+            // The epoch that crosses the threshold ran at lr_max, before the schedule:
+            // it starts the schedule but does not count as an improvement of it.
+            if valAcc >= parameters.triggerValAcc { triggered = true }
+            return
+        }
+        if valAcc > best {
+            best = valAcc
+            let c = parameters.lrMaxCompression
+            nextPeak = c > 0 ? max(peak / c, lr) : lr
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// The schedules the tool knows, by the names users type.
+public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
+    case sgdr, step, cosine, constant
+}
+
+/// A complete description of one schedule for a run of `epochs` epochs: what a trial stores
+/// and what `makeSchedule()` turns into a fresh schedule.
+public struct ScheduleConfig: Hashable, Codable, Sendable {
+    public var kind: ScheduleKind
+    /// lr_max, lr_min, t0, tmult, lr_max_compression, trigger_val_acc (the baselines use lr_max and lr_min).
+    public var parameters: SGDRParameters
+    public var epochs: Int
+    /// Step decay's milestones (fractions of `epochs`) and factor.
+    public var stepMilestones: [Double]
+    public var stepFactor: Double
+
+    public init(kind: ScheduleKind, parameters: SGDRParameters, epochs: Int,
+                stepMilestones: [Double] = [0.5, 0.75], stepFactor: Double = 0.1) {
+        self.kind = kind
+        self.parameters = parameters
+        self.epochs = epochs
+        self.stepMilestones = stepMilestones
+        self.stepFactor = stepFactor
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind = "schedule", parameters, epochs
+        case stepMilestones = "step_milestones", stepFactor = "step_factor"
+    }
+
+    public func makeSchedule() -> any LearningRateSchedule {
+        switch kind {
+        case .sgdr: SGDRSchedule(parameters)
+        case .step: StepSchedule(lrMax: parameters.lrMax, epochs: epochs, milestones: stepMilestones, factor: stepFactor)
+        case .cosine: CosineSchedule(lrMax: parameters.lrMax, lrMin: parameters.lrMin, epochs: epochs)
+        case .constant: ConstantSchedule(lrMax: parameters.lrMax)
+        }
+    }
+}
