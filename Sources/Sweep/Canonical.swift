@@ -1,0 +1,82 @@
+import Engine
+
+/// One `path = value` line of a space's canonical form.
+public struct CanonicalEntry: Hashable, Sendable {
+    public var path: String
+    public var value: String
+}
+
+extension SearchSpace {
+    /// The decoded space as `path = value` lines, defaults filled in, in a fixed order: two files
+    /// that decode to the same sweep have the same lines, whatever their layout, key order
+    /// (outside `parameters`, whose order is the grid's order) or spelling of numbers.
+    /// `trials` and `concurrency` may change between runs of a sweep and are left out unless asked for.
+    public func canonicalEntries(includingMutable: Bool = false) -> [CanonicalEntry] {
+        var e: [CanonicalEntry] = []
+        func add(_ path: String, _ value: String) { e.append(CanonicalEntry(path: path, value: value)) }
+        func list(_ xs: [Double]) -> String { "[" + xs.map(fmt).joined(separator: ", ") + "]" }
+        add("name", name)
+        add("strategy", strategy.rawValue)
+        add("seed", String(seed))
+        add("repeats", String(repeats))
+        add("objective", objective.rawValue)
+        if includingMutable {
+            add("trials", trials.map(String.init) ?? "-")
+            add("concurrency", concurrency.map(String.init) ?? "-")
+        }
+        add("parameters", "[" + parameters.map(\.parameter.rawValue).joined(separator: ", ") + "]")
+        for d in parameters {
+            let path = "parameters." + d.parameter.rawValue
+            switch d.kind {
+            case .values(let vs): add(path + ".values", list(vs))
+            case .range(let lo, let hi, let log, let integer):
+                add(path + ".min", fmt(lo))
+                add(path + ".max", fmt(hi))
+                add(path + ".log", String(log))
+                add(path + ".int", String(integer))
+            }
+        }
+        add("configurations", String(configurations.count))
+        for (i, c) in configurations.enumerated() {
+            for (p, v) in c { add("configurations[\(i)].\(p.rawValue)", fmt(v)) }
+        }
+        for p in SweptParameter.allCases { if let v = fixed[p] { add("fixed." + p.rawValue, fmt(v)) } }
+        add("fixed.step_milestones", list(stepMilestones))
+        add("fixed.step_factor", fmt(stepFactor))
+        add("baselines", "[" + baselines.map(\.rawValue).joined(separator: ", ") + "]")
+        add("training.dataset", data.dataset.rawValue)
+        add("training.data_dir", data.dataDir ?? "-")
+        add("training.train_size", String(data.trainSize))
+        add("training.val_size", String(data.valSize))
+        add("training.epochs", String(training.epochs))
+        add("training.batch_size", String(training.batchSize))
+        add("training.hidden", "[" + training.hidden.map(String.init).joined(separator: ", ") + "]")
+        add("training.optimizer", training.optimizer.rawValue)
+        add("training.momentum", fmt(training.momentum))
+        add("training.nesterov", String(training.nesterov))
+        add("training.weight_decay", fmt(training.weightDecay))
+        add("training.threads", String(trainingThreads))
+        return e
+    }
+
+    /// SHA-256 of the canonical form (without `trials` and `concurrency`), 64 hex digits.
+    public var canonicalHash: String {
+        SHA256.hex(canonicalEntries().map { "\($0.path) = \($0.value)" }.joined(separator: "\n"))
+    }
+
+    /// What differs from `old`, one line per key path: `training.epochs: 10 -> 20`
+    /// (`trials` and `concurrency` are not listed).
+    public func changes(from old: SearchSpace) -> [String] {
+        let a = old.canonicalEntries(), b = canonicalEntries()
+        let oldValues = Dictionary(a.map { ($0.path, $0.value) }, uniquingKeysWith: { x, _ in x })
+        let newValues = Dictionary(b.map { ($0.path, $0.value) }, uniquingKeysWith: { x, _ in x })
+        var lines: [String] = []
+        var seen: Set<String> = []
+        for entry in a + b where !seen.contains(entry.path) {
+            seen.insert(entry.path)
+            let o = oldValues[entry.path], n = newValues[entry.path]
+            if o != n { lines.append("\(entry.path): \(o ?? "(absent)") -> \(n ?? "(absent)")") }
+        }
+        return lines
+    }
+}

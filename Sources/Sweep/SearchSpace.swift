@@ -1,0 +1,222 @@
+import Engine
+import Foundation
+import Schedules
+
+/// How configurations are produced from a space.
+public enum SearchStrategy: String, Hashable, Sendable, CaseIterable {
+    /// Every combination of the `values` lists, in parameter order, the last parameter fastest.
+    case grid
+    /// `trials` configurations drawn from the ranges and lists.
+    case random
+    /// The hand-picked `configurations`, as given.
+    case list
+}
+
+/// The schedule parameters a space can sweep or fix, by their space-file names.
+public enum SweptParameter: String, Hashable, Sendable, CaseIterable {
+    case t0, tmult
+    case lrMaxCompression = "lr_max_compression"
+    case triggerValAcc = "trigger_val_acc"
+    case lrMax = "lr_max"
+    case lrMin = "lr_min"
+
+    /// What values are allowed, for messages.
+    public var allowed: String {
+        switch self {
+        case .t0: "t0 must be an integer >= 1"
+        case .tmult: "tmult must be a number >= 1"
+        case .lrMaxCompression: "lr_max_compression must be a number >= 1, or <= 0 (next peak = the improving epoch's rate)"
+        case .triggerValAcc: "trigger_val_acc must be a number in [0, 1] (0: from epoch 1)"
+        case .lrMax: "lr_max must be a number > 0"
+        case .lrMin: "lr_min must be a number > 0"
+        }
+    }
+
+    public func isAllowed(_ v: Double) -> Bool {
+        guard v.isFinite else { return false }
+        switch self {
+        case .t0: return v >= 1 && v == v.rounded() && v < 1e9
+        case .tmult: return v >= 1
+        case .lrMaxCompression: return v <= 0 || v >= 1
+        case .triggerValAcc: return v >= 0 && v <= 1
+        case .lrMax, .lrMin: return v > 0
+        }
+    }
+
+    /// Integer-valued: random draws are rounded, list values must be whole.
+    public var isInteger: Bool { self == .t0 }
+
+    func apply(_ v: Double, to p: inout SGDRParameters) {
+        switch self {
+        case .t0: p.t0 = Int(v)
+        case .tmult: p.tmult = v
+        case .lrMaxCompression: p.lrMaxCompression = v
+        case .triggerValAcc: p.triggerValAcc = v
+        case .lrMax: p.lrMax = v
+        case .lrMin: p.lrMin = v
+        }
+    }
+
+    func value(in p: SGDRParameters) -> Double {
+        switch self {
+        case .t0: Double(p.t0)
+        case .tmult: p.tmult
+        case .lrMaxCompression: p.lrMaxCompression
+        case .triggerValAcc: p.triggerValAcc
+        case .lrMax: p.lrMax
+        case .lrMin: p.lrMin
+        }
+    }
+}
+
+/// The values one swept parameter may take.
+public struct ParameterDomain: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// Any of these (grid: each in turn; random: one drawn uniformly).
+        case values([Double])
+        /// Random only: uniform (or log-uniform) in [min, max]; `integer` rounds to whole numbers.
+        case range(min: Double, max: Double, log: Bool, integer: Bool)
+    }
+    public var parameter: SweptParameter
+    public var kind: Kind
+
+    public init(parameter: SweptParameter, kind: Kind) {
+        self.parameter = parameter
+        self.kind = kind
+    }
+
+    /// The smallest and largest value a configuration can get.
+    var bounds: (min: Double, max: Double) {
+        switch kind {
+        case .values(let vs): (vs.min()!, vs.max()!)
+        case .range(let lo, let hi, _, let integer): integer ? (lo.rounded(.up), hi.rounded(.down)) : (lo, hi)
+        }
+    }
+}
+
+/// One configuration of a sweep: a schedule, and the values of the swept parameters.
+public struct Configuration: Hashable, Sendable {
+    /// `"sgdr-0007"`, or a baseline's name.
+    public var id: String
+    public var schedule: ScheduleConfig
+    /// Swept parameter values by their space names (empty for baselines).
+    public var swept: [String: Double]
+}
+
+/// A search space, decoded and validated from a space file (see README, "The search space file").
+public struct SearchSpace: Hashable, Sendable {
+    public var name: String
+    public var strategy: SearchStrategy
+    public var seed: UInt64
+    /// Training seeds per configuration.
+    public var repeats: Int
+    /// Workers at once; nil: the number of cores. May change between runs of a sweep.
+    public var concurrency: Int?
+    public var objective: Objective
+    /// Random search only: how many configurations. May grow between runs of a sweep.
+    public var trials: Int?
+    /// Grid and random: the swept parameters in file order.
+    public var parameters: [ParameterDomain]
+    /// List: the configurations as given, each its parameters in file order.
+    public var configurations: [[(SweptParameter, Double)]]
+    /// Schedule parameters that are not swept.
+    public var fixed: [SweptParameter: Double]
+    public var stepMilestones: [Double]
+    public var stepFactor: Double
+    public var baselines: [ScheduleKind]
+    public var data: DataOptions
+    /// The training settings; `seed` is set per trial.
+    public var training: TrainingOptions
+    /// BLAS threads per trial.
+    public var trainingThreads: Int
+    /// The file's text, as given.
+    public var source: String
+
+    public static func == (a: SearchSpace, b: SearchSpace) -> Bool {
+        a.canonicalEntries(includingMutable: true) == b.canonicalEntries(includingMutable: true)
+    }
+
+    public func hash(into h: inout Hasher) { h.combine(canonicalHash) }
+
+    /// The names of the swept parameters as in the space, in space order (the leaderboard's columns).
+    public var sweptNames: [String] {
+        switch strategy {
+        case .grid, .random: return parameters.map(\.parameter.rawValue)
+        case .list:
+            var names: [String] = []
+            for c in configurations { for (p, _) in c where !names.contains(p.rawValue) { names.append(p.rawValue) } }
+            return names
+        }
+    }
+
+    /// The configuration sampler of this space's strategy.
+    public var sampler: any Sampler {
+        switch strategy {
+        case .grid: GridSampler(parameters: parameters)
+        case .random: RandomSampler(parameters: parameters, seed: seed, count: trials ?? 0)
+        case .list: ListSampler(configurations: configurations)
+        }
+    }
+
+    /// The schedule parameters of a configuration: defaults (those of `sgdr-search schedule`),
+    /// then `fixed`, then the swept values. `lr_min` defaults to `lr_max / 100`.
+    public func parameters(with swept: [(SweptParameter, Double)]) -> SGDRParameters {
+        var p = SGDRParameters()
+        var lrMinSet = false
+        for q in SweptParameter.allCases {
+            if let v = fixed[q] { q.apply(v, to: &p); lrMinSet = lrMinSet || q == .lrMin }
+        }
+        for (q, v) in swept { q.apply(v, to: &p); lrMinSet = lrMinSet || q == .lrMin }
+        if !lrMinSet { p.lrMin = p.lrMax / 100 }
+        return p
+    }
+
+    func scheduleConfig(kind: ScheduleKind, _ p: SGDRParameters) -> ScheduleConfig {
+        ScheduleConfig(kind: kind, parameters: p, epochs: training.epochs,
+                       stepMilestones: stepMilestones, stepFactor: stepFactor)
+    }
+
+    /// The baselines, then the SGDR configurations `sgdr-0000`, ... in the sampler's order.
+    public func expandConfigurations() -> [Configuration] {
+        let base = parameters(with: [])
+        var out = baselines.map { Configuration(id: $0.rawValue, schedule: scheduleConfig(kind: $0, base), swept: [:]) }
+        let s = sampler
+        for i in 0..<s.count {
+            let values = s.configuration(at: i)
+            out.append(Configuration(
+                id: Self.configurationID(i), schedule: scheduleConfig(kind: .sgdr, parameters(with: values)),
+                swept: Dictionary(values.map { ($0.0.rawValue, $0.1) }, uniquingKeysWith: { $1 })))
+        }
+        return out
+    }
+
+    public static func configurationID(_ index: Int) -> String {
+        let digits = String(index)
+        return "sgdr-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// Every trial of the sweep, in dispatch order: each configuration's repeats in turn, the
+    /// baselines first. A trial's `number` is its position in this list, so it depends only on the
+    /// space: when random search's `trials` grows, the new configurations come after the existing
+    /// ones and no existing number changes.
+    public func trialSpecs() -> [TrialSpec] {
+        var specs: [TrialSpec] = []
+        for c in expandConfigurations() {
+            for r in 0..<repeats {
+                specs.append(TrialSpec(
+                    id: TrialSpec.id(configuration: c.id, repeatIndex: r), number: specs.count,
+                    configuration: c.id, repeatIndex: r,
+                    seed: Seeds.training(sweepSeed: seed, repeatIndex: r),
+                    schedule: c.schedule, swept: c.swept))
+            }
+        }
+        return specs
+    }
+
+    /// The number of configurations (baselines included) and of trials.
+    public var configurationCount: Int { baselines.count + sampler.count }
+    public var trialCount: Int { configurationCount * repeats }
+
+    /// The default database of the sweep: `runs/<name>.sqlite`.
+    public var defaultDatabasePath: String { "runs/\(name).sqlite" }
+}

@@ -1,0 +1,425 @@
+import Engine
+import Foundation
+import Schedules
+
+extension SearchSpace {
+    static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
+                          "parameters", "configurations", "fixed", "baselines", "training"]
+    static let domainKeys = ["values", "min", "max", "log", "int"]
+    static let fixedKeys = SweptParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
+    static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "hidden",
+                               "optimizer", "momentum", "nesterov", "weight_decay", "threads"]
+    /// Upper bounds that keep a typo from asking for a sweep that cannot end.
+    static let maxRepeats = 1000, maxTrials = 1_000_000, maxConcurrency = 256, maxConfigurations = 1_000_000
+
+    /// Decodes and validates a space file. Nothing is run and nothing is written: every problem
+    /// is reported here, with the file, the key path and what is allowed.
+    public static func parse(data: Data, file: String) throws(SpaceError) -> SearchSpace {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SpaceError(file: file, path: "", message: "is not UTF-8 text; a space file is a JSON object")
+        }
+        let root: JSONValue
+        do {
+            root = try JSONReader.parse(Array(data))
+        } catch {
+            throw SpaceError(file: file, path: "", message: error.message + "; a space file must be valid JSON",
+                             line: error.line, column: error.column)
+        }
+        var d = SpaceDecoder(file: file)
+        return try d.decode(root, source: text)
+    }
+
+    /// Reads and parses the file at `path`; an unreadable file is a `SpaceError` too.
+    public static func load(path: String) throws(SpaceError) -> SearchSpace {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw SpaceError(file: path, path: "", message: exists ? "cannot be read" : "no such file; give the path of a space file (see search-spaces/)")
+        }
+        return try parse(data: data, file: path)
+    }
+}
+
+/// The validating walk over the JSON tree.
+struct SpaceDecoder {
+    let file: String
+
+    func fail(_ path: String, _ message: String) -> SpaceError {
+        SpaceError(file: file, path: path, message: message)
+    }
+
+    func members(_ v: JSONValue, _ path: String, allowed: [String], what: String) throws(SpaceError) -> [JSONValue.Member] {
+        guard case .object(let ms) = v.kind else {
+            throw fail(path.isEmpty ? "" : path, "expected an object, got \(v.typeName) \(v.shortText); \(what) is a JSON object {...}")
+        }
+        for m in ms where !allowed.contains(m.key) {
+            let p = join(path, m.key)
+            let hint = closestKey(to: m.key, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
+            throw fail(p, "unknown key \"\(m.key)\"; \(hint)allowed keys: \(allowed.joined(separator: ", "))")
+        }
+        return ms
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    func number(_ v: JSONValue, _ path: String, _ allowed: String) throws(SpaceError) -> Double {
+        guard case .number(let x, _) = v.kind else {
+            throw fail(path, "expected a number, got \(v.typeName) \(v.shortText); \(allowed)")
+        }
+        guard x.isFinite else { throw fail(path, "\(v.shortText) is out of range; \(allowed)") }
+        return x
+    }
+
+    func integer(_ v: JSONValue, _ path: String, min lo: Int, max hi: Int, _ allowed: String) throws(SpaceError) -> Int {
+        let x = try number(v, path, allowed)
+        guard x == x.rounded() else { throw fail(path, "expected an integer, got \(v.shortText); \(allowed)") }
+        guard x >= Double(lo) && x <= Double(hi) else { throw fail(path, "\(v.shortText) is out of range; \(allowed)") }
+        return Int(x)
+    }
+
+    func string(_ v: JSONValue, _ path: String, _ allowed: String) throws(SpaceError) -> String {
+        guard case .string(let s) = v.kind else {
+            throw fail(path, "expected a string, got \(v.typeName) \(v.shortText); \(allowed)")
+        }
+        return s
+    }
+
+    func bool(_ v: JSONValue, _ path: String, _ allowed: String) throws(SpaceError) -> Bool {
+        guard case .bool(let b) = v.kind else {
+            throw fail(path, "expected true or false, got \(v.typeName) \(v.shortText); \(allowed)")
+        }
+        return b
+    }
+
+    func array(_ v: JSONValue, _ path: String, _ allowed: String) throws(SpaceError) -> [JSONValue] {
+        guard case .array(let items) = v.kind else {
+            throw fail(path, "expected a list, got \(v.typeName) \(v.shortText); \(allowed)")
+        }
+        return items
+    }
+
+    func choice<T: RawRepresentable>(_ v: JSONValue, _ path: String, _ cases: [T], what: String) throws(SpaceError) -> T
+    where T.RawValue == String {
+        let names = cases.map(\.rawValue)
+        let allowed = "\(what) must be one of " + names.map { "\"\($0)\"" }.joined(separator: ", ")
+        let s = try string(v, path, allowed)
+        guard let c = cases.first(where: { $0.rawValue == s }) else {
+            let hint = closestKey(to: s, in: names).map { "did you mean \"\($0)\"? " } ?? ""
+            throw fail(path, "unknown \(what) \"\(s)\"; \(hint)\(allowed)")
+        }
+        return c
+    }
+
+    /// A schedule parameter's value, checked against its range.
+    func parameterValue(_ v: JSONValue, _ path: String, _ p: SweptParameter) throws(SpaceError) -> Double {
+        let x = try number(v, path, p.allowed)
+        guard p.isAllowed(x) else {
+            if p.isInteger && x != x.rounded() { throw fail(path, "\(v.shortText) is not an integer; \(p.allowed)") }
+            throw fail(path, "\(v.shortText) is out of range; \(p.allowed)")
+        }
+        return x
+    }
+
+    mutating func decode(_ root: JSONValue, source: String) throws(SpaceError) -> SearchSpace {
+        let ms = try members(root, "", allowed: SearchSpace.topKeys, what: "a space file")
+        var top: [String: JSONValue] = [:]
+        for m in ms { top[m.key] = m.value }
+
+        // name
+        guard let nameValue = top["name"] else {
+            throw fail("name", "missing; every space needs a \"name\" (letters, digits, '.', '_', '-'): its database is runs/<name>.sqlite")
+        }
+        let nameAllowed = "name must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.'"
+        let name = try string(nameValue, "name", nameAllowed)
+        let nameOK = !name.isEmpty && name.count <= 100 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0) }
+        guard nameOK else { throw fail("name", "\(nameValue.shortText) is not a valid name; \(nameAllowed)") }
+
+        let strategy: SearchStrategy = try top["strategy"].map { v throws(SpaceError) in
+            try choice(v, "strategy", SearchStrategy.allCases, what: "strategy")
+        } ?? .grid
+
+        var seed: UInt64 = 0
+        if let v = top["seed"] {
+            let allowed = "seed must be an integer in [0, 2^64 - 1]"
+            guard case .number(_, let text) = v.kind else {
+                throw fail("seed", "expected an integer, got \(v.typeName) \(v.shortText); \(allowed)")
+            }
+            guard let s = UInt64(text) else { throw fail("seed", "\(text) is not allowed; \(allowed)") }
+            seed = s
+        }
+        let repeats = try top["repeats"].map { v throws(SpaceError) in
+            try integer(v, "repeats", min: 1, max: SearchSpace.maxRepeats, "repeats must be an integer in [1, \(SearchSpace.maxRepeats)]")
+        } ?? 1
+        let concurrency = try top["concurrency"].map { v throws(SpaceError) in
+            try integer(v, "concurrency", min: 1, max: SearchSpace.maxConcurrency, "concurrency must be an integer in [1, \(SearchSpace.maxConcurrency)] (default: the number of cores)")
+        }
+        let objective = try top["objective"].map { v throws(SpaceError) in
+            try choice(v, "objective", Objective.allCases, what: "objective")
+        } ?? .bestValAcc
+
+        // trials: random only, required there.
+        var trials: Int?
+        if let v = top["trials"] {
+            guard strategy == .random else {
+                throw fail("trials", "only allowed with \"strategy\": \"random\" (this space is \"\(strategy.rawValue)\"); remove it, or use a random search")
+            }
+            trials = try integer(v, "trials", min: 1, max: SearchSpace.maxTrials, "trials must be an integer in [1, \(SearchSpace.maxTrials)]")
+        } else if strategy == .random {
+            throw fail("trials", "missing; \"strategy\": \"random\" needs \"trials\", the number of configurations to draw (an integer >= 1)")
+        }
+
+        // parameters / configurations
+        var domains: [ParameterDomain] = []
+        var configurations: [[(SweptParameter, Double)]] = []
+        switch strategy {
+        case .grid, .random:
+            if top["configurations"] != nil {
+                throw fail("configurations", "only allowed with \"strategy\": \"list\"; a \(strategy.rawValue) search takes \"parameters\"")
+            }
+            guard let pv = top["parameters"] else {
+                throw fail("parameters", "missing; a \(strategy.rawValue) search needs at least one swept parameter (any of \(SweptParameter.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            domains = try decodeDomains(pv, strategy: strategy)
+        case .list:
+            if top["parameters"] != nil {
+                throw fail("parameters", "not allowed with \"strategy\": \"list\"; give each configuration's values in \"configurations\"")
+            }
+            guard let cv = top["configurations"] else {
+                throw fail("configurations", "missing; \"strategy\": \"list\" needs \"configurations\": [{\"t0\": 10, \"tmult\": 2, ...}, ...]")
+            }
+            configurations = try decodeConfigurations(cv)
+        }
+
+        // fixed
+        var fixed: [SweptParameter: Double] = [:]
+        var stepMilestones = [0.5, 0.75]
+        var stepFactor = 0.1
+        let swept = Set(domains.map(\.parameter)).union(configurations.flatMap { $0.map(\.0) })
+        if let fv = top["fixed"] {
+            for m in try members(fv, "fixed", allowed: SearchSpace.fixedKeys, what: "fixed") {
+                let path = "fixed." + m.key
+                switch m.key {
+                case "step_milestones":
+                    let allowed = "step_milestones must be a list of increasing numbers in (0, 1)"
+                    let items = try array(m.value, path, allowed)
+                    stepMilestones = []
+                    for (i, item) in items.enumerated() {
+                        let x = try number(item, "\(path)[\(i)]", allowed)
+                        guard x > 0 && x < 1 && (stepMilestones.last.map { x > $0 } ?? true) else {
+                            throw fail("\(path)[\(i)]", "\(item.shortText) is out of range; \(allowed)")
+                        }
+                        stepMilestones.append(x)
+                    }
+                case "step_factor":
+                    let allowed = "step_factor must be a number > 0"
+                    let x = try number(m.value, path, allowed)
+                    guard x > 0 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                    stepFactor = x
+                default:
+                    let p = SweptParameter(rawValue: m.key)!
+                    if swept.contains(p) {
+                        throw fail(path, "\(m.key) is also swept; give it either in \"fixed\" or in \(strategy == .list ? "\"configurations\"" : "\"parameters\""), not both")
+                    }
+                    fixed[p] = try parameterValue(m.value, path, p)
+                }
+            }
+        }
+
+        // baselines
+        var baselines: [ScheduleKind] = []
+        if let bv = top["baselines"] {
+            let kinds: [ScheduleKind] = [.step, .cosine, .constant]
+            let allowed = "baselines is a list of distinct names among \"step\", \"cosine\", \"constant\""
+            for (i, item) in try array(bv, "baselines", allowed).enumerated() {
+                let k = try choice(item, "baselines[\(i)]", kinds, what: "baseline")
+                guard !baselines.contains(k) else { throw fail("baselines[\(i)]", "\"\(k.rawValue)\" is listed twice; \(allowed)") }
+                baselines.append(k)
+            }
+        }
+
+        // training
+        var data = DataOptions()
+        var training = TrainingOptions(epochs: 10)
+        var threads = 1
+        if let tv = top["training"] {
+            try decodeTraining(tv, data: &data, training: &training, threads: &threads)
+        }
+
+        var space = SearchSpace(
+            name: name, strategy: strategy, seed: seed, repeats: repeats, concurrency: concurrency,
+            objective: objective, trials: trials, parameters: domains, configurations: configurations,
+            fixed: fixed, stepMilestones: stepMilestones, stepFactor: stepFactor, baselines: baselines,
+            data: data, training: training, trainingThreads: threads, source: source)
+        space.training.seed = 0
+        try checkRates(space)
+        let count = space.sampler.count
+        guard count <= SearchSpace.maxConfigurations else {
+            throw fail("parameters", "the grid has \(count) configurations; at most \(SearchSpace.maxConfigurations) are allowed")
+        }
+        return space
+    }
+
+    mutating func decodeDomains(_ v: JSONValue, strategy: SearchStrategy) throws(SpaceError) -> [ParameterDomain] {
+        let names = SweptParameter.allCases.map(\.rawValue)
+        let ms = try members(v, "parameters", allowed: names, what: "parameters")
+        guard !ms.isEmpty else {
+            throw fail("parameters", "is empty; a \(strategy.rawValue) search needs at least one swept parameter (any of \(names.joined(separator: ", ")))")
+        }
+        var out: [ParameterDomain] = []
+        for m in ms {
+            let p = SweptParameter(rawValue: m.key)!
+            let path = "parameters." + m.key
+            let fields = try members(m.value, path, allowed: SearchSpace.domainKeys,
+                                     what: "a parameter: {\"values\": [...]} or, for random, {\"min\": a, \"max\": b}")
+            var f: [String: JSONValue] = [:]
+            for x in fields { f[x.key] = x.value }
+            if let vv = f["values"] {
+                for k in ["min", "max", "log", "int"] where f[k] != nil {
+                    throw fail(path + "." + k, "not allowed beside \"values\"; give either {\"values\": [...]} or {\"min\": a, \"max\": b}")
+                }
+                let items = try array(vv, path + ".values", "values is a non-empty list of numbers; \(p.allowed)")
+                guard !items.isEmpty else {
+                    throw fail(path + ".values", "the list is empty; give at least one value (\(p.allowed))")
+                }
+                var values: [Double] = []
+                for (i, item) in items.enumerated() {
+                    let x = try parameterValue(item, "\(path).values[\(i)]", p)
+                    guard !values.contains(x) else {
+                        throw fail("\(path).values[\(i)]", "\(item.shortText) is listed twice; each value once")
+                    }
+                    values.append(x)
+                }
+                out.append(ParameterDomain(parameter: p, kind: .values(values)))
+                continue
+            }
+            guard strategy == .random else {
+                let what = f["min"] != nil || f["max"] != nil ? "a range (min/max) is only allowed with \"strategy\": \"random\"" : "missing \"values\""
+                throw fail(path, "\(what); a grid takes {\"values\": [...]}")
+            }
+            guard let minV = f["min"], let maxV = f["max"] else {
+                throw fail(path, "missing \"\(f["min"] == nil ? "min" : "max")\"; a parameter is {\"values\": [...]} or {\"min\": a, \"max\": b} with optional \"log\": true and \"int\": true")
+            }
+            let lo = try parameterValue(minV, path + ".min", p)
+            let hi = try parameterValue(maxV, path + ".max", p)
+            guard lo <= hi else {
+                throw fail(path + ".min", "\(minV.shortText) is greater than max (\(maxV.shortText)); min must be <= max")
+            }
+            let log = try f["log"].map { x throws(SpaceError) in try bool(x, path + ".log", "log is true or false") } ?? false
+            let int = try f["int"].map { x throws(SpaceError) in try bool(x, path + ".int", "int is true or false") } ?? false
+            if log && lo <= 0 {
+                throw fail(path + ".min", "\(minV.shortText) is out of range for a log scale; with \"log\": true, min must be > 0")
+            }
+            let integer = int || p.isInteger
+            if integer && lo.rounded(.up) > hi.rounded(.down) {
+                throw fail(path, "no whole number lies in [\(minV.shortText), \(maxV.shortText)]; an integer range needs one")
+            }
+            if integer, p == .lrMaxCompression, lo.rounded(.up) > 0, lo.rounded(.up) < 1 {
+                throw fail(path + ".min", "out of range; \(p.allowed)")
+            }
+            if p == .lrMaxCompression && lo < 1 && hi > 0 {
+                throw fail(path, "the range [\(minV.shortText), \(maxV.shortText)] includes values in (0, 1); \(p.allowed)")
+            }
+            out.append(ParameterDomain(parameter: p, kind: .range(min: lo, max: hi, log: log, integer: integer)))
+        }
+        return out
+    }
+
+    func decodeConfigurations(_ v: JSONValue) throws(SpaceError) -> [[(SweptParameter, Double)]] {
+        let names = SweptParameter.allCases.map(\.rawValue)
+        let items = try array(v, "configurations", "configurations is a non-empty list of objects such as {\"t0\": 10, \"tmult\": 2}")
+        guard !items.isEmpty else {
+            throw fail("configurations", "the list is empty; give at least one configuration such as {\"t0\": 10, \"tmult\": 2}")
+        }
+        var out: [[(SweptParameter, Double)]] = []
+        for (i, item) in items.enumerated() {
+            let path = "configurations[\(i)]"
+            let ms = try members(item, path, allowed: names, what: "a configuration")
+            guard !ms.isEmpty else {
+                throw fail(path, "is empty; a configuration sets at least one of \(names.joined(separator: ", "))")
+            }
+            var c: [(SweptParameter, Double)] = []
+            for m in ms {
+                let p = SweptParameter(rawValue: m.key)!
+                c.append((p, try parameterValue(m.value, path + "." + m.key, p)))
+            }
+            out.append(c)
+        }
+        return out
+    }
+
+    func decodeTraining(_ v: JSONValue, data: inout DataOptions, training: inout TrainingOptions, threads: inout Int) throws(SpaceError) {
+        for m in try members(v, "training", allowed: SearchSpace.trainingKeys, what: "training") {
+            let path = "training." + m.key
+            switch m.key {
+            case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
+            case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's IDX files")
+            case "train_size": data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
+            case "val_size": data.valSize = try integer(m.value, path, min: 1, max: 10_000_000, "val_size must be an integer >= 1")
+            case "epochs": training.epochs = try integer(m.value, path, min: 1, max: 100_000, "epochs must be an integer in [1, 100000]")
+            case "batch_size": training.batchSize = try integer(m.value, path, min: 1, max: 1_000_000, "batch_size must be an integer >= 1")
+            case "hidden":
+                let allowed = "hidden is a list of layer widths, integers >= 1 (e.g. [256, 128])"
+                training.hidden = []
+                for (i, item) in try array(m.value, path, allowed).enumerated() {
+                    training.hidden.append(try integer(item, "\(path)[\(i)]", min: 1, max: 1_000_000, allowed))
+                }
+            case "optimizer": training.optimizer = try choice(m.value, path, OptimizerKind.allCases, what: "optimizer")
+            case "momentum":
+                let allowed = "momentum must be a number in [0, 1)"
+                let x = try number(m.value, path, allowed)
+                guard x >= 0 && x < 1 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                training.momentum = x
+            case "nesterov": training.nesterov = try bool(m.value, path, "nesterov is true or false")
+            case "weight_decay":
+                let allowed = "weight_decay must be a number >= 0"
+                let x = try number(m.value, path, allowed)
+                guard x >= 0 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                training.weightDecay = x
+            case "threads":
+                threads = try integer(m.value, path, min: 1, max: 256, "threads (BLAS threads per trial) must be an integer in [1, 256]")
+            default: preconditionFailure("unhandled training key \(m.key)")
+            }
+        }
+        if let problem = training.firstInvalid() {
+            throw fail("training", "\(problem)")
+        }
+    }
+
+    /// `lr_min <= lr_max` in every configuration, and each configuration valid for the schedule.
+    func checkRates(_ space: SearchSpace) throws(SpaceError) {
+        func source(_ p: SweptParameter) -> String {
+            if space.parameters.contains(where: { $0.parameter == p }) { return "parameters.\(p.rawValue)" }
+            if space.fixed[p] != nil { return "fixed.\(p.rawValue)" }
+            return "the default \(p.rawValue)"
+        }
+        switch space.strategy {
+        case .grid, .random:
+            guard space.fixed[.lrMin] != nil || space.parameters.contains(where: { $0.parameter == .lrMin }) else { return }
+            let lrMin = space.parameters.first { $0.parameter == .lrMin }?.bounds.max ?? space.fixed[.lrMin]!
+            let lrMax = space.parameters.first { $0.parameter == .lrMax }?.bounds.min ?? space.fixed[.lrMax] ?? SGDRParameters().lrMax
+            if lrMin > lrMax {
+                throw fail(source(.lrMin), "lr_min can be \(fmt(lrMin)), above lr_max \(fmt(lrMax)) (\(source(.lrMax))); lr_min must be <= lr_max in every configuration")
+            }
+        case .list:
+            for (i, c) in space.configurations.enumerated() {
+                let p = space.parameters(with: c)
+                if p.lrMin > p.lrMax {
+                    let key = c.contains { $0.0 == .lrMin } ? "configurations[\(i)].lr_min" : source(.lrMin)
+                    throw fail(key, "lr_min \(fmt(p.lrMin)) is above lr_max \(fmt(p.lrMax)); lr_min must be <= lr_max in every configuration")
+                }
+            }
+        }
+        if space.baselines.isEmpty == false {
+            let p = space.parameters(with: [])
+            if p.lrMin > p.lrMax {
+                throw fail(source(.lrMin), "the baselines' lr_min \(fmt(p.lrMin)) is above their lr_max \(fmt(p.lrMax)); lr_min must be <= lr_max")
+            }
+        }
+    }
+}
+
+/// A number as people write it: `5`, `0.1`, `1e-05`.
+func fmt(_ x: Double) -> String {
+    if x == x.rounded(), abs(x) < 1e15 { return String(Int(x)) }
+    return "\(x)"
+}
