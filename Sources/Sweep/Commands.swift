@@ -1,0 +1,253 @@
+import Engine
+import Foundation
+import Schedules
+
+/// Opens the store of a sweep database: `create` false must fail, without creating anything,
+/// when `path` does not exist.
+public typealias StoreOpener = (_ path: String, _ create: Bool) throws -> any TrialStore
+
+/// A refusal or failure of a sweep command, printed as `Error: ...`.
+public struct SweepError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public var exitCode: Int32
+    public init(_ description: String, exitCode: Int32 = 1) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}
+
+/// The library behind the subcommands `run`, `resume`, `leaderboard`, `best` and `status`:
+/// each returns the process's exit status, and writes only to the given console.
+public enum SweepCommands {
+    public static let exitInterrupted: Int32 = 130
+    public static let exitUsage: Int32 = 2
+
+    /// How `run` and `resume` run the trials.
+    public struct RunOptions {
+        /// Overrides the space's `concurrency`.
+        public var concurrency: Int?
+        /// Set by Ctrl-C / SIGTERM when `handleSignals`, or by a test.
+        public var cancellation = CancellationFlag()
+        public var handleSignals = false
+        /// nil: the engine, on the space's data set loaded once.
+        public var makeExecutor: ((SearchSpace) throws -> any TrialExecutor)?
+        public var owner = Owner.current
+        public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
+        /// Leaderboard rows printed at the end.
+        public var top = 10
+
+        public init(concurrency: Int? = nil) { self.concurrency = concurrency }
+    }
+
+    // MARK: run / resume
+
+    /// `sgdr-search [run] SPACE [--db PATH]`: validates the space (nothing is created when it is
+    /// invalid), creates or resumes its database, runs what is left, prints the results.
+    public static func run(spaceFile: String, db: String?, options: RunOptions, openStore: StoreOpener,
+                           console: Console) -> Int32 {
+        let space: SearchSpace
+        do {
+            space = try SearchSpace.load(path: spaceFile)
+        } catch {
+            console.err("Error: \(error)\n")
+            return exitUsage
+        }
+        let path = db ?? space.defaultDatabasePath
+        return report(console) {
+            if db == nil {
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            let store = try openStore(path, true)
+            let effective = try prepare(space, store: store, path: path)
+            return try execute(effective, store: store, path: path, options: options, console: console)
+        }
+    }
+
+    /// `sgdr-search resume DB`: resumes from the space stored in the database.
+    public static func resume(db: String, options: RunOptions, openStore: StoreOpener, console: Console) -> Int32 {
+        report(console) {
+            let (store, space) = try openExisting(db, openStore)
+            return try execute(space, store: store, path: db, options: options, console: console)
+        }
+    }
+
+    /// Stores the sweep the first time; afterwards checks that the space is the stored one, but
+    /// for `trials` (random search; it may only grow) and `concurrency`.
+    public static func prepare(_ space: SearchSpace, store: any TrialStore, path: String) throws -> SearchSpace {
+        let hash = space.canonicalHash
+        let info = try store.create(SweepInfo(name: space.name, spaceJSON: space.source, spaceHash: hash,
+                                              createdAt: Date().timeIntervalSince1970))
+        let stored = try? SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: path)
+        if info.spaceHash != hash {
+            let changes = stored.map { space.changes(from: $0) } ?? []
+            throw SweepError(
+                "\(path) holds the sweep \"\(info.name)\" with a different space; "
+                + (changes.isEmpty ? "the stored space differs" : "changed: " + changes.joined(separator: "; "))
+                + ". Only \"trials\" (random search, to grow it) and \"concurrency\" may change between runs: "
+                + "use a new \"name\" or --db PATH for a new sweep, or restore the space to resume this one.")
+        }
+        if let old = stored?.trials, let new = space.trials, new < old {
+            throw SweepError(
+                "\(path): trials: \(old) -> \(new): a random search can only grow (its database already holds "
+                + "\(old) configurations); give \"trials\" >= \(old), or use a new \"name\" or --db PATH.")
+        }
+        if info.spaceJSON != space.source { try store.updateSpace(json: space.source, hash: hash) }
+        return space
+    }
+
+    static func openExisting(_ path: String, _ openStore: StoreOpener) throws -> (any TrialStore, SearchSpace) {
+        let store = try openStore(path, false)
+        guard let info = try store.info() else { throw SweepError("\(path) holds no sweep") }
+        do {
+            return (store, try SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: "\(path) (stored space)"))
+        } catch {
+            throw SweepError("\(error)")
+        }
+    }
+
+    /// Adds the space's trials (idempotent), runs the runnable ones, prints the results.
+    static func execute(_ space: SearchSpace, store: any TrialStore, path: String, options: RunOptions,
+                        console: Console) throws -> Int32 {
+        try store.addTrials(space.trialSpecs())
+        let before = try store.trials()
+        let concurrency = options.concurrency ?? space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
+        let finished = before.filter { $0.status.isFinished }
+        let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
+        console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(before.count) trials"
+                    + (finished.isEmpty ? "" : " (\(finished.count) already finished)")
+                    + ", concurrency \(concurrency), database \(path)\n")
+        var ending = SweepRunner.Ending.exhausted
+        if finished.count < before.count {
+            if options.handleSignals { InterruptHandler.install(options.cancellation, console: console) }
+            let executor: any TrialExecutor
+            if let make = options.makeExecutor {
+                executor = try make(space)
+            } else {
+                let data: DataSet
+                do { data = try DataSet.load(space.data) } catch { throw SweepError("cannot load the data set: \(error)") }
+                BLAS.setThreads(space.trainingThreads)
+                executor = EngineExecutor(data: data, training: space.training)
+            }
+            let bestSoFar = Leaderboard.rows(before, objective: space.objective).first { $0.score != nil }
+            let progress = ProgressReporter(console: console, total: before.count, alreadyFinished: finished.count,
+                                            objective: space.objective,
+                                            best: bestSoFar.map { ($0.configuration, $0.score!) })
+            let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
+                                     owner: options.owner, cancellation: options.cancellation)
+            runner.isAbandoned = options.isAbandoned
+            runner.onEvent = { progress.handle($0) }
+            defer { progress.close() }
+            ending = try runner.run()
+        }
+        let after = try store.trials()
+        let rows = Leaderboard.rows(after, objective: space.objective)
+        console.out(LeaderboardFormat.table(Array(rows.prefix(options.top)), swept: space.sweptNames))
+        if rows.count > options.top { console.out("(\(rows.count - options.top) more: sgdr-search leaderboard \(path))\n") }
+        console.out("\n" + BestSummary(rows: rows, space: space).text())
+        if ending == .cancelled {
+            console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")
+            return exitInterrupted
+        }
+        let elsewhere = after.filter { $0.status == .running }.count
+        if elsewhere > 0 {
+            console.err("\(elsewhere) trial\(elsewhere == 1 ? " is" : "s are") still running in another process.\n")
+        }
+        return 0
+    }
+
+    // MARK: results
+
+    /// `sgdr-search leaderboard DB [--csv FILE] [--top N]`.
+    public static func leaderboard(db: String, csv: String?, top: Int?, openStore: StoreOpener, console: Console) -> Int32 {
+        report(console) {
+            let (store, space) = try openExisting(db, openStore)
+            var rows = Leaderboard.rows(try store.trials(), objective: space.objective)
+            if let top { rows = Array(rows.prefix(top)) }
+            guard let csv else {
+                console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                return 0
+            }
+            let text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
+            if csv == "-" {
+                console.out(text)
+            } else {
+                do { try Data(text.utf8).write(to: URL(fileURLWithPath: csv), options: .atomic) } catch {
+                    throw SweepError("cannot write \(csv): \(error.localizedDescription)")
+                }
+            }
+            return 0
+        }
+    }
+
+    /// `sgdr-search best DB [--json]`.
+    public static func best(db: String, json: Bool, openStore: StoreOpener, console: Console) -> Int32 {
+        report(console) {
+            let (store, space) = try openExisting(db, openStore)
+            let summary = BestSummary(rows: Leaderboard.rows(try store.trials(), objective: space.objective), space: space)
+            console.out(json ? summary.json() : summary.text())
+            return summary.best == nil ? 1 : 0
+        }
+    }
+
+    /// `sgdr-search status DB`.
+    public static func status(db: String, openStore: StoreOpener, console: Console,
+                              isAbandoned: (String) -> Bool = Owner.isAbandoned) -> Int32 {
+        report(console) {
+            let (store, space) = try openExisting(db, openStore)
+            guard let info = try store.info() else { throw SweepError("\(db) holds no sweep") }
+            console.out(statusText(space: space, info: info, trials: try store.trials(), path: db,
+                                   now: Date().timeIntervalSince1970, isAbandoned: isAbandoned))
+            return 0
+        }
+    }
+
+    public static func statusText(space: SearchSpace, info: SweepInfo, trials: [TrialRecord], path: String,
+                                  now: Double, isAbandoned: (String) -> Bool) -> String {
+        var counts: [TrialStatus: Int] = [:]
+        for t in trials { counts[t.status, default: 0] += 1 }
+        let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
+        var out = "Sweep \(info.name) (\(path)): \(space.strategy.rawValue), \(space.configurationCount) configurations x \(repeats) = \(trials.count) trials\n"
+        out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ") + "\n"
+        let live = trials.filter { $0.status == .running && !($0.owner.map(isAbandoned) ?? true) }
+        let lastFinish = trials.compactMap(\.finishedAt).max() ?? info.createdAt
+        let end = live.isEmpty ? lastFinish : now
+        let trainSeconds = trials.compactMap(\.seconds).reduce(0, +)
+        out += "  elapsed \(ProgressReporter.clock(max(0, end - info.createdAt))) since the sweep was created"
+            + (live.isEmpty ? "" : " (running now)") + "; training time \(ProgressReporter.clock(trainSeconds)) in total\n"
+        let left = trials.filter { !$0.status.isFinished }
+        if left.isEmpty {
+            out += "  nothing left to run\n"
+        } else {
+            let finishedSeconds = trials.filter { $0.status.isFinished }.compactMap(\.seconds)
+            let concurrency = space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
+            let estimate = finishedSeconds.isEmpty ? "" :
+                ", about \(ProgressReporter.clock(finishedSeconds.reduce(0, +) / Double(finishedSeconds.count) * Double(left.count) / Double(concurrency))) at concurrency \(concurrency)"
+            let ids = left.prefix(8).map { "\($0.spec.id) (\($0.status.rawValue))" }.joined(separator: ", ")
+            out += "  still to run: \(left.count) trial\(left.count == 1 ? "" : "s")\(estimate): \(ids)\(left.count > 8 ? ", ..." : "")\n"
+            if !live.isEmpty {
+                out += "  running in live processes: " + live.map { "\($0.spec.id) (\($0.owner ?? "?"))" }.joined(separator: ", ") + "\n"
+            }
+            out += "  resume with: sgdr-search resume \(path)\n"
+        }
+        let failures = trials.filter { $0.status == .failed }
+        for f in failures.prefix(5) { out += "  failed \(f.spec.id): \(f.error ?? "no message")\n" }
+        return out
+    }
+
+    /// Runs `body`, printing any error as one `Error:` line.
+    static func report(_ console: Console, _ body: () throws -> Int32) -> Int32 {
+        do {
+            return try body()
+        } catch let e as SweepError {
+            console.err("Error: \(e.description)\n")
+            return e.exitCode
+        } catch let e as SpaceError {
+            console.err("Error: \(e)\n")
+            return exitUsage
+        } catch {
+            console.err("Error: \(error)\n")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a command writes: stdout, stderr, and whether stderr is a terminal.
+public final class Console: @unchecked Sendable {
+    public let out: @Sendable (String) -> Void
+    public let err: @Sendable (String) -> Void
+    public let isTerminal: Bool
+
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void, isTerminal: Bool) {
+        self.out = out
+        self.err = err
+        self.isTerminal = isTerminal
+    }
+
+    /// The process's stdout and stderr (unbuffered writes).
+    public static let standard = Console(
+        out: { s in FileHandle.standardOutput.write(Data(s.utf8)) },
+        err: { s in FileHandle.standardError.write(Data(s.utf8)) },
+        isTerminal: isatty(2) == 1)
+
+    /// A console that collects its output, for tests.
+    public static func capturing() -> (Console, () -> (out: String, err: String)) {
+        let lock = NSLock()
+        nonisolated(unsafe) var o = "", e = ""
+        let console = Console(out: { s in lock.withLock { o += s } }, err: { s in lock.withLock { e += s } }, isTerminal: false)
+        return (console, { lock.withLock { (o, e) } })
+    }
+}
+
+/// Progress on stderr: on a terminal one live line redrawn in place (done/total, running, best
+/// so far, elapsed, ETA); otherwise one line per finished trial.
+public final class ProgressReporter: @unchecked Sendable {
+    let console: Console
+    let total: Int
+    let objective: Objective
+    let lock = NSLock()
+    var done: Int
+    var finishedHere = 0
+    var running: Set<String> = []
+    var best: (id: String, score: Double)?
+    let start = DispatchTime.now().uptimeNanoseconds
+    var lastDraw: UInt64 = 0
+    var drewLine = false
+
+    /// `alreadyFinished` trials were finished before this run; `best` is the best of them.
+    public init(console: Console, total: Int, alreadyFinished: Int, objective: Objective, best: (String, Double)? = nil) {
+        self.console = console
+        self.total = total
+        self.done = alreadyFinished
+        self.objective = objective
+        self.best = best.map { (id: $0.0, score: $0.1) }
+    }
+
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    static func clock(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+
+    var eta: String {
+        guard finishedHere > 0 else { return "?" }
+        return Self.clock(elapsed / Double(finishedHere) * Double(total - done))
+    }
+
+    var bestText: String {
+        best.map { "best \($0.id) \(String(format: "%.4f", $0.score))" } ?? "best -"
+    }
+
+    public func handle(_ event: SweepEvent) {
+        lock.withLock {
+            switch event {
+            case .started(let spec):
+                running.insert(spec.id)
+                draw(force: true)
+            case .epoch:
+                draw(force: false)
+            case .interrupted(let spec):
+                running.remove(spec.id)
+                draw(force: true)
+            case .finished(let record):
+                running.remove(record.spec.id)
+                done += 1
+                finishedHere += 1
+                let score = objective == .bestValAcc ? record.bestValAcc : record.finalValAcc
+                if record.status == .done, let score, score > (best?.score ?? -.infinity) {
+                    best = (record.spec.id, score)
+                }
+                if console.isTerminal {
+                    draw(force: true)
+                } else {
+                    let result = record.status == .done
+                        ? "\(objective.rawValue) \(score.map { String(format: "%.4f", $0) } ?? "-")"
+                        : record.status.rawValue + (record.error.map { ": \($0)" } ?? "")
+                    let width = String(total).count
+                    let n = String(repeating: " ", count: max(0, width - String(done).count)) + String(done)
+                    console.err("[\(n)/\(total)] \(record.spec.id) \(result) (\(String(format: "%.1f", record.seconds ?? 0)) s) | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)\n")
+                }
+            }
+        }
+    }
+
+    /// Redraws the live line (terminal only), at most ten times a second unless forced.
+    func draw(force: Bool) {
+        guard console.isTerminal else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard force || now - lastDraw > 100_000_000 else { return }
+        lastDraw = now
+        drewLine = true
+        console.err("\r\u{1B}[K\(done)/\(total) done, \(running.count) running | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)")
+    }
+
+    /// Ends the live line so that what follows starts on a fresh line.
+    public func close() {
+        lock.withLock { if drewLine { console.err("\n"); drewLine = false } }
+    }
+}
+
+/// Ctrl-C and SIGTERM: the first sets the flag (workers stop between batches and record their
+/// trials `interrupted`); a second one exits at once with status 130.
+public enum InterruptHandler {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+
+    public static func install(_ flag: CancellationFlag, console: Console) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                if flag.isCancelled { exit(130) }
+                console.err("\nInterrupted: stopping the running trials (they will run again on resume)...\n")
+                flag.cancel()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import Engine
+import Foundation
+import Schedules
+
+/// The leaderboard as CSV and as an aligned table.
+public enum LeaderboardFormat {
+    /// The CSV header: `rank,schedule,<swept parameters>,best_val_acc,best_val_acc_std,final_val_acc,best_epoch,repeats,status,seconds`.
+    public static func header(swept: [String]) -> [String] {
+        ["rank", "schedule"] + swept + ["best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats", "status", "seconds"]
+    }
+
+    /// One row's cells. Accuracies at full precision; `repeats` is `done/all` while some are
+    /// unfinished, else the count. A baseline's swept cells are empty, except `lr_max`/`lr_min`.
+    public static func cells(_ row: LeaderboardRow, swept: [String], precision: Int? = nil) -> [String] {
+        func acc(_ x: Double?) -> String {
+            guard let x else { return "" }
+            return precision.map { String(format: "%.\($0)f", x) } ?? "\(x)"
+        }
+        let sweptCells = swept.map { name -> String in
+            if let v = row.swept[name] { return fmt(v) }
+            if row.schedule.kind != .sgdr, let p = SweptParameter(rawValue: name), p == .lrMax || p == .lrMin {
+                return fmt(p.value(in: row.schedule.parameters))
+            }
+            return ""
+        }
+        return [String(row.rank), row.schedule.kind.rawValue] + sweptCells + [
+            acc(row.bestValAcc), acc(row.bestValAccStd), acc(row.finalValAcc),
+            row.bestEpoch.map(String.init) ?? "",
+            row.repeatsDone == row.repeats ? String(row.repeats) : "\(row.repeatsDone)/\(row.repeats)",
+            row.status, String(format: "%.2f", row.seconds),
+        ]
+    }
+
+    /// RFC 4180: CRLF line ends, fields with `,`, `"`, CR or LF quoted, quotes doubled.
+    public static func csv(_ rows: [LeaderboardRow], swept: [String]) -> String {
+        var lines = [header(swept: swept).map(csvField).joined(separator: ",")]
+        for row in rows { lines.append(cells(row, swept: swept).map(csvField).joined(separator: ",")) }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    public static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// An aligned table (numbers right-aligned), with the configuration's id as its second column.
+    public static func table(_ rows: [LeaderboardRow], swept: [String]) -> String {
+        let head = ["rank", "configuration", "schedule"] + swept
+            + ["best_val_acc", "std", "final_val_acc", "best_epoch", "repeats", "status", "seconds"]
+        var body: [[String]] = []
+        for row in rows {
+            var c = cells(row, swept: swept, precision: 4)
+            c.insert(row.configuration, at: 1)
+            body.append(c)
+        }
+        let leftAligned: Set<Int> = [1, 2, head.count - 2]
+        let widths = head.indices.map { i in ([head[i]] + body.map { $0[i] }).map(\.count).max()! }
+        func line(_ cells: [String]) -> String {
+            cells.indices.map { i in
+                let pad = String(repeating: " ", count: widths[i] - cells[i].count)
+                return leftAligned.contains(i) ? cells[i] + pad : pad + cells[i]
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        return ([line(head)] + body.map(line)).joined(separator: "\n") + "\n"
+    }
+}
+
+/// The best SGDR configuration of a sweep, beside the best baseline.
+public struct BestSummary: Sendable {
+    public var objective: Objective
+    public var best: LeaderboardRow?
+    public var baseline: LeaderboardRow?
+    public var training: TrainingOptions
+    public var data: DataOptions
+
+    public init(rows: [LeaderboardRow], space: SearchSpace) {
+        objective = space.objective
+        best = rows.first { $0.schedule.kind == .sgdr && $0.score != nil && $0.status != "failed" && $0.status != "diverged" }
+        baseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil && $0.status != "failed" && $0.status != "diverged" }
+        training = space.training
+        data = space.data
+    }
+
+    /// best - baseline, and its standard error when both have a spread.
+    public var difference: (value: Double, standardError: Double?)? {
+        guard let b = best, let s = b.score, let base = baseline, let t = base.score else { return nil }
+        let std: (LeaderboardRow) -> Double? = { r in
+            r.objective(self.objective).std.map { $0 * $0 / Double(r.repeatsDone) }
+        }
+        let se: Double? = if let x = std(b), let y = std(base) { (x + y).squareRoot() } else { nil }
+        return (s - t, se)
+    }
+
+    /// The arguments of `sgdr-search train` that rerun the best configuration.
+    public var trainArguments: [String] {
+        guard let b = best else { return [] }
+        let p = b.schedule.parameters
+        return ["--schedule", "sgdr", "--lr-max", fmt(p.lrMax), "--lr-min", fmt(p.lrMin), "--t0", String(p.t0),
+                "--tmult", fmt(p.tmult), "--lr-max-compression", fmt(p.lrMaxCompression),
+                "--trigger-val-acc", fmt(p.triggerValAcc), "--epochs", String(b.schedule.epochs)]
+    }
+
+    /// Human-readable lines.
+    public func text() -> String {
+        guard let b = best, let score = b.score else {
+            return "No SGDR configuration has finished yet.\n"
+        }
+        func spread(_ r: LeaderboardRow) -> String {
+            let (_, std) = r.objective(objective)
+            let s = std.map { String(format: " ± %.4f", $0) } ?? ""
+            return s + " (\(r.repeatsDone) repeat\(r.repeatsDone == 1 ? "" : "s"))"
+        }
+        let p = b.schedule.parameters
+        var out = "Best SGDR configuration: \(b.configuration): \(objective.rawValue) \(String(format: "%.4f", score))\(spread(b))\n"
+        out += "  lr_max=\(fmt(p.lrMax)) lr_min=\(fmt(p.lrMin)) t0=\(p.t0) tmult=\(fmt(p.tmult)) "
+            + "lr_max_compression=\(fmt(p.lrMaxCompression)) trigger_val_acc=\(fmt(p.triggerValAcc)) epochs=\(b.schedule.epochs)\n"
+        if let base = baseline, let t = base.score {
+            out += "Best baseline: \(base.configuration): \(objective.rawValue) \(String(format: "%.4f", t))\(spread(base))\n"
+            if let (d, se) = difference {
+                out += "Difference (SGDR - baseline): \(String(format: "%+.4f", d))"
+                    + (se.map { String(format: " ± %.4f (standard error)", $0) } ?? "") + "\n"
+            }
+        } else {
+            out += "Best baseline: none finished\n"
+        }
+        out += "Rerun it: sgdr-search train " + trainArguments.joined(separator: " ") + "\n"
+        return out
+    }
+
+    /// A JSON object: the named fields, and `train_args` to feed back into `sgdr-search train`.
+    public func json() -> String {
+        let w = JSONWriter()
+        w.object {
+            w.key("objective"); w.string(objective.rawValue)
+            w.key("best")
+            if let b = best { row(b, w, full: true) } else { w.null() }
+            w.key("best_baseline")
+            if let base = baseline { row(base, w, full: false) } else { w.null() }
+            w.key("difference")
+            if let d = difference { w.number(d.value) } else { w.null() }
+            w.key("difference_standard_error")
+            if let se = difference?.standardError { w.number(se) } else { w.null() }
+            w.key("training")
+            w.object {
+                w.key("dataset"); w.string(data.dataset.rawValue)
+                w.key("train_size"); w.number(Double(data.trainSize))
+                w.key("val_size"); w.number(Double(data.valSize))
+                w.key("epochs"); w.number(Double(training.epochs))
+                w.key("batch_size"); w.number(Double(training.batchSize))
+                w.key("hidden"); w.array(training.hidden.map { Double($0) })
+                w.key("optimizer"); w.string(training.optimizer.rawValue)
+                w.key("momentum"); w.number(training.momentum)
+                w.key("nesterov"); w.bool(training.nesterov)
+                w.key("weight_decay"); w.number(training.weightDecay)
+            }
+            w.key("train_args")
+            w.stringArray(trainArguments)
+        }
+        return w.text + "\n"
+    }
+
+    private func row(_ r: LeaderboardRow, _ w: JSONWriter, full: Bool) {
+        let p = r.schedule.parameters
+        w.object {
+            w.key("configuration"); w.string(r.configuration)
+            w.key("schedule"); w.string(r.schedule.kind.rawValue)
+            w.key("score"); if let s = r.score { w.number(s) } else { w.null() }
+            w.key("score_std"); if let s = r.objective(objective).std { w.number(s) } else { w.null() }
+            w.key("best_val_acc"); if let s = r.bestValAcc { w.number(s) } else { w.null() }
+            w.key("final_val_acc"); if let s = r.finalValAcc { w.number(s) } else { w.null() }
+            w.key("repeats"); w.number(Double(r.repeatsDone))
+            w.key("lr_max"); w.number(p.lrMax)
+            w.key("lr_min"); w.number(p.lrMin)
+            if full {
+                w.key("t0"); w.number(Double(p.t0))
+                w.key("tmult"); w.number(p.tmult)
+                w.key("lr_max_compression"); w.number(p.lrMaxCompression)
+                w.key("trigger_val_acc"); w.number(p.triggerValAcc)
+                w.key("swept")
+                w.object { for k in r.swept.keys.sorted() { w.key(k); w.number(r.swept[k]!) } }
+            }
+            w.key("epochs"); w.number(Double(r.schedule.epochs))
+        }
+    }
+}
+
+extension LeaderboardRow {
+    /// The objective's mean and its spread (sample std over done repeats).
+    func objective(_ o: Objective) -> (mean: Double?, std: Double?) {
+        switch o {
+        case .bestValAcc: return (bestValAcc, bestValAccStd)
+        case .finalValAcc:
+            return (finalValAcc, Leaderboard.sampleStd(trials.filter { $0.status == .done }.compactMap(\.finalValAcc)))
+        }
+    }
+}
+
+/// A minimal pretty JSON writer with ordered keys.
+final class JSONWriter {
+    var text = ""
+    private var indent = 0
+    private var needsComma = [false]
+
+    private func value(_ s: String) {
+        text += s
+        needsComma[needsComma.count - 1] = true
+    }
+
+    func key(_ k: String) {
+        if needsComma.last! { text += "," }
+        text += "\n" + String(repeating: "  ", count: indent) + quote(k) + ": "
+        needsComma[needsComma.count - 1] = false
+    }
+
+    func object(_ body: () -> Void) {
+        text += "{"
+        indent += 1
+        needsComma.append(false)
+        body()
+        let nonEmpty = needsComma.removeLast()
+        indent -= 1
+        text += nonEmpty ? "\n" + String(repeating: "  ", count: indent) + "}" : "}"
+        if !needsComma.isEmpty { needsComma[needsComma.count - 1] = true }
+    }
+
+    func string(_ s: String) { value(quote(s)) }
+    func number(_ x: Double) { value(x.isFinite ? fmt(x) : "null") }
+    func bool(_ b: Bool) { value(b ? "true" : "false") }
+    func null() { value("null") }
+    func array(_ xs: [Double]) { value("[" + xs.map { $0.isFinite ? fmt($0) : "null" }.joined(separator: ", ") + "]") }
+    func stringArray(_ xs: [String]) { value("[" + xs.map(quote).joined(separator: ", ") + "]") }
+
+    func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
