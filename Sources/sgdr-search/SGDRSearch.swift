@@ -5,5 +5,6 @@ struct SGDRSearch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgdr-search",
         abstract: "Find good SGDR learning-rate schedules by running many short, real training runs.",
-        subcommands: [])
+        subcommands: [Run.self, Resume.self, LeaderboardCommand.self, Best.self, Status.self],
+        defaultSubcommand: Run.self)
 }

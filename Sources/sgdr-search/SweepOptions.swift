@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Sweep
+
+/// The database argument shared by `resume`, `leaderboard`, `best`, `status` and `report`.
+struct DatabaseArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("The sweep's database (runs/<name>.sqlite by default).", valueName: "db"))
+    var db: String
+}
+
+/// `--concurrency N`, shared by `run` and `resume`.
+struct ConcurrencyOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Trials at once (overrides the space's \"concurrency\"; default: the number of cores).",
+                               valueName: "n"))
+    var concurrency: Int?
+
+    func validate() throws {
+        if let c = concurrency, c < 1 || c > 256 {
+            throw ValidationError("--concurrency must be an integer in [1, 256] (got \(c))")
+        }
+    }
+
+    var runOptions: SweepCommands.RunOptions {
+        var o = SweepCommands.RunOptions(concurrency: concurrency)
+        o.handleSignals = true
+        return o
+    }
+}
+
+/// Opens a sweep database. (Until the SQLite store is merged: in memory.)
+func openStore(path: String, create: Bool) throws -> any TrialStore {
+    MemoryTrialStore()
+}
+
+/// Exits with `code` unless it is 0.
+func exitWith(_ code: Int32) throws {
+    if code != 0 { throw ExitCode(code) }
+}
