@@ -1,0 +1,153 @@
+import Engine
+import Foundation
+import Schedules
+@testable import Sweep
+import XCTest
+
+final class SpaceValidationTests: XCTestCase {
+    func assertError(_ json: String, path: String, contains parts: [String],
+                     file: StaticString = #filePath, line: UInt = #line) {
+        guard let e = spaceError(json) else { return XCTFail("no error for \(json)", file: file, line: line) }
+        XCTAssertEqual(e.path, path, "\(e)", file: file, line: line)
+        for p in parts { XCTAssertTrue(e.description.contains(p), "«\(p)» not in «\(e)»", file: file, line: line) }
+        XCTAssertFalse(e.description.contains("\n"), "one line: \(e)", file: file, line: line)
+        XCTAssertTrue(e.description.hasPrefix("test.json: "), "\(e)", file: file, line: line)
+    }
+
+    func testTheIssueExampleIsValid() throws {
+        let s = try space("""
+            { "name": "fashion-quick", "strategy": "grid", "seed": 1, "repeats": 1, "concurrency": 2, "objective": "best_val_acc",
+              "parameters": { "t0": {"values": [5, 10]}, "tmult": {"values": [1, 2]}, "lr_max_compression": {"values": [1, 5, 10]}, "trigger_val_acc": {"values": [0.0, 0.8]} },
+              "fixed": {"lr_max": 0.1, "lr_min": 0.0001},
+              "baselines": ["step", "cosine"],
+              "training": { "dataset": "fashion-mnist", "train_size": 10000, "val_size": 5000, "epochs": 10, "batch_size": 128, "hidden": [256, 128], "optimizer": "sgd", "momentum": 0.9, "nesterov": false, "weight_decay": 0.0005 } }
+            """)
+        XCTAssertEqual(s.sweptNames, ["t0", "tmult", "lr_max_compression", "trigger_val_acc"])
+        XCTAssertEqual(s.configurationCount, 2 * 2 * 3 * 2 + 2)
+        XCTAssertEqual(s.data.trainSize, 10000)
+        XCTAssertEqual(s.data.valSize, 5000)
+        XCTAssertEqual(s.training.epochs, 10)
+        XCTAssertEqual(s.training.hidden, [256, 128])
+        XCTAssertEqual(s.training.weightDecay, 0.0005)
+        XCTAssertEqual(s.concurrency, 2)
+        XCTAssertEqual(s.baselines, [.step, .cosine])
+    }
+
+    func testUnknownKeysSuggestTheClosest() {
+        assertError(#"{"name": "x", "parameters": {"tmul": {"values": [1]}}}"#,
+                    path: "parameters.tmul", contains: ["did you mean \"tmult\"?", "t0, tmult"])
+        assertError(#"{"name": "x", "stratgy": "grid", "parameters": {"t0": {"values": [1]}}}"#,
+                    path: "stratgy", contains: ["did you mean \"strategy\"?"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"epoch": 3}}"#,
+                    path: "training.epoch", contains: ["did you mean \"epochs\"?"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"value": [1]}}}"#,
+                    path: "parameters.t0.value", contains: ["did you mean \"values\"?"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "zzzzzzzz": 1}"#,
+                    path: "zzzzzzzz", contains: ["unknown key", "allowed keys: name"])
+        XCTAssertFalse(spaceError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "zzzzzzzz": 1}"#)!.description.contains("did you mean"))
+    }
+
+    func testWrongTypes() {
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"epochs": "ten"}}"#,
+                    path: "training.epochs", contains: ["expected a number", "\"ten\"", "epochs must be an integer"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1, "2"]}}}"#,
+                    path: "parameters.t0.values[1]", contains: ["expected a number", "t0 must be an integer >= 1"])
+        assertError(#"{"name": 3, "parameters": {"t0": {"values": [1]}}}"#, path: "name", contains: ["expected a string"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": 1}}}"#, path: "parameters.t0.values", contains: ["expected a list"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"nesterov": 1}}"#,
+                    path: "training.nesterov", contains: ["expected true or false"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "repeats": 1.5}"#,
+                    path: "repeats", contains: ["expected an integer"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "objective": "best_acc"}"#,
+                    path: "objective", contains: ["did you mean \"best_val_acc\"?"])
+        assertError(#"[1, 2]"#, path: "", contains: ["expected an object"])
+    }
+
+    func testEmptyValuesAndRanges() {
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": []}}}"#,
+                    path: "parameters.t0.values", contains: ["the list is empty", "at least one value"])
+        assertError(#"{"name": "x", "strategy": "random", "trials": 4, "parameters": {"lr_max": {"min": 0.5, "max": 0.1}}}"#,
+                    path: "parameters.lr_max.min", contains: ["0.5 is greater than max (0.1)", "min must be <= max"])
+        assertError(#"{"name": "x", "parameters": {}}"#, path: "parameters", contains: ["at least one"])
+    }
+
+    func testOutOfRangeValues() {
+        assertError(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#,
+                    path: "parameters.tmult.values[1]", contains: ["0.5 is out of range; tmult must be a number >= 1"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [0]}}}"#,
+                    path: "parameters.t0.values[0]", contains: ["0 is out of range", "integer >= 1"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [2.5]}}}"#,
+                    path: "parameters.t0.values[0]", contains: ["2.5 is not an integer"])
+        assertError(#"{"name": "x", "parameters": {"lr_max": {"values": [0.1, -0.1]}}}"#,
+                    path: "parameters.lr_max.values[1]", contains: ["-0.1 is out of range; lr_max must be a number > 0"])
+        assertError(#"{"name": "x", "parameters": {"trigger_val_acc": {"values": [1.2]}}}"#,
+                    path: "parameters.trigger_val_acc.values[0]", contains: ["1.2 is out of range", "[0, 1]"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"lr_min": 0}}"#,
+                    path: "fixed.lr_min", contains: ["lr_min must be a number > 0"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"lr_min": 0.5}}"#,
+                    path: "fixed.lr_min", contains: ["above lr_max 0.1", "lr_min must be <= lr_max"])
+        assertError(#"{"name": "x", "parameters": {"lr_max": {"values": [0.1, 0.01]}, "lr_min": {"values": [0.001, 0.05]}}}"#,
+                    path: "parameters.lr_min", contains: ["0.05", "above lr_max 0.01"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"momentum": 1}}"#,
+                    path: "training.momentum", contains: ["[0, 1)"])
+        assertError(#"{"name": "bad name", "parameters": {"t0": {"values": [1]}}}"#, path: "name", contains: ["letters, digits"])
+    }
+
+    func testStrategyRules() {
+        assertError(#"{"name": "x", "parameters": {"t0": {"min": 1, "max": 5}}}"#,
+                    path: "parameters.t0", contains: ["only allowed with \"strategy\": \"random\""])
+        assertError(#"{"name": "x", "strategy": "random", "parameters": {"t0": {"min": 1, "max": 5}}}"#,
+                    path: "trials", contains: ["missing", "needs \"trials\""])
+        assertError(#"{"name": "x", "trials": 3, "parameters": {"t0": {"values": [1]}}}"#,
+                    path: "trials", contains: ["only allowed with \"strategy\": \"random\""])
+        assertError(#"{"name": "x", "strategy": "list", "parameters": {"t0": {"values": [1]}}, "configurations": [{"t0": 1}]}"#,
+                    path: "parameters", contains: ["not allowed with \"strategy\": \"list\""])
+        assertError(#"{"name": "x", "strategy": "list", "configurations": [{"t0": 1}, {"tmul": 2}]}"#,
+                    path: "configurations[1].tmul", contains: ["did you mean \"tmult\"?"])
+        assertError(#"{"name": "x", "strategy": "random", "trials": 2, "parameters": {"lr_max_compression": {"min": 0, "max": 5, "log": true}}}"#,
+                    path: "parameters.lr_max_compression.min", contains: ["log scale"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"t0": 3}}"#,
+                    path: "fixed.t0", contains: ["also swept"])
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "baselines": ["step", "sgdr"]}"#,
+                    path: "baselines[1]", contains: ["\"step\", \"cosine\", \"constant\""])
+        assertError(#"{"strategy": "grid", "parameters": {"t0": {"values": [1]}}}"#, path: "name", contains: ["missing"])
+    }
+
+    func testMalformedJSONGivesLineAndColumn() {
+        let e = spaceError("{\n  \"name\": \"x\",\n  \"parameters\": {\"t0\": {\"values\": [1 2]}}\n}")!
+        XCTAssertEqual(e.line, 3)
+        XCTAssertEqual(e.column, 38)  // the "2"
+        XCTAssertTrue(e.description.hasPrefix("test.json: line 3, column 38: "), e.description)
+        XCTAssertTrue(e.description.contains("expected ',' or ']'"), e.description)
+        let dup = spaceError("{\"name\": \"x\",\n \"name\": \"y\"}")!
+        XCTAssertEqual(dup.line, 2)
+        XCTAssertEqual(dup.column, 2)
+        XCTAssertTrue(dup.description.contains("duplicate key \"name\""))
+        let eof = spaceError("{\"name\": ")!
+        XCTAssertTrue(eof.description.contains("end of file"), eof.description)
+        XCTAssertNotNil(spaceError("{\"name\": \"x\", }"))
+        XCTAssertNotNil(spaceError("{\"name\": 01}"))
+    }
+
+    func testJSONReaderValues() throws {
+        let v = try JSONReader.parse(Array(#"{"a": [1, -2.5e1, true, null, "\u00e9\n"], "b": {}}"#.utf8))
+        guard case .object(let ms) = v.kind else { return XCTFail() }
+        XCTAssertEqual(ms.map(\.key), ["a", "b"])
+        guard case .array(let items) = ms[0].value.kind else { return XCTFail() }
+        XCTAssertEqual(items.map(\.kind), [.number(1, text: "1"), .number(-25, text: "-2.5e1"), .bool(true), .null, .string("é\n")])
+    }
+
+    func testDefaults() throws {
+        let s = try space(#"{"name": "x", "parameters": {"t0": {"values": [3]}}}"#)
+        XCTAssertEqual(s.strategy, .grid)
+        XCTAssertEqual(s.seed, 0)
+        XCTAssertEqual(s.repeats, 1)
+        XCTAssertNil(s.concurrency)
+        XCTAssertEqual(s.objective, .bestValAcc)
+        XCTAssertEqual(s.trainingThreads, 1)
+        let c = s.expandConfigurations()[0]
+        XCTAssertEqual(c.schedule.parameters, SGDRParameters(t0: 3))
+        XCTAssertEqual(c.schedule.parameters.lrMin, 0.001)
+        XCTAssertEqual(s.defaultDatabasePath, "runs/x.sqlite")
+    }
+}
