@@ -1,0 +1,123 @@
+import Engine
+import Foundation
+import Schedules
+@testable import Sweep
+import XCTest
+
+final class RunnerTests: XCTestCase {
+    func sweep(_ json: String = gridJSON, executor: FakeExecutor = FakeExecutor(), concurrency: Int,
+               store: MemoryTrialStore = MemoryTrialStore(), cancelAfter: Double? = nil) throws -> (MemoryTrialStore, SweepRunner.Ending) {
+        let s = try space(json)
+        _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
+        try store.addTrials(s.trialSpecs())
+        let flag = CancellationFlag()
+        let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "test:1:1", cancellation: flag)
+        runner.isAbandoned = { _ in false }
+        if let cancelAfter {
+            DispatchQueue.global().asyncAfter(deadline: .now() + cancelAfter) { flag.cancel() }
+        }
+        return (store, try runner.run())
+    }
+
+    func testConcurrencyOneAndTwoGiveIdenticalRecords() throws {
+        let (one, e1) = try sweep(concurrency: 1)
+        let (two, e2) = try sweep(executor: FakeExecutor(epochDelay: 0.001), concurrency: 2)
+        XCTAssertEqual(e1, .exhausted)
+        XCTAssertEqual(e2, .exhausted)
+        let a = try one.trials(), b = try two.trials()
+        XCTAssertEqual(a.count, 10)
+        XCTAssertTrue(a.allSatisfy { $0.status == .done && $0.epochs.count == 6 && $0.attempts == 1 })
+        XCTAssertEqual(comparable(a), comparable(b))
+        let ra = Leaderboard.rows(a, objective: .bestValAcc), rb = Leaderboard.rows(b, objective: .bestValAcc)
+        XCTAssertEqual(ra.map(\.configuration), rb.map(\.configuration))
+        XCTAssertEqual(ra.map(\.bestValAcc), rb.map(\.bestValAcc))
+        // The scores differ between configurations (the fake is not constant).
+        XCTAssertGreaterThan(Set(ra.compactMap(\.bestValAcc)).count, 5)
+    }
+
+    func testTwoWorkersRunConcurrently() throws {
+        let slow = FakeExecutor(epochDelay: 0.01)
+        let t0 = Date()
+        _ = try sweep(executor: slow, concurrency: 1)
+        let serial = Date().timeIntervalSince(t0)
+        let t1 = Date()
+        _ = try sweep(executor: slow, concurrency: 2)
+        let parallel = Date().timeIntervalSince(t1)
+        XCTAssertLessThan(parallel, serial * 0.75, "serial \(serial) s, parallel \(parallel) s")
+    }
+
+    func testResumeAfterInterruptionEqualsUninterrupted() throws {
+        let executor = FakeExecutor(epochDelay: 0.01)
+        let (reference, _) = try sweep(concurrency: 2)
+        let (store, ending) = try sweep(executor: executor, concurrency: 2, cancelAfter: 0.25)
+        XCTAssertEqual(ending, .cancelled)
+        let mid = try store.trials()
+        XCTAssertTrue(mid.contains { $0.status == .interrupted }, "\(mid.map(\.status))")
+        XCTAssertTrue(mid.contains { !$0.status.isFinished })
+        XCTAssertFalse(mid.contains { $0.status == .running })
+        let finishedBefore = mid.filter { $0.status.isFinished }
+        // Run again on the same store: only the unfinished trials run.
+        let counter = FakeExecutor.Counter()
+        let (_, again) = try sweep(executor: FakeExecutor(calls: counter), concurrency: 2, store: store)
+        XCTAssertEqual(again, .exhausted)
+        XCTAssertEqual(Set(counter.ids), Set(mid.filter { !$0.status.isFinished }.map(\.spec.id)))
+        XCTAssertEqual(counter.ids.count, Set(counter.ids).count, "nothing runs twice")
+        let final = try store.trials()
+        XCTAssertEqual(comparable(final), comparable(try reference.trials()))
+        for r in finishedBefore { XCTAssertEqual(final.first { $0.spec.id == r.spec.id }!.attempts, 1) }
+    }
+
+    func testDivergedAndFailedTrialsDoNotStopTheSweep() throws {
+        let json = gridJSON.replacingOccurrences(of: "\"fixed\": {\"lr_max\": 0.1},", with: "")
+            .replacingOccurrences(of: "\"lr_max_compression\": {\"values\": [1, 5]}", with: "\"lr_max\": {\"values\": [0.1, 3]}")
+        let (store, ending) = try sweep(json, executor: FakeExecutor(divergeAbove: 1, failT0: 5), concurrency: 2)
+        XCTAssertEqual(ending, .exhausted)
+        let trials = try store.trials()
+        XCTAssertTrue(trials.allSatisfy { $0.status.isFinished })
+        let failed = trials.filter { $0.status == .failed }
+        XCTAssertEqual(failed.count, 4)
+        XCTAssertTrue(failed.allSatisfy { $0.error == "boom: t0 5 is cursed" })
+        let diverged = trials.filter { $0.status == .diverged }
+        XCTAssertEqual(Set(diverged.map(\.spec.configuration)), ["sgdr-0001", "sgdr-0003"])
+        let rows = Leaderboard.rows(trials, objective: .bestValAcc)
+        XCTAssertEqual(rows.suffix(6).map(\.status), ["diverged", "diverged", "failed", "failed", "failed", "failed"])
+        XCTAssertTrue(rows.prefix(4).allSatisfy { $0.status == "done" })
+    }
+
+    func testTrialsOfLiveOwnersAreNotTakenAbandonedOnesAre() throws {
+        let s = try space(gridJSON)
+        let store = MemoryTrialStore()
+        _ = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
+        try store.addTrials(s.trialSpecs())
+        let live = try store.claim(owner: "host:1:live", isAbandoned: { _ in false })!
+        let dead = try store.claim(owner: "host:2:dead", isAbandoned: { _ in false })!
+        let runner = SweepRunner(store: store, executor: FakeExecutor(), concurrency: 2, owner: "me:3:3")
+        runner.isAbandoned = { $0.hasSuffix("dead") }
+        XCTAssertEqual(try runner.run(), .exhausted)
+        let trials = try store.trials()
+        XCTAssertEqual(trials.first { $0.spec.id == live.id }!.status, .running)
+        XCTAssertEqual(trials.first { $0.spec.id == live.id }!.owner, "host:1:live")
+        XCTAssertEqual(trials.first { $0.spec.id == dead.id }!.status, .done)
+        XCTAssertEqual(trials.first { $0.spec.id == dead.id }!.attempts, 2)
+        XCTAssertEqual(trials.filter { $0.status == .done }.count, 9)
+    }
+
+    func testOwnerStringAndLiveness() {
+        let me = Owner.current
+        let parts = me.split(separator: ":")
+        XCTAssertEqual(parts.count, 3)
+        XCTAssertEqual(Int32(parts[1]), getpid())
+        XCTAssertNotEqual(parts[2], "0")
+        XCTAssertFalse(Owner.isAbandoned(me), "this process is alive")
+        let host = Owner.hostName()
+        XCTAssertTrue(Owner.isAbandoned("\(host):\(parts[1]):\(Int(parts[2])! + 1)"), "same pid, other start time: reused pid")
+        XCTAssertFalse(Owner.isAbandoned("some-other-host-zz:\(parts[1]):1"), "other hosts: never")
+        XCTAssertFalse(Owner.isAbandoned("garbage"))
+        // A process that has exited.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try? p.run()
+        p.waitUntilExit()
+        XCTAssertTrue(Owner.isAbandoned("\(host):\(p.processIdentifier):123"))
+    }
+}
