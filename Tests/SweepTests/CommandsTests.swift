@@ -1,0 +1,206 @@
+import Engine
+import Foundation
+import Schedules
+@testable import Sweep
+import XCTest
+
+final class CommandsTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// In-memory "databases" by path; `opened` records every open.
+    final class Stores: @unchecked Sendable {
+        var stores: [String: MemoryTrialStore] = [:]
+        var opened: [String] = []
+        struct Missing: Error, CustomStringConvertible { var description: String }
+        func open(_ path: String, _ create: Bool) throws -> any TrialStore {
+            opened.append(path)
+            if let s = stores[path] { return s }
+            guard create else { throw Missing(description: "\(path): no such sweep database") }
+            let s = MemoryTrialStore()
+            stores[path] = s
+            return s
+        }
+    }
+
+    func write(_ text: String, _ name: String = "space.json") throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    func options(_ executor: FakeExecutor = FakeExecutor()) -> SweepCommands.RunOptions {
+        var o = SweepCommands.RunOptions(concurrency: 2)
+        o.makeExecutor = { _ in executor }
+        o.isAbandoned = { _ in false }
+        return o
+    }
+
+    func testInvalidSpaceOpensNoDatabase() throws {
+        let stores = Stores()
+        let path = try write(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#)
+        let (console, output) = Console.capturing()
+        let code = SweepCommands.run(spaceFile: path, db: nil, options: options(), openStore: stores.open, console: console)
+        XCTAssertEqual(code, 2)
+        XCTAssertEqual(stores.opened, [])
+        XCTAssertEqual(output().err, "Error: \(path): parameters.tmult.values[1]: 0.5 is out of range; tmult must be a number >= 1\n")
+        let missing = SweepCommands.run(spaceFile: dir.appendingPathComponent("nope.json").path, db: nil, options: options(),
+                                        openStore: stores.open, console: console)
+        XCTAssertEqual(missing, 2)
+        XCTAssertEqual(stores.opened, [])
+    }
+
+    func testRunPrintsLeaderboardAndBestThenResumesWithNothingToDo() throws {
+        let stores = Stores()
+        let db = dir.appendingPathComponent("g.sqlite").path
+        let path = try write(gridJSON)
+        let (console, output) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: path, db: db, options: options(), openStore: stores.open, console: console), 0)
+        let (out, err) = output()
+        XCTAssertTrue(out.hasPrefix("rank  configuration  schedule  t0  tmult  lr_max_compression  best_val_acc"), out)
+        XCTAssertTrue(out.contains("Best SGDR configuration: sgdr-"), out)
+        XCTAssertTrue(out.contains("Best baseline: "), out)
+        XCTAssertTrue(out.contains("Difference (SGDR - baseline): "), out)
+        XCTAssertEqual(err.components(separatedBy: "\n").filter { $0.hasPrefix("[") }.count, 10, err)
+        XCTAssertTrue(err.contains("[10/10]"), err)
+        // Again: nothing left to run.
+        let counter = FakeExecutor.Counter()
+        let (c2, o2) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: path, db: db, options: options(FakeExecutor(calls: counter)), openStore: stores.open, console: c2), 0)
+        XCTAssertEqual(counter.ids, [])
+        XCTAssertTrue(o2().err.contains("(10 already finished)"), o2().err)
+        // resume from the database alone, too.
+        XCTAssertEqual(SweepCommands.resume(db: db, options: options(FakeExecutor(calls: counter)), openStore: stores.open, console: c2), 0)
+        XCTAssertEqual(counter.ids, [])
+    }
+
+    func testAChangedSpaceIsRefusedWithWhatChanged() throws {
+        let stores = Stores()
+        let db = dir.appendingPathComponent("g.sqlite").path
+        let (console, output) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: try write(gridJSON), db: db, options: options(), openStore: stores.open, console: console), 0)
+        let changed = try write(gridJSON.replacingOccurrences(of: "\"epochs\": 6", with: "\"epochs\": 8"), "changed.json")
+        let (c2, o2) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: changed, db: db, options: options(), openStore: stores.open, console: c2), 1)
+        let err = o2().err
+        XCTAssertTrue(err.hasPrefix("Error: \(db) holds the sweep \"g\" with a different space; changed: training.epochs: 6 -> 8."), err)
+        XCTAssertTrue(err.contains("use a new \"name\" or --db PATH"), err)
+        _ = output
+        // concurrency may change.
+        let conc = try write(gridJSON.replacingOccurrences(of: "\"seed\": 7", with: "\"seed\": 7, \"concurrency\": 1"), "conc.json")
+        XCTAssertEqual(SweepCommands.run(spaceFile: conc, db: db, options: options(), openStore: stores.open, console: c2), 0)
+    }
+
+    func testRandomTrialsMayGrowButNotShrink() throws {
+        let stores = Stores()
+        let db = dir.appendingPathComponent("r.sqlite").path
+        func json(_ n: Int) -> String {
+            """
+            {"name": "r", "strategy": "random", "trials": \(n), "seed": 5, "baselines": ["constant"],
+             "parameters": {"t0": {"min": 1, "max": 6}, "lr_max_compression": {"min": 1, "max": 10, "log": true}},
+             "training": {"epochs": 4}}
+            """
+        }
+        let (console, _) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: try write(json(4)), db: db, options: options(), openStore: stores.open, console: console), 0)
+        let first = try stores.stores[db]!.trials()
+        XCTAssertEqual(first.count, 5)
+        let counter = FakeExecutor.Counter()
+        XCTAssertEqual(SweepCommands.run(spaceFile: try write(json(7)), db: db, options: options(FakeExecutor(calls: counter)), openStore: stores.open, console: console), 0)
+        XCTAssertEqual(Set(counter.ids), ["sgdr-0004.r0", "sgdr-0005.r0", "sgdr-0006.r0"])
+        let grown = try stores.stores[db]!.trials()
+        XCTAssertEqual(Array(grown.prefix(5)), first, "existing trials untouched")
+        XCTAssertEqual(grown.map(\.spec.number), Array(0..<8))
+        // The same trials as a fresh sweep with 7 trials.
+        let fresh = Stores()
+        XCTAssertEqual(SweepCommands.run(spaceFile: try write(json(7)), db: db, options: options(), openStore: fresh.open, console: console), 0)
+        XCTAssertEqual(comparable(grown), comparable(try fresh.stores[db]!.trials()))
+        // Shrinking is refused.
+        let (c2, o2) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: try write(json(3)), db: db, options: options(), openStore: stores.open, console: c2), 1)
+        XCTAssertTrue(o2().err.contains("trials: 7 -> 3: a random search can only grow"), o2().err)
+    }
+
+    func testLeaderboardCSVColumnsOrderAndBestJSON() throws {
+        let stores = Stores()
+        let db = dir.appendingPathComponent("g.sqlite").path
+        let json = gridJSON.replacingOccurrences(of: "\"seed\": 7", with: "\"seed\": 7, \"repeats\": 2")
+        let (console, _) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: try write(json), db: db, options: options(), openStore: stores.open, console: console), 0)
+        let csvPath = dir.appendingPathComponent("lb.csv").path
+        XCTAssertEqual(SweepCommands.leaderboard(db: db, csv: csvPath, top: nil, openStore: stores.open, console: console), 0)
+        let csv = try String(contentsOfFile: csvPath, encoding: .utf8)
+        let lines = csv.components(separatedBy: "\r\n")
+        XCTAssertEqual(lines.last, "")
+        XCTAssertEqual(lines[0], "rank,schedule,t0,tmult,lr_max_compression,best_val_acc,best_val_acc_std,final_val_acc,best_epoch,repeats,status,seconds")
+        let rows = lines.dropFirst().dropLast().map { $0.components(separatedBy: ",") }
+        XCTAssertEqual(rows.count, 10)
+        XCTAssertEqual(rows.map { $0[0] }, (1...10).map(String.init))
+        let scores = rows.map { Double($0[5])! }
+        XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+        XCTAssertTrue(rows.allSatisfy { !$0[6].isEmpty && $0[9] == "2" && $0[10] == "done" })
+        let baseline = rows.first { $0[1] == "cosine" }!
+        XCTAssertEqual(baseline[2...4], ["", "", ""])
+        // Values match the trials, at full precision.
+        let trials = try stores.stores[db]!.trials()
+        let top = Leaderboard.rows(trials, objective: .bestValAcc)[0]
+        XCTAssertEqual(Double(rows[0][5]), top.bestValAcc)
+        // --top and stdout.
+        let (c2, o2) = Console.capturing()
+        XCTAssertEqual(SweepCommands.leaderboard(db: db, csv: "-", top: 3, openStore: stores.open, console: c2), 0)
+        XCTAssertEqual(o2().out.components(separatedBy: "\r\n").count, 5)
+        // best --json
+        let (c3, o3) = Console.capturing()
+        XCTAssertEqual(SweepCommands.best(db: db, json: true, openStore: stores.open, console: c3), 0)
+        let object = try JSONSerialization.jsonObject(with: Data(o3().out.utf8)) as! [String: Any]
+        let best = object["best"] as! [String: Any]
+        let bestSGDR = Leaderboard.rows(trials, objective: .bestValAcc).first { $0.schedule.kind == .sgdr }!
+        XCTAssertEqual(best["configuration"] as? String, bestSGDR.configuration)
+        XCTAssertEqual(best["t0"] as? Double, Double(bestSGDR.schedule.parameters.t0))
+        XCTAssertEqual(best["score"] as? Double, bestSGDR.bestValAcc)
+        XCTAssertEqual(best["lr_min"] as? Double, 0.001)
+        XCTAssertNotNil((object["best_baseline"] as? [String: Any])?["score"] as? Double)
+        let args = object["train_args"] as! [String]
+        XCTAssertEqual(Array(args.prefix(4)), ["--schedule", "sgdr", "--lr-max", "0.1"])
+        XCTAssertTrue(args.contains("--trigger-val-acc"))
+        // status
+        let (c4, o4) = Console.capturing()
+        XCTAssertEqual(SweepCommands.status(db: db, openStore: stores.open, console: c4), 0)
+        XCTAssertTrue(o4().out.contains("done 20"), o4().out)
+        XCTAssertTrue(o4().out.contains("nothing left to run"), o4().out)
+        // A missing database.
+        let (c5, o5) = Console.capturing()
+        XCTAssertEqual(SweepCommands.leaderboard(db: "/nonexistent.sqlite", csv: nil, top: nil, openStore: stores.open, console: c5), 1)
+        XCTAssertTrue(o5().err.hasPrefix("Error: /nonexistent.sqlite: no such sweep database"), o5().err)
+    }
+
+    func testCSVEscapingAndRanking() {
+        XCTAssertEqual(LeaderboardFormat.csvField("plain"), "plain")
+        XCTAssertEqual(LeaderboardFormat.csvField("a,b"), "\"a,b\"")
+        XCTAssertEqual(LeaderboardFormat.csvField("say \"hi\""), "\"say \"\"hi\"\"\"")
+        XCTAssertEqual(LeaderboardFormat.csvField("two\nlines"), "\"two\nlines\"")
+        XCTAssertEqual(LeaderboardFormat.header(swept: ["tmult"]),
+                       ["rank", "schedule", "tmult", "best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats", "status", "seconds"])
+    }
+
+    func testStatusCountsAndWhatIsLeft() throws {
+        let s = try space(gridJSON)
+        let store = MemoryTrialStore()
+        let info = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 100))
+        try store.addTrials(s.trialSpecs())
+        let a = try store.claim(owner: "o", isAbandoned: { _ in false })!
+        try store.finish(trial: a.id, owner: "o", TrialFinish(status: .failed, seconds: 2, error: "oops"))
+        _ = try store.claim(owner: "o", isAbandoned: { _ in false })!
+        let text = SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160, isAbandoned: { _ in false })
+        XCTAssertTrue(text.contains("pending 8, running 1, done 0, diverged 0, failed 1, interrupted 0"), text)
+        XCTAssertTrue(text.contains("elapsed 1:00"), text)
+        XCTAssertTrue(text.contains("still to run: 9 trials"), text)
+        XCTAssertTrue(text.contains("failed step.r0: oops"), text)
+    }
+}
