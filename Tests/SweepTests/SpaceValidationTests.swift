@@ -151,3 +151,19 @@ final class SpaceValidationTests: XCTestCase {
         XCTAssertEqual(s.defaultDatabasePath, "runs/x.sqlite")
     }
 }
+
+final class ShippedSpacesTests: XCTestCase {
+    func testTheExampleSpacesAreValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let expected = ["quick.json": 26, "random.json": 34, "seed-experiment.json": 20, "anchor.json": 24]
+        for (name, trials) in expected {
+            let path = root.appendingPathComponent("search-spaces/\(name)").path
+            let s = try SearchSpace.load(path: path)
+            XCTAssertEqual(s.trialCount, trials, name)
+        }
+        let seedExperiment = try SearchSpace.load(path: root.appendingPathComponent("search-spaces/seed-experiment.json").path)
+        XCTAssertEqual(seedExperiment.strategy, .list)
+        XCTAssertEqual(seedExperiment.repeats, 5)
+        XCTAssertEqual(seedExperiment.expandConfigurations().map { $0.schedule.parameters.triggerValAcc }, [0.85, 0.85, 0.85, 0.85])
+    }
+}
