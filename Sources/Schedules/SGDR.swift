@@ -100,8 +100,10 @@ public struct SGDRSchedule: LearningRateSchedule {
     /// `floor(tmult * tI)`, with a relative tolerance of 1e-9 so that products that are whole
     /// numbers in decimal (1.15 * 20 = 23) are not floored one below by binary rounding.
     public static func nextCycleLength(_ tI: Int, tmult: Double) -> Int {
-        let product = tmult * Double(tI)
-        return max(1, Int((product * (1 + 1e-9)).rounded(.down)))
+        let length = (tmult * Double(tI) * (1 + 1e-9)).rounded(.down)
+        // A length past Int's range (or NaN) is a restart no run reaches: saturate, don't trap.
+        guard length < Double(Int.max) else { return Int.max }
+        return max(1, Int(length))
     }
 
     public mutating func beginEpoch() -> Double {
