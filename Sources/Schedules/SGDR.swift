@@ -9,6 +9,7 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
     /// Cycle growth: `T_{i+1} = floor(tmult * T_i)` (>= 1, fractional allowed).
     public var tmult: Double
     /// `c`: after an improvement the next peak is `max(peak / c, lr)`; `c <= 0`: `lr`; `c = 1`: plain SGDR.
+    /// `0 < c < 1` is invalid: it would lift peaks above `lrMax`.
     public var lrMaxCompression: Double
     /// The schedule starts after an epoch ends with `val_acc >= triggerValAcc`; `<= 0`: from epoch 1.
     public var triggerValAcc: Double
@@ -39,8 +40,11 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
         if !(tmult.isFinite && tmult >= 1) {
             return ParameterProblem(parameter: "tmult", allowed: "a finite number >= 1", value: tmult)
         }
-        if !lrMaxCompression.isFinite {
-            return ParameterProblem(parameter: "lr_max_compression", allowed: "a finite number", value: lrMaxCompression)
+        // 0 < c < 1 would raise the next peak to peak / c > lr_max, above the global peak.
+        if !(lrMaxCompression.isFinite && (lrMaxCompression <= 0 || lrMaxCompression >= 1)) {
+            return ParameterProblem(parameter: "lr_max_compression",
+                                    allowed: "a finite number >= 1, or <= 0 (next peak = the improving epoch's rate)",
+                                    value: lrMaxCompression)
         }
         if !(triggerValAcc.isFinite && triggerValAcc <= 1) {
             return ParameterProblem(parameter: "trigger_val_acc", allowed: "a number <= 1 (<= 0: from epoch 1)", value: triggerValAcc)
