@@ -43,7 +43,7 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
         // 0 < c < 1 would raise the next peak to peak / c > lr_max, above the global peak.
         if !(lrMaxCompression.isFinite && (lrMaxCompression <= 0 || lrMaxCompression >= 1)) {
             return ParameterProblem(parameter: "lr_max_compression",
-                                    allowed: "a finite number >= 1, or <= 0 (next peak = the improving epoch's rate)",
+                                    allowed: "a finite number >= 1, or <= 0",
                                     value: lrMaxCompression)
         }
         if !(triggerValAcc.isFinite && triggerValAcc <= 1) {
