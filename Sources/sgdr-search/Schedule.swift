@@ -61,6 +61,7 @@ func readValAccs(path: String, needed: Int, option: String = "--val-acc") throws
     do {
         return try parseValAccs(text, needed: needed)
     } catch {
-        throw OptionProblem(option: option, message: "file \"\(path)\" \(error)")
+        let separator = if case .badLine = error { ": " } else { " " }
+        throw OptionProblem(option: option, message: "file \"\(path)\"\(separator)\(error)")
     }
 }
