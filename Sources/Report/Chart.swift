@@ -118,8 +118,11 @@ func renderChart(_ spec: ChartSpec) -> String {
     let legendTop = plot.bottom + margin.bottom + 4
     let height = legendTop + Double(legendRows) * 18 + (spec.note == nil ? 0 : 18) + 6
 
-    func px(_ v: Double) -> Double? { spec.x.fraction(v).map { plot.x + $0 * plot.width } }
-    func py(_ v: Double) -> Double? { spec.y.fraction(v).map { plot.y + (1 - $0) * plot.height } }
+    // The data range sits a few units inside the frame, so that lines on the axis bounds
+    // (lr_max on a decade, the last epoch) stay visible.
+    let pad = 6.0
+    func px(_ v: Double) -> Double? { spec.x.fraction(v).map { plot.x + pad + $0 * (plot.width - 2 * pad) } }
+    func py(_ v: Double) -> Double? { spec.y.fraction(v).map { plot.y + pad + (1 - $0) * (plot.height - 2 * pad) } }
     let c = Format.coord
 
     var s = ""
@@ -171,8 +174,6 @@ func renderChart(_ spec: ChartSpec) -> String {
     for r in spec.references {
         guard let y = py(r.y) else { continue }
         s += "<line class=\"reference\" x1=\"\(c(plot.x))\" y1=\"\(c(y))\" x2=\"\(c(plot.right))\" y2=\"\(c(y))\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"><title>\(escapeXML(r.label))</title></line>\n"
-        let above = y - 5 > plot.y + 10
-        s += "<text class=\"reference-label\" x=\"\(c(plot.right - 4))\" y=\"\(c(above ? y - 5 : y + 14))\" text-anchor=\"end\" fill=\"#555555\" font-size=\"11\">\(escapeXML(r.label))</text>\n"
     }
 
     // Series.

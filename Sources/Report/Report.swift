@@ -386,7 +386,10 @@ struct ReportPage {
         }
         spec.legend.append(LegendEntry(label: "done trial (\(good.count))", color: Palette.color(0), dash: nil, width: 0, marker: .circle))
         if !bad.isEmpty {
-            spec.legend.append(LegendEntry(label: "diverged or failed (\(bad.count))", color: Palette.color(1), dash: nil, width: 0, marker: .cross))
+            spec.legend.append(LegendEntry(label: "diverged or failed (\(bad.count)), on the bottom edge", color: Palette.color(1), dash: nil, width: 0, marker: .cross))
+        }
+        if let r = spec.references.first {
+            spec.legend.append(LegendEntry(label: r.label, color: "#555555", dash: "6 4", width: 1.5))
         }
         return renderChart(spec)
     }
