@@ -285,7 +285,13 @@ struct ReportPage {
         var h = "<section id=\"schedules\" data-section=\"schedules\">\n<h2>Learning-rate schedules</h2>\n"
         guard !runs.isEmpty else { return h + "<p class=\"empty\">\(emptyNote())</p>\n</section>\n" }
         let series = runs.map { ChartSeries(label: $0.label, points: $0.lr, colorIndex: $0.colorIndex) }
-        let spec = learningRateChart(series, title: "Learning rate per epoch: top \(runs.filter { $0.row.schedule.kind == .sgdr }.count) SGDR configurations and baselines", section: ReportSection.schedules.rawValue)
+        let sgdrCount = runs.filter { $0.row.schedule.kind == .sgdr }.count
+        let baselineCount = runs.count - sgdrCount
+        var title = "Learning rate per epoch: "
+        if sgdrCount > 0 { title += sgdrCount == 1 ? "best SGDR configuration" : "top \(sgdrCount) SGDR configurations" }
+        if sgdrCount > 0 && baselineCount > 0 { title += " and " }
+        if baselineCount > 0 { title += baselineCount == 1 ? "the baseline" : "the baselines" }
+        let spec = learningRateChart(series, title: title, section: ReportSection.schedules.rawValue)
         h += "<figure>\n\(renderChart(spec))<figcaption>The learning rate each epoch actually ran with (repeat 0 of each configuration), log scale. "
         h += "A learning rate of 0 is drawn on the bottom edge.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
         return h
@@ -366,7 +372,8 @@ struct ReportPage {
         let xAxis = Axis.covering(xsAll, scale: useLog ? .log : .linear)
         var spec = ChartSpec(section: ReportSection.parameters.rawValue,
                              title: "\(input.objective.rawValue) against \(p.name)",
-                             xTitle: p.name + (useLog ? " (log scale)" : ""), yTitle: input.objective.rawValue,
+                             xTitle: p.name + (useLog ? " (log scale)" : p.logScale && !xsAll.isEmpty ? " (linear: a value \u{2264} 0)" : ""),
+                             yTitle: input.objective.rawValue,
                              x: xAxis, y: Axis.covering(ys, scale: .linear))
         spec.width = 470
         spec.plotHeight = 210
