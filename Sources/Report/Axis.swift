@@ -42,8 +42,9 @@ public struct Axis: Hashable, Sendable {
         return min(1, max(0, f))
     }
 
-    /// A linear axis over [min, max] rounded out to a 1-2-5 step, about `target` intervals.
-    public static func linear(min lo: Double, max hi: Double, target: Int = 5) -> Axis {
+    /// A linear axis over [min, max] rounded out to a 1-2-5 step, about `target` intervals
+    /// (`integer`: the step is at least 1, for epochs).
+    public static func linear(min lo: Double, max hi: Double, target: Int = 5, integer: Bool = false) -> Axis {
         var (lo, hi) = (lo, hi)
         if !lo.isFinite || !hi.isFinite { (lo, hi) = (0, 1) }
         if lo > hi { swap(&lo, &hi) }
@@ -52,7 +53,8 @@ public struct Axis: Hashable, Sendable {
             lo -= pad
             hi += pad
         }
-        let step = niceStep((hi - lo) / Double(Swift.max(1, target)))
+        var step = niceStep((hi - lo) / Double(Swift.max(1, target)))
+        if integer { step = Swift.max(1, step) }
         let first = (lo / step).rounded(.down)
         let last = (hi / step).rounded(.up)
         let lower = first * step

@@ -276,6 +276,11 @@ struct ReportPage {
         input.trials.isEmpty ? "This sweep has no trials yet." : "No finished trial yet: no epoch to plot."
     }
 
+    /// Said above the charts of sections 2 and 3 when what they show is still running.
+    func inProgressNote() -> String {
+        doneCount == 0 ? "<p class=\"notice\">No finished trial yet: the curves show the epochs run so far.</p>\n" : ""
+    }
+
     func unplottedNote() -> String {
         guard !unplotted.isEmpty else { return "" }
         return " Not plotted, no epoch yet: \(escapeXML(unplotted.joined(separator: ", ")))."
@@ -292,6 +297,7 @@ struct ReportPage {
         if sgdrCount > 0 && baselineCount > 0 { title += " and " }
         if baselineCount > 0 { title += baselineCount == 1 ? "the baseline" : "the baselines" }
         let spec = learningRateChart(series, title: title, section: ReportSection.schedules.rawValue)
+        h += inProgressNote()
         h += "<figure>\n\(renderChart(spec))<figcaption>The learning rate each epoch actually ran with (repeat 0 of each configuration), log scale. "
         h += "A learning rate of 0 is drawn on the bottom edge.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
         return h
@@ -306,7 +312,7 @@ struct ReportPage {
         var spec = ChartSpec(section: ReportSection.errors.rawValue,
                              title: "Error per epoch: validation (solid) and training (dotted)",
                              xTitle: "epoch", yTitle: "error (1 \u{2212} accuracy)",
-                             x: Axis.linear(min: 0, max: max(1, xMax)), y: yAxis)
+                             x: Axis.linear(min: 0, max: max(1, xMax), integer: true), y: yAxis)
         for run in runs {
             let color = Palette.color(run.colorIndex)
             let dash = Palette.dash(run.colorIndex)
@@ -326,6 +332,7 @@ struct ReportPage {
         }
         spec.note = "Solid: validation error. Dotted: training error. Circle: lowest validation error of each run."
         let anyMean = runs.contains { $0.curveRepeats > 1 }
+        h += inProgressNote()
         h += "<figure>\n\(renderChart(spec))<figcaption>Error = 1 \u{2212} accuracy per epoch"
         if anyMean { h += "; for configurations with several repeats, the per-epoch mean over the done repeats" }
         h += ". The circles mark each run&#8217;s lowest validation error.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
@@ -406,6 +413,7 @@ struct ReportPage {
     func leaderboardSection() -> String {
         var h = "<section id=\"leaderboard\" data-section=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
         guard !rows.isEmpty else { return h + "<p class=\"empty\">This sweep has no trials yet.</p>\n</section>\n" }
+        if doneCount == 0 { h += "<p class=\"empty\">No finished trial yet: no configuration has a score.</p>\n" }
         h += "<p>Ranked by \(escapeXML(input.objective.rawValue)) (mean over done repeats); the same rows as <code>sgdr-search leaderboard</code>.</p>\n"
         h += "<div class=\"table-wrap\">\n<table class=\"leaderboard\" data-section=\"leaderboard\">\n<thead><tr>"
         h += "<th class=\"num\">rank</th><th>schedule</th>"

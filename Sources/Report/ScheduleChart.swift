@@ -63,7 +63,7 @@ func learningRateChart(_ series: [ChartSeries], title: String, section: String) 
     let top = ys.max() ?? 1
     let bottom = max(ys.min() ?? top / 10, top * 1e-6)
     let yAxis = Axis.log(min: bottom, max: top)
-    let xAxis = Axis.linear(min: 0, max: max(1, xs.max() ?? 1))
+    let xAxis = Axis.linear(min: 0, max: max(1, xs.max() ?? 1), integer: true)
     var spec = ChartSpec(section: section, title: title, xTitle: "epoch", yTitle: "learning rate (log scale)",
                          x: xAxis, y: yAxis)
     for (i, s) in series.enumerated() {

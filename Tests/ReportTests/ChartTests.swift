@@ -52,6 +52,8 @@ final class AxisTests: XCTestCase {
 
         let e = Axis.linear(min: 0, max: 20)
         XCTAssertEqual(e.ticks.map(\.label), ["0", "5", "10", "15", "20"])
+        XCTAssertEqual(Axis.linear(min: 0, max: 1, integer: true).ticks.map(\.label), ["0", "1"])
+        XCTAssertEqual(Axis.linear(min: 0, max: 1).ticks.count, 6)
 
         let narrow = Axis.linear(min: 0.8712, max: 0.8934)
         XCTAssertEqual(narrow.ticks.map(\.label), ["0.870", "0.875", "0.880", "0.885", "0.890", "0.895"])

@@ -133,6 +133,9 @@ final class ReportPageTests: XCTestCase {
         XCTAssertEqual(page.charts("parameters").count, 0)
         for svg in page.elements("svg") { assertInsidePlot(svg) }
         XCTAssertEqual(page.elements("section").count, ReportSection.allCases.count)
+        for section in page.elements("section") where attr(section, "id") != "summary" {
+            XCTAssertTrue((section.stringValue ?? "").contains("No finished trial yet"), attr(section, "id") ?? "")
+        }
     }
 
     func testNothingStartedSaysSoInEverySection() throws {
