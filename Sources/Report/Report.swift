@@ -95,10 +95,13 @@ struct ReportPage {
         func hasEpochs(_ r: LeaderboardRow) -> Bool { r.trials.contains { !$0.epochs.isEmpty } }
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let baselines = rows.filter { $0.schedule.kind != .sgdr }
-        let chosen = Array(sgdr.filter(hasEpochs).prefix(top)) + baselines.filter(hasEpochs)
-        let skipped = baselines.filter { !hasEpochs($0) }
-            + (sgdr.filter(hasEpochs).count < top ? Array(sgdr.filter { !hasEpochs($0) }.prefix(top - sgdr.filter(hasEpochs).count)) : [])
-        unplotted = skipped.map(\.configuration)
+        // The top K SGDR configurations that have epochs, then every baseline that has some;
+        // named as not plotted: the baselines without epochs, and the SGDR configurations without
+        // epochs that would have filled the top K.
+        let sgdrPlotted = Array(sgdr.filter(hasEpochs).prefix(top))
+        let sgdrMissing = sgdr.filter { !hasEpochs($0) }.prefix(max(0, top - sgdrPlotted.count))
+        let chosen = sgdrPlotted + baselines.filter(hasEpochs)
+        unplotted = (sgdrMissing + baselines.filter { !hasEpochs($0) }).map(\.configuration)
         var runs: [PlottedRun] = []
         for row in chosen {
             let run = Self.plottedRun(row, colorIndex: runs.count, parameters: input.parameters)
