@@ -223,7 +223,7 @@ struct ReportPage {
         if let b = bestSGDR {
             h += "<li>Best SGDR configuration: <strong>\(escapeXML(Self.label(b, parameters: input.parameters)))</strong>, "
             h += "\(objective) <strong>\(scoreText(b))</strong></li>\n"
-            h += "<li class=\"schedule\">Schedule: <code>\(escapeXML(describe(b.schedule)))</code></li>\n"
+            h += "<li class=\"schedule\">Schedule: <code>\(escapeXML(scheduleDescription(b.schedule)))</code></li>\n"
         } else {
             h += "<li>Best SGDR configuration: no finished SGDR trial yet.</li>\n"
         }

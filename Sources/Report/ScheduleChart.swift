@@ -24,13 +24,13 @@ public func learningRateSeries(_ config: ScheduleConfig, epochs: Int? = nil, lab
                                colorIndex: Int? = nil) -> ChartSeries {
     let rates = simulatedLearningRates(config, epochs: epochs)
     return ChartSeries(
-        label: label ?? describe(config),
+        label: label ?? scheduleDescription(config),
         points: rates.enumerated().map { ChartPoint(x: Double($0.offset + 1), y: $0.element) },
         colorIndex: colorIndex)
 }
 
 /// A short description of a schedule, e.g. `sgdr t0=10 tmult=2 lr_max_compression=5`.
-public func describe(_ config: ScheduleConfig) -> String {
+public func scheduleDescription(_ config: ScheduleConfig) -> String {
     let p = config.parameters
     let f = Format.number
     switch config.kind {
