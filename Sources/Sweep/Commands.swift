@@ -161,8 +161,9 @@ public enum SweepCommands {
     /// `sgdr-search leaderboard DB [--csv FILE] [--top N]`.
     public static func leaderboard(db: String, csv: String?, top: Int?, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
-            let (store, space) = try openExisting(db, openStore)
-            var rows = Leaderboard.rows(try store.trials(), objective: space.objective)
+            let sweep = try StoredSweep.load(db: db, openStore: openStore)
+            let space = sweep.space
+            var rows = Leaderboard.rows(sweep.trials, objective: space.objective)
             if let top { rows = Array(rows.prefix(top)) }
             guard let csv else {
                 console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
@@ -183,8 +184,8 @@ public enum SweepCommands {
     /// `sgdr-search best DB [--json]`.
     public static func best(db: String, json: Bool, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
-            let (store, space) = try openExisting(db, openStore)
-            let summary = BestSummary(rows: Leaderboard.rows(try store.trials(), objective: space.objective), space: space)
+            let sweep = try StoredSweep.load(db: db, openStore: openStore)
+            let summary = BestSummary(rows: Leaderboard.rows(sweep.trials, objective: sweep.space.objective), space: sweep.space)
             console.out(json ? summary.json() : summary.text())
             return summary.best == nil ? 1 : 0
         }
@@ -194,9 +195,8 @@ public enum SweepCommands {
     public static func status(db: String, openStore: StoreOpener, console: Console,
                               isAbandoned: (String) -> Bool = Owner.isAbandoned) -> Int32 {
         report(console) {
-            let (store, space) = try openExisting(db, openStore)
-            guard let info = try store.info() else { throw SweepError("\(db) holds no sweep") }
-            console.out(statusText(space: space, info: info, trials: try store.trials(), path: db,
+            let sweep = try StoredSweep.load(db: db, openStore: openStore)
+            console.out(statusText(space: sweep.space, info: sweep.info, trials: sweep.trials, path: db,
                                    now: Date().timeIntervalSince1970, isAbandoned: isAbandoned))
             return 0
         }
@@ -248,6 +248,40 @@ public enum SweepCommands {
         } catch {
             console.err("Error: \(error)\n")
             return 1
+        }
+    }
+}
+
+/// A stored sweep, read back for the results commands and the HTML report.
+public struct StoredSweep: Sendable {
+    public var space: SearchSpace
+    public var info: SweepInfo
+    public var trials: [TrialRecord]
+
+    /// Opens an existing database (never creates one) and reads its space and trials.
+    public static func load(db: String, openStore: StoreOpener) throws -> StoredSweep {
+        let (store, space) = try SweepCommands.openExisting(db, openStore)
+        guard let info = try store.info() else { throw SweepError("\(db) holds no sweep") }
+        return StoredSweep(space: space, info: info, trials: try store.trials())
+    }
+}
+
+extension SearchSpace {
+    /// The dataset and training settings, as (space key, value) in display order.
+    public var settingsSummary: [(key: String, value: String)] {
+        canonicalEntries().filter { $0.path.hasPrefix("training.") && $0.value != "-" }
+            .map { (String($0.path.dropFirst("training.".count)), $0.value) }
+            + [("strategy", strategy.rawValue), ("repeats", String(repeats)), ("seed", String(seed))]
+    }
+
+    /// The swept parameters by name, with whether their range is log-scaled.
+    public var sweptLogScales: [(name: String, log: Bool)] {
+        sweptNames.map { name in
+            let log = parameters.contains { d in
+                if d.parameter.rawValue == name, case .range(_, _, true, _) = d.kind { return true }
+                return false
+            }
+            return (name, log)
         }
     }
 }

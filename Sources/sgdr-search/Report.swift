@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Report
+import Sweep
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "A self-contained HTML report of a sweep (charts of schedules, errors and parameters, leaderboard).")
+
+    @OptionGroup var database: DatabaseArgument
+
+    @Option(help: ArgumentHelp("Where to write the page ('-': stdout; default: the database path with .html).", valueName: "file"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("SGDR configurations plotted beside the baselines.", valueName: "k"))
+    var top = 5
+
+    func validate() throws {
+        if top < 0 { throw ValidationError("--top must be an integer >= 0 (got \(top))") }
+    }
+
+    func run() throws {
+        let sweep: StoredSweep
+        do { sweep = try StoredSweep.load(db: database.db, openStore: openStore) } catch {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let input = ReportInput(
+            name: sweep.space.name, settings: sweep.space.settingsSummary.map { ReportSetting($0.key, $0.value) },
+            objective: sweep.space.objective,
+            parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
+            trials: sweep.trials, generatedAt: Date())
+        let html = renderReport(input, top: top)
+        let path = out ?? ((database.db as NSString).deletingPathExtension + ".html")
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(html.utf8))
+            return
+        }
+        do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            FileHandle.standardError.write(Data("Error: cannot write \(path): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardError.write(Data("Wrote \(path)\n".utf8))
+    }
+}
