@@ -72,6 +72,9 @@ public struct BestSummary: Sendable {
     public var baseline: LeaderboardRow?
     public var training: TrainingOptions
     public var data: DataOptions
+    /// BLAS threads per trial, and repeat 0's training seed (what `train_args` reproduces).
+    public var threads: Int
+    public var seed: UInt64
 
     public init(rows: [LeaderboardRow], space: SearchSpace) {
         objective = space.objective
@@ -79,6 +82,8 @@ public struct BestSummary: Sendable {
         baseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil && $0.status != "failed" && $0.status != "diverged" }
         training = space.training
         data = space.data
+        threads = space.trainingThreads
+        seed = Seeds.training(sweepSeed: space.seed, repeatIndex: 0)
     }
 
     /// best - baseline, and its standard error when both have a spread.
@@ -91,13 +96,23 @@ public struct BestSummary: Sendable {
         return (s - t, se)
     }
 
-    /// The arguments of `sgdr-search train` that rerun the best configuration.
+    /// The arguments of `sgdr-search train` that rerun the best configuration's repeat 0 exactly:
+    /// the schedule, the data, the training settings and repeat 0's seed.
     public var trainArguments: [String] {
         guard let b = best else { return [] }
         let p = b.schedule.parameters
-        return ["--schedule", "sgdr", "--lr-max", fmt(p.lrMax), "--lr-min", fmt(p.lrMin), "--t0", String(p.t0),
-                "--tmult", fmt(p.tmult), "--lr-max-compression", fmt(p.lrMaxCompression),
-                "--trigger-val-acc", fmt(p.triggerValAcc), "--epochs", String(b.schedule.epochs)]
+        var args = ["--schedule", "sgdr", "--lr-max", fmt(p.lrMax), "--lr-min", fmt(p.lrMin), "--t0", String(p.t0),
+                    "--tmult", fmt(p.tmult), "--lr-max-compression", fmt(p.lrMaxCompression),
+                    "--trigger-val-acc", fmt(p.triggerValAcc), "--epochs", String(b.schedule.epochs),
+                    "--dataset", data.dataset.rawValue]
+        if let dir = data.dataDir { args += ["--data-dir", dir] }
+        args += ["--train-size", String(data.trainSize), "--val-size", String(data.valSize),
+                 "--hidden", training.hidden.map(String.init).joined(separator: ","),
+                 "--batch-size", String(training.batchSize), "--optimizer", training.optimizer.rawValue,
+                 "--momentum", fmt(training.momentum)]
+        if training.nesterov { args.append("--nesterov") }
+        args += ["--weight-decay", fmt(training.weightDecay), "--seed", String(seed), "--threads", String(threads)]
+        return args
     }
 
     /// Human-readable lines.
