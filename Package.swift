@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "Sweep"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["sgdr-search"]),
     ]
 )
