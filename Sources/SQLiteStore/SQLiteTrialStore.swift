@@ -167,23 +167,32 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         let now = Date().timeIntervalSince1970
         return try write { db -> TrialSpec? in
-            let candidates = try Row.fetchCursor(db, sql: """
-                SELECT * FROM trials
-                WHERE status IN ('pending', 'interrupted', 'running')
-                ORDER BY number
-                """)
+            // The smallest pending or interrupted number: two index lookups on (status, number).
+            let first = try db.cachedStatement(
+                sql: "SELECT min(number) FROM trials WHERE status = ?")
+            var best: Int? = nil
+            for status in [TrialStatus.pending, .interrupted] {
+                if let n = try Int.fetchOne(first, arguments: [status.rawValue]) { best = min(best ?? n, n) }
+            }
+            // Running trials below it (a handful: one per live worker) are runnable when abandoned.
+            let running = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT number, owner FROM trials WHERE status = 'running' AND number < ? ORDER BY number
+                """), arguments: [best ?? Int.max])
             var verdicts: [String: Bool] = [:]
-            var picked: TrialSpec?
-            while let row = try candidates.next() {
-                if row["status"] as String == TrialStatus.running.rawValue, let holder = row["owner"] as String? {
+            while let row = try running.next() {
+                if let holder = row["owner"] as String? {
                     let dead = verdicts[holder] ?? isAbandoned(holder)
                     verdicts[holder] = dead
                     if !dead { continue }
                 }
-                picked = try Self.decodeSpec(row)
+                best = row["number"]
                 break
             }
-            guard let spec = picked else { return nil }
+            guard let number = best,
+                  let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trials WHERE number = ?"),
+                                             arguments: [number])
+            else { return nil }
+            let spec = try Self.decodeSpec(row)
             try db.execute(sql: "DELETE FROM epochs WHERE trial_id = ?", arguments: [spec.id])
             try db.execute(sql: """
                 UPDATE trials SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?,

@@ -94,8 +94,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
         XCTAssertEqual(claimed.values.filter { $0.count != 1 }, [])
         let records = try second.trials()
         XCTAssertEqual(records.filter { $0.status == .done && $0.attempts == 1 && $0.epochs.count == 1 }.count, count)
-        let owners = Set(records.compactMap(\.owner).map { $0.prefix(6) })
-        XCTAssertEqual(owners, ["store0", "store1"], "both instances got work")
+        // (No fairness is promised: one instance may get most of the work.)
     }
 
     /// Real processes: this test binary runs `SQLiteStoreWorkerProcess` twice as children on one
@@ -137,7 +136,6 @@ final class SQLiteTrialStoreTests: XCTestCase {
                        "every trial claimed and finished exactly once")
         let byOwner = Dictionary(grouping: records.compactMap(\.owner)) { String($0.prefix(6)) }.mapValues(\.count)
         print("trials per process:", byOwner.sorted { $0.key < $1.key })
-        XCTAssertEqual(Set(byOwner.keys).count, 3, "the parent and both children claimed trials: \(byOwner)")
     }
 
     // MARK: Opening files
@@ -313,20 +311,25 @@ final class SQLiteTrialStoreTests: XCTestCase {
         let appendSeconds = Date().timeIntervalSince(start)
         try store.finish(trial: spec.id, owner: "p", TrialFinish(status: .done, seconds: 1))
 
-        start = Date()
         var finished = 0
-        while let next = try store.claim(owner: "p", isAbandoned: never) {
+        var claimSeconds = 0.0, finishSeconds = 0.0
+        while true {
+            start = Date()
+            guard let next = try store.claim(owner: "p", isAbandoned: never) else { break }
+            claimSeconds += Date().timeIntervalSince(start)
+            start = Date()
             try store.finish(trial: next.id, owner: "p", TrialFinish(status: .done, seconds: 1))
+            finishSeconds += Date().timeIntervalSince(start)
             finished += 1
         }
-        let claimFinishSeconds = Date().timeIntervalSince(start)
+        let claimFinishSeconds = claimSeconds + finishSeconds
         start = Date()
         let records = try store.trials()
         let readSeconds = Date().timeIntervalSince(start)
         XCTAssertEqual(finished, 1000)
         XCTAssertEqual(records.count, 1001)
-        print(String(format: "SQLiteTrialStore: 1000 appendEpoch %.3f s (%.2f ms each); claim+finish of 1000 trials %.3f s (%.2f ms per trial); trials() of 1001 trials + 2001 epochs %.3f s",
-                     appendSeconds, appendSeconds, claimFinishSeconds, claimFinishSeconds, readSeconds))
+        print(String(format: "SQLiteTrialStore: 1000 appendEpoch %.3f s (%.2f ms each); claim+finish of 1000 trials %.3f s (%.2f ms per trial: claim %.3f s, finish %.3f s); trials() of 1001 trials + 2001 epochs %.3f s",
+                     appendSeconds, appendSeconds, claimFinishSeconds, claimFinishSeconds, claimSeconds, finishSeconds, readSeconds))
         // Generous bounds: a sweep writes tens of rows a second.
         XCTAssertLessThan(appendSeconds, 20)
         XCTAssertLessThan(claimFinishSeconds, 40)
