@@ -52,10 +52,14 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         if isDirectory.boolValue {
             throw SQLiteStoreError.notASweepDatabase(path: path, reason: "it is a directory")
         }
-        if !create {
-            guard exists else { throw SQLiteStoreError.noDatabase(path: path) }
-            let size = (try? fm.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-            if size == 0 { throw SQLiteStoreError.notASweepDatabase(path: path, reason: "the file is empty") }
+        if !create && !exists { throw SQLiteStoreError.noDatabase(path: path) }
+        if exists {
+            let size = (try? fm.attributesOfItem(atPath: path)[.size]).flatMap { ($0 as? NSNumber)?.int64Value } ?? 1
+            if size > 0 {
+                try Self.probe(path: path, create: create)
+            } else if !create {
+                throw SQLiteStoreError.notASweepDatabase(path: path, reason: "the file is empty")
+            }
         }
 
         var config = Configuration()
@@ -74,34 +78,57 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         try Self.checkAndMigrate(pool, path: path, create: create)
     }
 
-    /// Refuses foreign databases, migrates a new (empty) one.
+    /// Refuses what is not a sweep database of ours: throws unless `reader` holds our schema,
+    /// or nothing yet (then `create` must be true).
+    private static func inspect(_ reader: any DatabaseReader, path: String, create: Bool) throws {
+        let migrator = SQLiteSchema.migrator
+        let (tables, applied, userVersion) = try reader.read { db -> (Set<String>, Set<String>, Int) in
+            let tables = try Set(String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                """))
+            let applied = tables.contains(SQLiteSchema.migrationTable)
+                ? try migrator.appliedIdentifiers(db) : []
+            let userVersion = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            return (tables, applied, userVersion)
+        }
+        if tables.isSubset(of: [SQLiteSchema.migrationTable]) && applied.isEmpty {
+            if !create {
+                throw SQLiteStoreError.notASweepDatabase(path: path, reason: "it has no sweep tables")
+            }
+            return
+        }
+        if userVersion > SQLiteSchema.version {
+            throw SQLiteStoreError.newerSchema(path: path, version: userVersion)
+        }
+        guard applied.contains("v1"), SQLiteSchema.tables.isSubset(of: tables) else {
+            let names = tables.sorted().prefix(5).joined(separator: ", ")
+            throw SQLiteStoreError.notASweepDatabase(
+                path: path, reason: "it is an SQLite database with other tables (\(names))")
+        }
+    }
+
+    /// Checks an existing file through a read-only connection, which changes nothing in it
+    /// (a pool would switch a foreign database to WAL before we could look).
+    private static func probe(path: String, create: Bool) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            try inspect(queue, path: path, create: create)
+            try queue.close()
+        } catch let error as SQLiteStoreError {
+            throw error
+        } catch {
+            throw wrap(error, path)
+        }
+    }
+
+    /// Checks again (the file may be new) and migrates a new database.
     private static func checkAndMigrate(_ pool: DatabasePool, path: String, create: Bool) throws {
         let migrator = SQLiteSchema.migrator
         do {
-            let (tables, applied, userVersion) = try pool.read { db -> (Set<String>, Set<String>, Int) in
-                let tables = try Set(String.fetchAll(db, sql: """
-                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                    """))
-                let applied = tables.contains(SQLiteSchema.migrationTable)
-                    ? try migrator.appliedIdentifiers(db) : []
-                let userVersion = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                return (tables, applied, userVersion)
-            }
-            let fresh = tables.isSubset(of: [SQLiteSchema.migrationTable]) && applied.isEmpty
-            if fresh {
-                if !create {
-                    throw SQLiteStoreError.notASweepDatabase(path: path, reason: "it has no sweep tables")
-                }
-            } else {
-                if userVersion > SQLiteSchema.version {
-                    throw SQLiteStoreError.newerSchema(path: path, version: userVersion)
-                }
-                guard applied.contains("v1"), SQLiteSchema.tables.isSubset(of: tables) else {
-                    let names = tables.sorted().prefix(5).joined(separator: ", ")
-                    throw SQLiteStoreError.notASweepDatabase(
-                        path: path, reason: "it is an SQLite database with other tables (\(names))")
-                }
-            }
+            try inspect(pool, path: path, create: create)
             do {
                 try migrator.migrate(pool)
             } catch {

@@ -187,6 +187,8 @@ final class SQLiteTrialStoreTests: XCTestCase {
         }
         XCTAssertEqual(try raw(file).read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") },
                        ["notes"], "nothing added to a foreign database")
+        XCTAssertEqual(try raw(file).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "delete",
+                       "a foreign database keeps its journal mode")
     }
 
     func testEmptyFileNeedsCreate() throws {
