@@ -191,6 +191,9 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
+    /// `isAbandoned` runs inside the write transaction (other writers wait meanwhile), at most
+    /// once per owner of a running trial numbered below the first pending/interrupted one:
+    /// keep it quick (e.g. a `kill(pid, 0)` check).
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         let now = Date().timeIntervalSince1970
         return try write { db -> TrialSpec? in
