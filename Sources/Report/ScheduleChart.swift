@@ -1,22 +1,13 @@
 import Foundation
 import Schedules
 
-/// The learning rate of every epoch of `config` (`epochs` of them, default `config.epochs`),
-/// without training: the schedule is fed a strictly increasing validation accuracy, so the
-/// trigger counts as reached at the end of epoch 1 and every epoch after it is an improvement.
-/// With `trigger_val_acc = t > 0` the fed accuracy is `t + (1 - t) * e / (epochs + 1)`;
-/// without a trigger it is `e / (epochs + 1)`.
+/// The rate of each epoch of `config` without training: the same table as `sgdr-search
+/// schedule` without `--val-acc` (the trigger counts as reached before epoch 1 and every epoch
+/// improves on the last).
 public func simulatedLearningRates(_ config: ScheduleConfig, epochs: Int? = nil) -> [Double] {
-    let n = max(0, epochs ?? config.epochs)
-    var schedule = config.makeSchedule()
-    let t = config.kind == .sgdr ? min(1, max(0, config.parameters.triggerValAcc)) : 0
-    var rates: [Double] = []
-    rates.reserveCapacity(n)
-    for e in stride(from: 1, through: n, by: 1) {
-        rates.append(schedule.beginEpoch())
-        schedule.endEpoch(valAcc: t + (1 - t) * Double(e) / Double(n + 1))
-    }
-    return rates
+    var config = config
+    config.epochs = max(0, epochs ?? config.epochs)
+    return scheduleTable(config: config).map(\.lr)
 }
 
 /// The series (epoch, lr) of `config` as `simulatedLearningRates` computes it.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Report
 import Schedules
 
 struct Schedule: ParsableCommand {
@@ -31,15 +32,31 @@ struct Schedule: ParsableCommand {
                 """, valueName: "file"))
     var valAcc: String?
 
+    @Option(help: ArgumentHelp("Also write the lr chart (log scale) as a standalone SVG file.", valueName: "file"))
+    var svg: String?
+
     func run() throws {
         do {
             let config = try scheduleOptions.config(epochs: epochs)
             let valAccs = try valAcc.map { path throws(OptionProblem) in try readValAccs(path: path, needed: epochs) }
             let rows = scheduleTable(config: config, valAccs: valAccs)
+            if let svg { try writeSVG(rows, config: config, to: svg) }
             print(scheduleCSV(rows, kind: config.kind, includeValAcc: valAccs != nil), terminator: "")
         } catch {
             throw fail(error)
         }
+    }
+}
+
+/// Writes the lr chart of `rows` as a standalone SVG file (`--svg`).
+func writeSVG(_ rows: [ScheduleRow], config: ScheduleConfig, to path: String) throws(OptionProblem) {
+    let series = ChartSeries(label: scheduleDescription(config),
+                             points: rows.map { ChartPoint(x: Double($0.epoch), y: $0.lr) })
+    let document = scheduleChartSVG([series], title: "Learning rate: \(scheduleDescription(config))")
+    do {
+        try document.write(toFile: path, atomically: true, encoding: .utf8)
+    } catch {
+        throw OptionProblem(option: "--svg", message: "must be a writable file path (\"\(path)\" cannot be written)")
     }
 }
 

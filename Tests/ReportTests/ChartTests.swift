@@ -103,13 +103,14 @@ final class ScheduleChartTests: XCTestCase {
         XCTAssertEqual(rates.count, 4)
         for (r, e) in zip(rates, [half, 0.001, half, 0.001]) { XCTAssertEqual(r, e, accuracy: 1e-12) }
 
-        // With a trigger: epoch 1 at lr_max, the trigger counts as reached after it.
+        // As `sgdr-search schedule` without --val-acc: the trigger counts as reached before epoch 1.
         var q = p
         q.triggerValAcc = 0.9
         let triggered = simulatedLearningRates(ScheduleConfig(kind: .sgdr, parameters: q, epochs: 3))
-        XCTAssertEqual(triggered[0], 0.1, accuracy: 1e-12)
-        XCTAssertEqual(triggered[1], half, accuracy: 1e-12)
-        XCTAssertEqual(triggered[2], 0.001, accuracy: 1e-12)
+        XCTAssertEqual(triggered, scheduleTable(config: ScheduleConfig(kind: .sgdr, parameters: q, epochs: 3)).map(\.lr))
+        XCTAssertEqual(triggered[0], half, accuracy: 1e-12)
+        XCTAssertEqual(triggered[1], 0.001, accuracy: 1e-12)
+        XCTAssertEqual(triggered[2], half, accuracy: 1e-12)
 
         // Compression: with c = 5 every improvement lowers the next peak to max(peak / 5, lr).
         q = p
