@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SQLiteStore
 import Sweep
 
 /// The database argument shared by `resume`, `leaderboard`, `best`, `status` and `report`.
@@ -27,9 +28,9 @@ struct ConcurrencyOption: ParsableArguments {
     }
 }
 
-/// Opens a sweep database. (Until the SQLite store is merged: in memory.)
+/// Opens a sweep database (SQLite); `create` false fails, creating nothing, when it is missing.
 func openStore(path: String, create: Bool) throws -> any TrialStore {
-    MemoryTrialStore()
+    try SQLiteTrialStore(path: path, create: create)
 }
 
 /// Exits with `code` unless it is 0.

@@ -1,0 +1,188 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sweep end to end through the built binary, on a tiny synthetic space.
+final class SweepCLITests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// 8 SGDR configurations and 2 baselines, each a few short epochs on synthetic data.
+    func tinySpace(name: String = "tiny", trainSize: Int = 1500, epochs: Int = 4, concurrency: Int = 2) -> String {
+        """
+        { "name": "\(name)", "strategy": "grid", "seed": 3, "concurrency": \(concurrency),
+          "parameters": { "t0": {"values": [1, 2]}, "tmult": {"values": [1, 2]}, "lr_max_compression": {"values": [1, 5]} },
+          "fixed": {"lr_max": 0.05},
+          "baselines": ["step", "cosine"],
+          "training": { "dataset": "synthetic", "train_size": \(trainSize), "val_size": 300, "epochs": \(epochs),
+                        "batch_size": 50, "hidden": [32] } }
+        """
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    func db(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// The leaderboard CSV without the `seconds` column (timings differ between runs).
+    func leaderboard(_ db: String) throws -> [[String]] {
+        let r = try BinaryRunner.run(["leaderboard", db, "--csv", "-"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        return lines.map { $0.components(separatedBy: ",").dropLast().map { $0 } }
+    }
+
+    /// A running `sgdr-search` whose stderr goes to a file.
+    final class Child {
+        let process = Process()
+        let errURL: URL
+        init(_ arguments: [String], in dir: URL) throws {
+            errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            process.executableURL = try BinaryRunner.binaryURL()
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: errURL)
+            try process.run()
+        }
+        var stderr: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+        /// Trial ids this process reported finished (`[ n/N] id ...` lines).
+        var finishedIDs: [String] {
+            stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.compactMap { line in
+                line.split(separator: "]", maxSplits: 1).last?.split(separator: " ").first.map(String.init)
+            }
+        }
+        /// Waits until `condition` holds (or the process ends, or `timeout` passes).
+        func wait(timeout: Double, until condition: (Child) -> Bool) -> Bool {
+            let end = Date().addingTimeInterval(timeout)
+            while Date() < end {
+                if condition(self) { return true }
+                if !process.isRunning { return condition(self) }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return false
+        }
+    }
+
+    func testAnInvalidSpaceExitsNonZeroWithOneLineAndCreatesNoDatabase() throws {
+        let space = try file("bad.json", #"{"name": "bad", "parameters": {"tmul": {"values": [1, 2]}}}"#)
+        let database = db("bad.sqlite")
+        let r = try BinaryRunner.run([space, "--db", database])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.stderrLines, ["Error: \(space): parameters.tmul: unknown key \"tmul\"; did you mean \"tmult\"? allowed keys: t0, tmult, lr_max_compression, trigger_val_acc, lr_max, lr_min"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database))
+        let malformed = try file("malformed.json", "{\n \"name\": \"m\",,\n}")
+        let m = try BinaryRunner.run(["run", malformed, "--db", database])
+        XCTAssertNotEqual(m.status, 0)
+        XCTAssertEqual(m.stderrLines.count, 1)
+        XCTAssertTrue(m.stderr.hasPrefix("Error: \(malformed): line 2, column 13: "), m.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database))
+        // resume/leaderboard of a database that does not exist: an error, and still no file.
+        XCTAssertNotEqual(try BinaryRunner.run(["leaderboard", database]).status, 0)
+        XCTAssertNotEqual(try BinaryRunner.run(["resume", database]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database))
+    }
+
+    func testRunThenLeaderboardBestStatusAndAChangedSpaceIsRefused() throws {
+        let space = try file("tiny.json", tinySpace(trainSize: 500, epochs: 3))
+        let database = db("tiny.sqlite")
+        let r = try BinaryRunner.run([space, "--db", database])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Best SGDR configuration: sgdr-"), r.stdout)
+        let rows = try leaderboard(database)
+        XCTAssertEqual(rows[0], ["rank", "schedule", "t0", "tmult", "lr_max_compression", "best_val_acc", "best_val_acc_std",
+                                 "final_val_acc", "best_epoch", "repeats", "status"])
+        XCTAssertEqual(rows.count, 11)
+        XCTAssertEqual(rows.dropFirst().map { $0[0] }, (1...10).map(String.init))
+        XCTAssertTrue(rows.dropFirst().allSatisfy { $0[10] == "done" && $0[9] == "1" })
+        let scores = rows.dropFirst().map { Double($0[5])! }
+        XCTAssertEqual(scores, scores.sorted(by: >))
+        let best = try BinaryRunner.run(["best", database, "--json"])
+        XCTAssertEqual(best.status, 0, best.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(best.stdout.utf8)) as! [String: Any]
+        XCTAssertNotNil(object["train_args"] as? [String])
+        let status = try BinaryRunner.run(["status", database])
+        XCTAssertTrue(status.stdout.contains("done 10"), status.stdout)
+        // The same command again: nothing to run.
+        let again = try BinaryRunner.run([space, "--db", database])
+        XCTAssertEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("(10 already finished)"), again.stderr)
+        // A changed space is refused, and says what changed.
+        let changed = try file("changed.json", tinySpace(trainSize: 500, epochs: 4))
+        let refused = try BinaryRunner.run([changed, "--db", database])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("training.epochs: 3 -> 4"), refused.stderr)
+    }
+
+    func testKill9MidSweepThenResumeEqualsAnUninterruptedSweep() throws {
+        let space = try file("tiny.json", tinySpace())
+        let reference = db("reference.sqlite")
+        XCTAssertEqual(try BinaryRunner.run([space, "--db", reference]).status, 0)
+
+        let killed = db("killed.sqlite")
+        let child = try Child([space, "--db", killed], in: dir)
+        XCTAssertTrue(child.wait(timeout: 120) { $0.finishedIDs.count >= 3 }, child.stderr)
+        kill(child.process.processIdentifier, SIGKILL)
+        child.process.waitUntilExit()
+        XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
+        let status = try BinaryRunner.run(["status", killed])
+        XCTAssertTrue(status.stdout.contains("still to run"), status.stdout)
+
+        let resumed = try BinaryRunner.run(["resume", killed])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try leaderboard(killed), try leaderboard(reference))
+    }
+
+    func testTwoProcessesOnOneDatabaseRunEveryTrialExactlyOnce() throws {
+        let space = try file("tiny.json", tinySpace(concurrency: 1))
+        let shared = db("shared.sqlite")
+        let a = try Child([space, "--db", shared], in: dir)
+        let b = try Child([space, "--db", shared], in: dir)
+        a.process.waitUntilExit()
+        b.process.waitUntilExit()
+        XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        let ids = a.finishedIDs + b.finishedIDs
+        XCTAssertEqual(ids.count, 10, "a: \(a.finishedIDs) b: \(b.finishedIDs)")
+        XCTAssertEqual(Set(ids).count, 10)
+        XCTAssertFalse(a.finishedIDs.isEmpty || b.finishedIDs.isEmpty, "both processes took work")
+        let reference = db("reference.sqlite")
+        XCTAssertEqual(try BinaryRunner.run([space, "--db", reference]).status, 0)
+        XCTAssertEqual(try leaderboard(shared), try leaderboard(reference))
+    }
+
+    func testSIGINTRecordsInterruptedExits130AndTheNextRunResumes() throws {
+        let space = try file("tiny.json", tinySpace(trainSize: 3000, epochs: 6))
+        let database = db("int.sqlite")
+        let child = try Child([space, "--db", database], in: dir)
+        XCTAssertTrue(child.wait(timeout: 120) { $0.finishedIDs.count >= 2 }, child.stderr)
+        let sent = Date()
+        kill(child.process.processIdentifier, SIGINT)
+        child.process.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 2.0)
+        XCTAssertEqual(child.process.terminationStatus, 130, child.stderr)
+        XCTAssertTrue(child.stderr.contains("Interrupted"), child.stderr)
+        let status = try BinaryRunner.run(["status", database])
+        XCTAssertTrue(status.stdout.contains("running 0"), status.stdout)
+        let interrupted = status.stdout.firstMatch(of: /interrupted (\d+)/).map { Int($0.1)! } ?? 0
+        XCTAssertGreaterThan(interrupted, 0, status.stdout)
+
+        let resumed = try BinaryRunner.run([space, "--db", database])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let reference = db("reference.sqlite")
+        XCTAssertEqual(try BinaryRunner.run([space, "--db", reference]).status, 0)
+        XCTAssertEqual(try leaderboard(database), try leaderboard(reference))
+    }
+}
