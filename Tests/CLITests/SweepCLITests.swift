@@ -87,7 +87,7 @@ final class SweepCLITests: XCTestCase {
         let m = try BinaryRunner.run(["run", malformed, "--db", database])
         XCTAssertNotEqual(m.status, 0)
         XCTAssertEqual(m.stderrLines.count, 1)
-        XCTAssertTrue(m.stderr.hasPrefix("Error: \(malformed): line 2, column 13: "), m.stderr)
+        XCTAssertTrue(m.stderr.hasPrefix("Error: \(malformed): line 2, column 14: "), m.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: database))
         // resume/leaderboard of a database that does not exist: an error, and still no file.
         XCTAssertNotEqual(try BinaryRunner.run(["leaderboard", database]).status, 0)
