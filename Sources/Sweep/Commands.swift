@@ -139,6 +139,12 @@ public enum SweepCommands {
             runner.onEvent = { progress.handle($0) }
             defer { progress.close() }
             ending = try runner.run()
+            progress.close()
+            let (worker, training) = runner.timing
+            if worker > 0 {
+                console.err(String(format: "Storage and dispatch: %.3f s of %.2f s of worker time (%.2f%%)\n",
+                                   worker - training, worker, 100 * (worker - training) / worker))
+            }
         }
         let after = try store.trials()
         let rows = Leaderboard.rows(after, objective: space.objective)

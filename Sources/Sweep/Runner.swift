@@ -86,6 +86,15 @@ public final class SweepRunner: @unchecked Sendable {
 
     private let lock = NSLock()
     private var storeError: (any Error)?
+    private var workerNanos: UInt64 = 0
+    private var trainingNanos: UInt64 = 0
+
+    /// Where the workers' time went, once `run()` returned: the sum over workers of their whole
+    /// time, and of the part spent training (the executor, minus the store calls it made).
+    /// The rest is storage and dispatch: claiming, storing epochs, finishing.
+    public var timing: (workerSeconds: Double, trainingSeconds: Double) {
+        lock.withLock { (Double(workerNanos) / 1e9, Double(trainingNanos) / 1e9) }
+    }
 
     public init(store: any TrialStore, executor: any TrialExecutor, concurrency: Int,
                 owner: String = Owner.current, cancellation: CancellationFlag = CancellationFlag()) {
@@ -132,7 +141,15 @@ public final class SweepRunner: @unchecked Sendable {
         cancellation.cancel()
     }
 
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
     private func worker() {
+        let begin = Self.now()
+        var training: UInt64 = 0
+        defer {
+            let total = Self.now() - begin
+            lock.withLock { workerNanos += total; trainingNanos += training }
+        }
         while !cancellation.isCancelled {
             let spec: TrialSpec
             do {
@@ -143,12 +160,16 @@ public final class SweepRunner: @unchecked Sendable {
                 return
             }
             onEvent(.started(spec))
-            let start = DispatchTime.now().uptimeNanoseconds
-            func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            let start = Self.now()
+            func seconds() -> Double { Double(Self.now() - start) / 1e9 }
             var finish: TrialFinish?
             var epochs: [EpochMetrics] = []
+            var inStore: UInt64 = 0
             do {
+                defer { training += Self.now() - start - inStore }
                 let outcome = try executor.execute(spec, onEpoch: { metrics in
+                    let t = Self.now()
+                    defer { inStore += Self.now() - t }
                     do { try store.appendEpoch(metrics, trial: spec.id, owner: owner) } catch { throw StoreFailure(underlying: error) }
                     epochs.append(metrics)
                     onEvent(.epoch(spec, metrics))

@@ -35,6 +35,21 @@ final class RunnerTests: XCTestCase {
         XCTAssertGreaterThan(Set(ra.compactMap(\.bestValAcc)).count, 5)
     }
 
+    func testTimingSplitsTrainingFromStorageAndDispatch() throws {
+        let s = try space(gridJSON)
+        let store = MemoryTrialStore()
+        _ = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
+        try store.addTrials(s.trialSpecs())
+        let runner = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.005), concurrency: 2, owner: "t:1:1")
+        runner.isAbandoned = { _ in false }
+        _ = try runner.run()
+        let (worker, training) = runner.timing
+        // 10 trials x 6 epochs x 5 ms of training, on two workers.
+        XCTAssertGreaterThanOrEqual(training, 0.3)
+        XCTAssertLessThanOrEqual(training, worker)
+        XCTAssertLessThan(worker - training, 0.05 * worker, "storage and dispatch: \(worker - training) s of \(worker) s")
+    }
+
     func testTwoWorkersRunConcurrently() throws {
         let slow = FakeExecutor(epochDelay: 0.01)
         let t0 = Date()
