@@ -129,10 +129,9 @@ public enum SweepCommands {
                 BLAS.setThreads(space.trainingThreads)
                 executor = EngineExecutor(data: data, training: space.training)
             }
-            let bestSoFar = Leaderboard.rows(before, objective: space.objective).first { $0.score != nil }
             let progress = ProgressReporter(console: console, total: before.count, alreadyFinished: finished.count,
-                                            objective: space.objective,
-                                            best: bestSoFar.map { ($0.configuration, $0.score!) })
+                                            objective: space.objective)
+            for record in finished { progress.handle(.finished(record), counted: false) }
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
             runner.isAbandoned = options.isAbandoned

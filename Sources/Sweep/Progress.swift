@@ -45,13 +45,13 @@ public final class ProgressReporter: @unchecked Sendable {
     var lastDraw: UInt64 = 0
     var drewLine = false
 
-    /// `alreadyFinished` trials were finished before this run; `best` is the best of them.
-    public init(console: Console, total: Int, alreadyFinished: Int, objective: Objective, best: (String, Double)? = nil) {
+    /// `alreadyFinished` trials were finished before this run (pass them to `handle(_:counted: false)`
+    /// so that the best so far includes them).
+    public init(console: Console, total: Int, alreadyFinished: Int, objective: Objective) {
         self.console = console
         self.total = total
         self.done = alreadyFinished
         self.objective = objective
-        self.best = best.map { (id: $0.0, score: $0.1) }
     }
 
     var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -71,8 +71,13 @@ public final class ProgressReporter: @unchecked Sendable {
         best.map { "best \($0.id) \(String(format: "%.4f", $0.score))" } ?? "best -"
     }
 
-    public func handle(_ event: SweepEvent) {
+    /// Reports an event; `counted: false` only updates the best so far (a trial finished earlier).
+    public func handle(_ event: SweepEvent, counted: Bool = true) {
         lock.withLock {
+            if !counted {
+                if case .finished(let record) = event { consider(record) }
+                return
+            }
             switch event {
             case .started(let spec):
                 running.insert(spec.id)
@@ -86,10 +91,7 @@ public final class ProgressReporter: @unchecked Sendable {
                 running.remove(record.spec.id)
                 done += 1
                 finishedHere += 1
-                let score = objective == .bestValAcc ? record.bestValAcc : record.finalValAcc
-                if record.status == .done, let score, score > (best?.score ?? -.infinity) {
-                    best = (record.spec.id, score)
-                }
+                let score = consider(record)
                 if console.isTerminal {
                     draw(force: true)
                 } else {
@@ -102,6 +104,16 @@ public final class ProgressReporter: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The record's objective value; it becomes the best so far when it beats it.
+    @discardableResult
+    func consider(_ record: TrialRecord) -> Double? {
+        let score = objective == .bestValAcc ? record.bestValAcc : record.finalValAcc
+        if record.status == .done, let score, score > (best?.score ?? -.infinity) {
+            best = (record.spec.id, score)
+        }
+        return score
     }
 
     /// Redraws the live line (terminal only), at most ten times a second unless forced.
