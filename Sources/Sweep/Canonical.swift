@@ -40,7 +40,7 @@ extension SearchSpace {
         for (i, c) in configurations.enumerated() {
             for (p, v) in c { add("configurations[\(i)].\(p.rawValue)", fmt(v)) }
         }
-        for p in SweptParameter.allCases { if let v = fixed[p] { add("fixed." + p.rawValue, fmt(v)) } }
+        for p in ScheduleParameter.allCases { if let v = fixed[p] { add("fixed." + p.rawValue, fmt(v)) } }
         add("fixed.step_milestones", list(stepMilestones))
         add("fixed.step_factor", fmt(stepFactor))
         add("baselines", "[" + baselines.map(\.rawValue).joined(separator: ", ") + "]")

@@ -18,7 +18,7 @@ public enum LeaderboardFormat {
         }
         let sweptCells = swept.map { name -> String in
             if let v = row.swept[name] { return fmt(v) }
-            if row.schedule.kind != .sgdr, let p = SweptParameter(rawValue: name), p == .lrMax || p == .lrMin {
+            if row.schedule.kind != .sgdr, let p = ScheduleParameter(rawValue: name), p == .lrMax || p == .lrMin {
                 return fmt(p.value(in: row.schedule.parameters))
             }
             return ""

@@ -7,7 +7,7 @@ public protocol Sampler: Sendable {
     /// How many configurations the space has.
     var count: Int { get }
     /// Configuration `index` (0 ..< count).
-    func configuration(at index: Int) -> [(SweptParameter, Double)]
+    func configuration(at index: Int) -> [(ScheduleParameter, Double)]
 }
 
 /// Every combination of the `values` lists, in parameter order, the last parameter fastest.
@@ -25,10 +25,10 @@ public struct GridSampler: Sampler {
 
     public var count: Int { lists.reduce(1) { $0 * $1.count } }
 
-    public func configuration(at index: Int) -> [(SweptParameter, Double)] {
+    public func configuration(at index: Int) -> [(ScheduleParameter, Double)] {
         let lists = self.lists
         var rest = index
-        var out = [(SweptParameter, Double)](repeating: (.t0, 0), count: lists.count)
+        var out = [(ScheduleParameter, Double)](repeating: (.t0, 0), count: lists.count)
         for k in lists.indices.reversed() {
             out[k] = (parameters[k].parameter, lists[k][rest % lists[k].count])
             rest /= lists[k].count
@@ -53,7 +53,7 @@ public struct RandomSampler: Sampler {
         self.count = count
     }
 
-    public func configuration(at index: Int) -> [(SweptParameter, Double)] {
+    public func configuration(at index: Int) -> [(ScheduleParameter, Double)] {
         var rng = Xoshiro256(seed: Seeds.configuration(sweepSeed: seed, index: index))
         return parameters.map { d in (d.parameter, Self.draw(d.kind, &rng)) }
     }
@@ -78,10 +78,10 @@ public struct RandomSampler: Sampler {
 
 /// The hand-picked configurations of a `list` space, as given.
 public struct ListSampler: Sampler {
-    public var configurations: [[(SweptParameter, Double)]]
+    public var configurations: [[(ScheduleParameter, Double)]]
 
-    public init(configurations: [[(SweptParameter, Double)]]) { self.configurations = configurations }
+    public init(configurations: [[(ScheduleParameter, Double)]]) { self.configurations = configurations }
 
     public var count: Int { configurations.count }
-    public func configuration(at index: Int) -> [(SweptParameter, Double)] { configurations[index] }
+    public func configuration(at index: Int) -> [(ScheduleParameter, Double)] { configurations[index] }
 }

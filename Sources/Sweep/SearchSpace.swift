@@ -13,7 +13,7 @@ public enum SearchStrategy: String, Hashable, Sendable, CaseIterable {
 }
 
 /// The schedule parameters a space can sweep or fix, by their space-file names.
-public enum SweptParameter: String, Hashable, Sendable, CaseIterable {
+public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
     case t0, tmult
     case lrMaxCompression = "lr_max_compression"
     case triggerValAcc = "trigger_val_acc"
@@ -77,10 +77,10 @@ public struct ParameterDomain: Hashable, Sendable {
         /// Random only: uniform (or log-uniform) in [min, max]; `integer` rounds to whole numbers.
         case range(min: Double, max: Double, log: Bool, integer: Bool)
     }
-    public var parameter: SweptParameter
+    public var parameter: ScheduleParameter
     public var kind: Kind
 
-    public init(parameter: SweptParameter, kind: Kind) {
+    public init(parameter: ScheduleParameter, kind: Kind) {
         self.parameter = parameter
         self.kind = kind
     }
@@ -118,9 +118,9 @@ public struct SearchSpace: Hashable, Sendable {
     /// Grid and random: the swept parameters in file order.
     public var parameters: [ParameterDomain]
     /// List: the configurations as given, each its parameters in file order.
-    public var configurations: [[(SweptParameter, Double)]]
+    public var configurations: [[(ScheduleParameter, Double)]]
     /// Schedule parameters that are not swept.
-    public var fixed: [SweptParameter: Double]
+    public var fixed: [ScheduleParameter: Double]
     public var stepMilestones: [Double]
     public var stepFactor: Double
     public var baselines: [ScheduleKind]
@@ -160,10 +160,10 @@ public struct SearchSpace: Hashable, Sendable {
 
     /// The schedule parameters of a configuration: defaults (those of `sgdr-search schedule`),
     /// then `fixed`, then the swept values. `lr_min` defaults to `lr_max / 100`.
-    public func parameters(with swept: [(SweptParameter, Double)]) -> SGDRParameters {
+    public func parameters(with swept: [(ScheduleParameter, Double)]) -> SGDRParameters {
         var p = SGDRParameters()
         var lrMinSet = false
-        for q in SweptParameter.allCases {
+        for q in ScheduleParameter.allCases {
             if let v = fixed[q] { q.apply(v, to: &p); lrMinSet = lrMinSet || q == .lrMin }
         }
         for (q, v) in swept { q.apply(v, to: &p); lrMinSet = lrMinSet || q == .lrMin }

@@ -6,7 +6,7 @@ extension SearchSpace {
     static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
                           "parameters", "configurations", "fixed", "baselines", "training"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
-    static let fixedKeys = SweptParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
+    static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
     static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "hidden",
                                "optimizer", "momentum", "nesterov", "weight_decay", "threads"]
     /// Upper bounds that keep a typo from asking for a sweep that cannot end.
@@ -110,7 +110,7 @@ struct SpaceDecoder {
     }
 
     /// A schedule parameter's value, checked against its range.
-    func parameterValue(_ v: JSONValue, _ path: String, _ p: SweptParameter) throws(SpaceError) -> Double {
+    func parameterValue(_ v: JSONValue, _ path: String, _ p: ScheduleParameter) throws(SpaceError) -> Double {
         let x = try number(v, path, p.allowed)
         guard p.isAllowed(x) else {
             if p.isInteger && x != x.rounded() { throw fail(path, "\(v.shortText) is not an integer; \(p.allowed)") }
@@ -170,14 +170,14 @@ struct SpaceDecoder {
 
         // parameters / configurations
         var domains: [ParameterDomain] = []
-        var configurations: [[(SweptParameter, Double)]] = []
+        var configurations: [[(ScheduleParameter, Double)]] = []
         switch strategy {
         case .grid, .random:
             if top["configurations"] != nil {
                 throw fail("configurations", "only allowed with \"strategy\": \"list\"; a \(strategy.rawValue) search takes \"parameters\"")
             }
             guard let pv = top["parameters"] else {
-                throw fail("parameters", "missing; a \(strategy.rawValue) search needs at least one swept parameter (any of \(SweptParameter.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw fail("parameters", "missing; a \(strategy.rawValue) search needs at least one swept parameter (any of \(ScheduleParameter.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             domains = try decodeDomains(pv, strategy: strategy)
         case .list:
@@ -191,7 +191,7 @@ struct SpaceDecoder {
         }
 
         // fixed
-        var fixed: [SweptParameter: Double] = [:]
+        var fixed: [ScheduleParameter: Double] = [:]
         var stepMilestones = [0.5, 0.75]
         var stepFactor = 0.1
         let swept = Set(domains.map(\.parameter)).union(configurations.flatMap { $0.map(\.0) })
@@ -216,7 +216,7 @@ struct SpaceDecoder {
                     guard x > 0 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
                     stepFactor = x
                 default:
-                    let p = SweptParameter(rawValue: m.key)!
+                    let p = ScheduleParameter(rawValue: m.key)!
                     if swept.contains(p) {
                         throw fail(path, "\(m.key) is also swept; give it either in \"fixed\" or in \(strategy == .list ? "\"configurations\"" : "\"parameters\""), not both")
                     }
@@ -260,14 +260,14 @@ struct SpaceDecoder {
     }
 
     mutating func decodeDomains(_ v: JSONValue, strategy: SearchStrategy) throws(SpaceError) -> [ParameterDomain] {
-        let names = SweptParameter.allCases.map(\.rawValue)
+        let names = ScheduleParameter.allCases.map(\.rawValue)
         let ms = try members(v, "parameters", allowed: names, what: "parameters")
         guard !ms.isEmpty else {
             throw fail("parameters", "is empty; a \(strategy.rawValue) search needs at least one swept parameter (any of \(names.joined(separator: ", ")))")
         }
         var out: [ParameterDomain] = []
         for m in ms {
-            let p = SweptParameter(rawValue: m.key)!
+            let p = ScheduleParameter(rawValue: m.key)!
             let path = "parameters." + m.key
             let fields = try members(m.value, path, allowed: SearchSpace.domainKeys,
                                      what: "a parameter: {\"values\": [...]} or, for random, {\"min\": a, \"max\": b}")
@@ -324,22 +324,22 @@ struct SpaceDecoder {
         return out
     }
 
-    func decodeConfigurations(_ v: JSONValue) throws(SpaceError) -> [[(SweptParameter, Double)]] {
-        let names = SweptParameter.allCases.map(\.rawValue)
+    func decodeConfigurations(_ v: JSONValue) throws(SpaceError) -> [[(ScheduleParameter, Double)]] {
+        let names = ScheduleParameter.allCases.map(\.rawValue)
         let items = try array(v, "configurations", "configurations is a non-empty list of objects such as {\"t0\": 10, \"tmult\": 2}")
         guard !items.isEmpty else {
             throw fail("configurations", "the list is empty; give at least one configuration such as {\"t0\": 10, \"tmult\": 2}")
         }
-        var out: [[(SweptParameter, Double)]] = []
+        var out: [[(ScheduleParameter, Double)]] = []
         for (i, item) in items.enumerated() {
             let path = "configurations[\(i)]"
             let ms = try members(item, path, allowed: names, what: "a configuration")
             guard !ms.isEmpty else {
                 throw fail(path, "is empty; a configuration sets at least one of \(names.joined(separator: ", "))")
             }
-            var c: [(SweptParameter, Double)] = []
+            var c: [(ScheduleParameter, Double)] = []
             for m in ms {
-                let p = SweptParameter(rawValue: m.key)!
+                let p = ScheduleParameter(rawValue: m.key)!
                 c.append((p, try parameterValue(m.value, path + "." + m.key, p)))
             }
             out.append(c)
@@ -391,7 +391,7 @@ struct SpaceDecoder {
 
     /// `lr_min <= lr_max` in every configuration, and each configuration valid for the schedule.
     func checkRates(_ space: SearchSpace) throws(SpaceError) {
-        func source(_ p: SweptParameter) -> String {
+        func source(_ p: ScheduleParameter) -> String {
             if space.parameters.contains(where: { $0.parameter == p }) { return "parameters.\(p.rawValue)" }
             if space.fixed[p] != nil { return "fixed.\(p.rawValue)" }
             return "the default \(p.rawValue)"
