@@ -67,7 +67,7 @@ public enum SweepCommands {
     /// `sgdr-search resume DB`: resumes from the space stored in the database.
     public static func resume(db: String, options: RunOptions, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
-            let (store, space) = try openExisting(db, openStore)
+            let (store, _, space) = try openExisting(db, openStore)
             return try execute(space, store: store, path: db, options: options, console: console)
         }
     }
@@ -96,11 +96,11 @@ public enum SweepCommands {
         return space
     }
 
-    static func openExisting(_ path: String, _ openStore: StoreOpener) throws -> (any TrialStore, SearchSpace) {
+    static func openExisting(_ path: String, _ openStore: StoreOpener) throws -> (any TrialStore, SweepInfo, SearchSpace) {
         let store = try openStore(path, false)
         guard let info = try store.info() else { throw SweepError("\(path) holds no sweep") }
         do {
-            return (store, try SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: "\(path) (stored space)"))
+            return (store, info, try SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: "\(path) (stored space)"))
         } catch {
             throw SweepError("\(error)")
         }
@@ -247,9 +247,6 @@ public enum SweepCommands {
         } catch let e as SweepError {
             console.err("Error: \(e.description)\n")
             return e.exitCode
-        } catch let e as SpaceError {
-            console.err("Error: \(e)\n")
-            return exitUsage
         } catch {
             console.err("Error: \(error)\n")
             return 1
@@ -265,8 +262,7 @@ public struct StoredSweep: Sendable {
 
     /// Opens an existing database (never creates one) and reads its space and trials.
     public static func load(db: String, openStore: StoreOpener) throws -> StoredSweep {
-        let (store, space) = try SweepCommands.openExisting(db, openStore)
-        guard let info = try store.info() else { throw SweepError("\(db) holds no sweep") }
+        let (store, info, space) = try SweepCommands.openExisting(db, openStore)
         return StoredSweep(space: space, info: info, trials: try store.trials())
     }
 }
