@@ -15,7 +15,8 @@ public struct TrialSpec: Hashable, Codable, Sendable {
     /// Unique within a sweep and stable across runs of it: `"<configuration>.r<repeat>"`,
     /// e.g. `"sgdr-0007.r1"` or `"step.r0"`.
     public var id: String
-    /// Position in the sweep's dispatch order (configurations in expansion order, repeats inside).
+    /// Position in the sweep's dispatch order (configurations in expansion order — the baselines,
+    /// then `sgdr-0000`, ... — repeats inside). A function of the space alone: see `SearchSpace.trialSpecs()`.
     public var number: Int
     /// The configuration this trial repeats: `"sgdr-0007"`, or a baseline's name.
     public var configuration: String
