@@ -5,16 +5,23 @@ import Schedules
 import XCTest
 
 final class RunnerTests: XCTestCase {
+    /// Runs a sweep; `cancelAfterEpochs`: cancel once that many epochs were stored (mid-trial).
     func sweep(_ json: String = gridJSON, executor: FakeExecutor = FakeExecutor(), concurrency: Int,
-               store: MemoryTrialStore = MemoryTrialStore(), cancelAfter: Double? = nil) throws -> (MemoryTrialStore, SweepRunner.Ending) {
+               store: MemoryTrialStore = MemoryTrialStore(), cancelAfterEpochs: Int? = nil) throws -> (MemoryTrialStore, SweepRunner.Ending) {
         let s = try space(json)
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
         let flag = CancellationFlag()
         let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "test:1:1", cancellation: flag)
         runner.isAbandoned = { _ in false }
-        if let cancelAfter {
-            DispatchQueue.global().asyncAfter(deadline: .now() + cancelAfter) { flag.cancel() }
+        if let cancelAfterEpochs {
+            let counter = FakeExecutor.Counter()
+            runner.onEvent = { event in
+                if case .epoch(let spec, _) = event {
+                    counter.add(spec.id)
+                    if counter.lock.withLock({ counter.ids.count }) >= cancelAfterEpochs { flag.cancel() }
+                }
+            }
         }
         return (store, try runner.run())
     }
@@ -64,7 +71,7 @@ final class RunnerTests: XCTestCase {
     func testResumeAfterInterruptionEqualsUninterrupted() throws {
         let executor = FakeExecutor(epochDelay: 0.01)
         let (reference, _) = try sweep(concurrency: 2)
-        let (store, ending) = try sweep(executor: executor, concurrency: 2, cancelAfter: 0.25)
+        let (store, ending) = try sweep(executor: executor, concurrency: 2, cancelAfterEpochs: 27)
         XCTAssertEqual(ending, .cancelled)
         let mid = try store.trials()
         XCTAssertTrue(mid.contains { $0.status == .interrupted }, "\(mid.map(\.status))")
