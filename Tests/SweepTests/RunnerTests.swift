@@ -143,3 +143,43 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(Owner.isAbandoned("\(host):\(p.processIdentifier):123"))
     }
 }
+
+final class ProgressTests: XCTestCase {
+    func record(_ id: String, _ acc: Double?, status: TrialStatus = .done) throws -> TrialRecord {
+        let spec = try space(gridJSON).trialSpecs().first { $0.id == id }!
+        let epochs = acc.map { [EpochMetrics(epoch: 1, lr: 0.1, trainLoss: 1, trainAcc: 0.5, valLoss: 1, valAcc: $0, trainSeconds: 0)] } ?? []
+        return TrialRecord(spec: spec, status: status, seconds: 1.25, error: status == .failed ? "boom" : nil, epochs: epochs)
+    }
+
+    func testOneLinePerFinishedTrialWhenNotATerminal() throws {
+        let (console, output) = Console.capturing()
+        let p = ProgressReporter(console: console, total: 12, alreadyFinished: 1, objective: .bestValAcc)
+        p.handle(.finished(try record("step.r0", 0.7)), counted: false)
+        p.handle(.started(try record("sgdr-0000.r0", nil).spec))
+        p.handle(.finished(try record("sgdr-0000.r0", 0.65)))
+        p.handle(.finished(try record("sgdr-0001.r0", nil, status: .failed)))
+        p.handle(.finished(try record("sgdr-0002.r0", 0.8)))
+        p.close()
+        let lines = output().err.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3, output().err)
+        XCTAssertTrue(lines[0].hasPrefix("[ 2/12] sgdr-0000.r0 best_val_acc 0.6500 (1.2 s) | best step.r0 0.7000 | elapsed "), lines[0])
+        XCTAssertTrue(lines[1].hasPrefix("[ 3/12] sgdr-0001.r0 failed: boom"), lines[1])
+        XCTAssertTrue(lines[2].contains("| best sgdr-0002.r0 0.8000 |"), lines[2])
+        XCTAssertTrue(lines[2].contains("ETA "), lines[2])
+    }
+
+    func testALiveLineOnATerminal() throws {
+        let lock = NSLock()
+        nonisolated(unsafe) var err = ""
+        let console = Console(out: { _ in }, err: { s in lock.withLock { err += s } }, isTerminal: true)
+        let p = ProgressReporter(console: console, total: 10, alreadyFinished: 0, objective: .bestValAcc)
+        p.handle(.started(try record("sgdr-0000.r0", nil).spec))
+        p.handle(.finished(try record("sgdr-0000.r0", 0.5)))
+        p.close()
+        let text = lock.withLock { err }
+        XCTAssertFalse(text.dropLast().contains("\n"), "redrawn in place: \(text.debugDescription)")
+        XCTAssertTrue(text.hasSuffix("\n"))
+        XCTAssertTrue(text.contains("\r\u{1B}[K0/10 done, 1 running | best - | elapsed 0:00, ETA ?"), text.debugDescription)
+        XCTAssertTrue(text.contains("\r\u{1B}[K1/10 done, 0 running | best sgdr-0000.r0 0.5000 |"), text.debugDescription)
+    }
+}
