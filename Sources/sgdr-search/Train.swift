@@ -1,0 +1,162 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Schedules
+
+extension ScheduleKind: ExpressibleByArgument {}
+extension DatasetKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+/// The schedule flags of `train` (to be replaced by the shared option group of `schedule`).
+struct TrainScheduleOptions: ParsableArguments {
+    @Option(help: "The schedule: sgdr, step, cosine or constant.")
+    var schedule: ScheduleKind = .sgdr
+    @Option(name: .customLong("lr-max"), help: "Peak learning rate.")
+    var lrMax: Double = 0.1
+    @Option(name: .customLong("lr-min"), help: "Floor of the cosine (default: lr-max / 100).")
+    var lrMin: Double?
+    @Option(name: .customLong("t0"), help: "Length of the first cycle in epochs.")
+    var t0: Int = 10
+    @Option(name: .customLong("tmult"), help: "Cycle growth factor (>= 1).")
+    var tmult: Double = 1
+    @Option(name: .customLong("lr-max-compression"), help: "Peak compression c.")
+    var lrMaxCompression: Double = 5
+    @Option(name: .customLong("trigger-val-acc"), help: "Hold lr-max until val_acc reaches this (<= 0: off).")
+    var triggerValAcc: Double = 0
+
+    func config(epochs: Int) throws -> ScheduleConfig {
+        let p = SGDRParameters(lrMax: lrMax, lrMin: lrMin, t0: t0, tmult: tmult,
+                               lrMaxCompression: lrMaxCompression, triggerValAcc: triggerValAcc)
+        if let problem = p.firstInvalid() {
+            throw ValidationError("--\(problem.parameter.replacingOccurrences(of: "_", with: "-")) must be \(problem.allowed) (got \(problem.value))")
+        }
+        return ScheduleConfig(kind: schedule, parameters: p, epochs: epochs)
+    }
+}
+
+/// Options shared by `train` and `bench`: the data and the run.
+struct DataArguments: ParsableArguments {
+    @Option(help: "The data set: fashion-mnist or synthetic.")
+    var dataset: DatasetKind = .fashionMNIST
+    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    var dataDir: String?
+    @Option(name: .customLong("train-size"), help: "Training images: the first N of the training file.")
+    var trainSize: Int = 50000
+    @Option(name: .customLong("val-size"), help: "Validation images: the last N of the training file.")
+    var valSize: Int = 10000
+
+    var options: DataOptions {
+        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize, valSize: valSize)
+    }
+
+    func validate() throws {
+        if let problem = options.firstInvalid() { throw ValidationError(cliSpelling(problem)) }
+    }
+}
+
+/// "batch_size must be …" → "--batch-size must be …".
+func cliSpelling(_ problem: String) -> String {
+    guard let space = problem.firstIndex(of: " ") else { return problem }
+    let field = problem[..<space]
+    return "--" + field.replacingOccurrences(of: "_", with: "-") + problem[space...]
+}
+
+/// Loads a data set, turning its error into one line on stderr and a non-zero exit.
+func loadData(_ options: DataOptions) throws -> DataSet {
+    do {
+        return try DataSet.load(options)
+    } catch let error as DataError {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}
+
+func printOut(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train once and print one CSV row per epoch.",
+        discussion: "stdout: epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds. stderr: a summary.")
+
+    @OptionGroup var scheduleOptions: TrainScheduleOptions
+    @OptionGroup var data: DataArguments
+
+    @Option(help: "Hidden layer widths, comma-separated (empty: none).")
+    var hidden: String = "256,128"
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    var batchSize: Int = 128
+    @Option(help: "Epochs.")
+    var epochs: Int = 10
+    @Option(help: "The optimizer: sgd or adam.")
+    var optimizer: OptimizerKind = .sgd
+    @Option(help: "SGD momentum.")
+    var momentum: Double = 0.9
+    @Flag(help: "Nesterov momentum.")
+    var nesterov = false
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.")
+    var weightDecay: Double = 5e-4
+    @Option(help: "Seed of the initialisation and shuffles.")
+    var seed: UInt64 = 0
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 1
+
+    func hiddenSizes() throws -> [Int] {
+        let trimmed = hidden.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return [] }
+        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+                throw ValidationError("--hidden must be comma-separated positive integers like 256,128 (got '\(hidden)')")
+            }
+            return n
+        }
+    }
+
+    var trainingOptions: TrainingOptions {
+        get throws {
+            TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs, optimizer: optimizer,
+                            momentum: momentum, nesterov: nesterov, weightDecay: weightDecay, seed: seed)
+        }
+    }
+
+    func validate() throws {
+        if let problem = try trainingOptions.firstInvalid() { throw ValidationError(cliSpelling(problem)) }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256 (got \(threads))") }
+        _ = try scheduleOptions.config(epochs: epochs)
+    }
+
+    func run() throws {
+        let config = try scheduleOptions.config(epochs: epochs)
+        let options = try trainingOptions
+        let dataSet = try loadData(data.options)
+        BLAS.setThreads(threads)
+        var schedule = config.makeSchedule()
+        printOut("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds")
+        let result = try Engine.train(
+            data: dataSet, options: options,
+            learningRate: { _ in schedule.beginEpoch() },
+            onEpoch: { m in
+                schedule.endEpoch(valAcc: m.valAcc)
+                printOut("\(m.epoch),\(m.lr),\(m.trainLoss),\(m.trainAcc),\(m.valLoss),\(m.valAcc),\(m.trainSeconds)")
+                return .proceed
+            },
+            evaluateTest: true)
+        let trainSeconds = result.epochs.reduce(0) { $0 + $1.trainSeconds }
+        if let best = result.best {
+            printError("best val_acc \(format(best.valAcc)) at epoch \(best.epoch)")
+        }
+        if let test = result.testAccuracy { printError("test accuracy \(format(test))") }
+        printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"))")
+        if case let .diverged(epoch) = result.outcome {
+            printError("error: the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
+            throw ExitCode.failure
+        }
+    }
+}
+
+func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
