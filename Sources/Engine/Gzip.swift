@@ -26,3 +26,15 @@ func readPossiblyGzipped(path: String) throws -> [UInt8] {
     }
     return out
 }
+
+/// Writes `bytes` gzip-compressed to `path` (for tests and tools that make IDX files).
+public func writeGzipped(_ bytes: [UInt8], path: String) throws {
+    guard let file = gzopen(path, "wb") else {
+        throw IDXError.unreadable(file: path, reason: "cannot create it")
+    }
+    let written = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+    let closed = gzclose(file)
+    if Int(written) != bytes.count || closed != Z_OK {
+        throw IDXError.unreadable(file: path, reason: "cannot write it")
+    }
+}

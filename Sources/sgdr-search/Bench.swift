@@ -1,7 +1,44 @@
 import ArgumentParser
 import Engine
+import Foundation
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure the engine on this machine.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the engine on this machine: the reference configuration (784-256-128-10, batch 128, SGD momentum) against its sgemm-only floor, with 1 and 2 BLAS threads.")
+
+    @OptionGroup var data: DataArguments
+    @Option(help: "Timed epochs per thread count (the best is reported).")
+    var repeats: Int = 3
+    @Option(help: "BLAS thread counts to measure, comma-separated.")
+    var threads: String = "1,2"
+
+    func threadCounts() throws -> [Int] {
+        try threads.split(separator: ",").map {
+            guard let n = Int($0.trimmingCharacters(in: .whitespaces)), (1...256).contains(n) else {
+                throw ValidationError("--threads must be comma-separated counts in 1...256 (got '\(threads)')")
+            }
+            return n
+        }
+    }
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be >= 1 (got \(repeats))") }
+        _ = try threadCounts()
+    }
+
+    func run() throws {
+        let counts = try threadCounts()
+        let dataSet = try loadData(data.options)
+        let options = TrainingOptions()
+        let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: counts, repeats: repeats)
+        let sizes = ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
+        print("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum), best of \(repeats) epochs")
+        print("threads  s/epoch  sgemm-floor s  ratio  GFLOP/s  floor GFLOP/s")
+        for r in rows {
+            print(String(format: "%7d  %7.3f  %13.3f  %5.2f  %7.1f  %13.1f", r.threads, r.secondsPerEpoch,
+                         r.gemmSecondsPerEpoch, r.ratio, r.gigaflops, r.floorGigaflops))
+        }
+        print(String(format: "sgemm work per epoch: %.2f GFLOP; peak RSS: %.0f MB", (rows.first?.flopsPerEpoch ?? 0) / 1e9,
+                     Double(peakResidentBytes()) / 1_048_576))
+    }
 }
