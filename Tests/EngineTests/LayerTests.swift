@@ -91,6 +91,14 @@ final class LayerTests: XCTestCase {
         var dx = dy
         ReLU.backward(&dx, y: x, count: x.count)
         XCTAssertEqual(dx, [0, 0, 3, 4, 0, 6])
+        // The packed (bit-mask) backward agrees with the naive one on many values.
+        var act = randomFloats(1001, seed: 31)
+        ReLU.forward(&act, count: act.count)
+        var g1 = randomFloats(1001, seed: 32), g2 = g1
+        ReLU.backward(&g1, y: act, count: act.count)
+        ReLU.backwardNaive(&g2, y: act, count: act.count)
+        XCTAssertEqual(g1, g2)
+        XCTAssertTrue(g1.contains(0) && g1.contains { $0 != 0 })
         // Away from the kink, the derivative is the finite difference.
         let inputs: [Float] = [-1.3, 0.7, 2.2, -0.1]
         for v in inputs {

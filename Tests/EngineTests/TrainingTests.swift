@@ -142,3 +142,25 @@ final class TrainingTests: XCTestCase {
         XCTAssertGreaterThan(result.epochs.last!.valAcc, 0.65)  // chance is 0.1
     }
 }
+
+final class ConcurrencyTests: XCTestCase {
+    /// Runs sharing one data set on several threads at once give the numbers of a run alone.
+    func testConcurrentRunsMatchASerialRun() throws {
+        BLAS.setThreads(1)
+        let data = TrainingTests.synthetic
+        let options = TrainingOptions(hidden: [32], batchSize: 40, epochs: 2, seed: 11)
+        @Sendable func once() throws -> [Numbers] {
+            try train(data: data, options: options, learningRate: { _ in 0.05 }, onEpoch: { _ in .proceed })
+                .epochs.map(Numbers.init)
+        }
+        let alone = try once()
+        let lock = NSLock()
+        nonisolated(unsafe) var results: [[Numbers]] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let r = try? once()
+            lock.lock(); results.append(r ?? []); lock.unlock()
+        }
+        XCTAssertEqual(results.count, 4)
+        for r in results { XCTAssertEqual(r, alone) }
+    }
+}
