@@ -28,7 +28,7 @@ struct TrainScheduleOptions: ParsableArguments {
         let p = SGDRParameters(lrMax: lrMax, lrMin: lrMin, t0: t0, tmult: tmult,
                                lrMaxCompression: lrMaxCompression, triggerValAcc: triggerValAcc)
         if let problem = p.firstInvalid() {
-            throw ValidationError("--\(problem.parameter.replacingOccurrences(of: "_", with: "-")) must be \(problem.allowed) (got \(problem.value))")
+            throw ValidationError(cliSpelling("\(problem.parameter) must be \(problem.allowed) (got \(problem.value))"))
         }
         return ScheduleConfig(kind: schedule, parameters: p, epochs: epochs)
     }
@@ -54,11 +54,23 @@ struct DataArguments: ParsableArguments {
     }
 }
 
-/// "batch_size must be …" → "--batch-size must be …".
+/// "batch_size must be …" → "--batch-size must be …": the library's snake_case field names
+/// become the command's option names wherever they appear in a message.
 func cliSpelling(_ problem: String) -> String {
-    guard let space = problem.firstIndex(of: " ") else { return problem }
-    let field = problem[..<space]
-    return "--" + field.replacingOccurrences(of: "_", with: "-") + problem[space...]
+    let fields: Set<String> = ["hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
+                               "train_size", "val_size", "lr_max", "lr_min", "t0", "tmult",
+                               "lr_max_compression", "trigger_val_acc", "seed", "threads"]
+    var out = ""
+    var word = ""
+    func flush() {
+        out += fields.contains(word) ? "--" + word.replacingOccurrences(of: "_", with: "-") : word
+        word = ""
+    }
+    for c in problem {
+        if c.isLetter || c.isNumber || c == "_" { word.append(c) } else { flush(); out.append(c) }
+    }
+    flush()
+    return out
 }
 
 /// Loads a data set, turning its error into one line on stderr and a non-zero exit.
