@@ -15,14 +15,20 @@ enum Linear {
                    alpha: 1, a: x, lda: inputs, b: w, ldb: inputs, beta: 1, c: y, ldc: outputs)
     }
 
-    /// dW = dyᵀ · x, db = Σ_rows dy, and (when `dx` is given) dx = dy · W. Gradients overwrite.
+    /// dW = dyᵀ · x + beta · dW, db = Σ_rows dy + beta · db, and (when `dx` is given)
+    /// dx = dy · W. With beta = 0 (the default) the gradients overwrite; the optimizer may ask
+    /// for beta = momentum to accumulate into its momentum buffer.
     static func backward(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                          db: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                          x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                         batch: Int, inputs: Int, outputs: Int) {
+                         batch: Int, inputs: Int, outputs: Int, beta: Float = 0) {
         BLAS.sgemm(transA: true, transB: false, m: outputs, n: inputs, k: batch,
-                   alpha: 1, a: dy, lda: outputs, b: x, ldb: inputs, beta: 0, c: dw, ldc: inputs)
-        db.update(repeating: 0, count: outputs)
+                   alpha: 1, a: dy, lda: outputs, b: x, ldb: inputs, beta: beta, c: dw, ldc: inputs)
+        if beta == 0 {
+            db.update(repeating: 0, count: outputs)
+        } else {
+            for j in 0..<outputs { db[j] *= beta }
+        }
         var row = dy
         for _ in 0..<batch {
             for j in 0..<outputs { db[j] += row[j] }
@@ -37,11 +43,11 @@ enum Linear {
     /// The sgemm calls of `forward` and `backward` alone, on the same shapes: the speed floor.
     static func gemmsOnly(y: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                           dw: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                          w: UnsafePointer<Float>, batch: Int, inputs: Int, outputs: Int) {
+                          w: UnsafePointer<Float>, batch: Int, inputs: Int, outputs: Int, beta: Float) {
         BLAS.sgemm(transA: false, transB: true, m: batch, n: outputs, k: inputs,
                    alpha: 1, a: x, lda: inputs, b: w, ldb: inputs, beta: 1, c: y, ldc: outputs)
         BLAS.sgemm(transA: true, transB: false, m: outputs, n: inputs, k: batch,
-                   alpha: 1, a: y, lda: outputs, b: x, ldb: inputs, beta: 0, c: dw, ldc: inputs)
+                   alpha: 1, a: y, lda: outputs, b: x, ldb: inputs, beta: beta, c: dw, ldc: inputs)
         if let dx {
             BLAS.sgemm(transA: false, transB: false, m: batch, n: inputs, k: outputs,
                        alpha: 1, a: y, lda: outputs, b: w, ldb: inputs, beta: 0, c: dx, ldc: inputs)
@@ -65,15 +71,15 @@ enum Linear {
     static func backwardNaive(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                               db: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                               x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                              batch: Int, inputs: Int, outputs: Int) {
+                              batch: Int, inputs: Int, outputs: Int, beta: Float = 0) {
         for o in 0..<outputs {
             var sb: Float = 0
             for r in 0..<batch { sb += dy[r * outputs + o] }
-            db[o] = sb
+            db[o] = sb + (beta == 0 ? 0 : beta * db[o])
             for i in 0..<inputs {
                 var s: Float = 0
                 for r in 0..<batch { s += dy[r * outputs + o] * x[r * inputs + i] }
-                dw[o * inputs + i] = s
+                dw[o * inputs + i] = s + (beta == 0 ? 0 : beta * dw[o * inputs + i])
             }
         }
         if let dx {

@@ -19,6 +19,8 @@ final class MLP {
     /// their gradient, for the last).
     let activations: [UnsafeMutablePointer<Float>]
     let scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>
+    /// Keeps the cache-line touches of `loadBatch` from being optimised away.
+    var touchSink: UInt8 = 0
 
     init(sizes: [Int], maxBatch: Int, seed: UInt64) {
         self.sizes = sizes
@@ -79,6 +81,22 @@ final class MLP {
     func loadBatch(images: UnsafePointer<UInt8>, labels source: UnsafePointer<UInt8>,
                    indices: UnsafePointer<Int32>?, start: Int, count: Int) {
         let width = sizes[0]
+        if let indices {
+            // The images are scattered over the data set: touch every cache line of the batch
+            // first with independent loads, so that the misses overlap instead of stalling the
+            // conversion one image at a time.
+            var touched: UInt8 = 0
+            for r in 0..<count {
+                let src = images + Int(indices[start + r]) * width
+                var offset = 0
+                while offset < width {
+                    touched |= src[offset]
+                    offset += 64
+                }
+                touched |= src[width - 1]
+            }
+            touchSink = touched
+        }
         let scale: Float = 1 / 255
         var dst = input
         for r in 0..<count {
@@ -105,15 +123,24 @@ final class MLP {
     }
 
     /// Backward pass: the last activation buffer must hold the gradient of the loss with respect
-    /// to the logits; fills `grads`.
-    func backward(batch: Int) {
+    /// to the logits. Without an optimizer, fills `grads`. With one, each layer's parameters are
+    /// updated at rate `lr` as soon as that layer's backward is done (its weights are no longer
+    /// needed then, and its gradient is still warm in cache); the gradient goes where the
+    /// optimizer asks (`gradientTarget`).
+    func backward(batch: Int, optimizer: Optimizer? = nil, lr: Double = 0) {
+        optimizer?.beginStep()
         var dy = activations[layerCount - 1]
         var useA = true
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(activations[l - 1])
             let dx: UnsafeMutablePointer<Float>? = l == 0 ? nil : (useA ? scratchA : scratchB)
-            Linear.backward(dx: dx, dw: grads + weightOffsets[l], db: grads + biasOffsets[l], dy: dy,
-                            x: x, w: params + weightOffsets[l], batch: batch, inputs: sizes[l], outputs: sizes[l + 1])
+            let (dw, beta) = optimizer?.gradientTarget(grads: grads, offset: weightOffsets[l]) ?? (grads + weightOffsets[l], 0)
+            let db = dw + (biasOffsets[l] - weightOffsets[l])
+            Linear.backward(dx: dx, dw: dw, db: db, dy: dy, x: x, w: params + weightOffsets[l],
+                            batch: batch, inputs: sizes[l], outputs: sizes[l + 1], beta: beta)
+            optimizer?.update(params: params, grads: grads, offset: weightOffsets[l],
+                              count: (sizes[l] + 1) * sizes[l + 1], lr: lr,
+                              gradientInMomentum: optimizer?.accumulatesIntoMomentum ?? false)
             if let dx {
                 ReLU.backward(dx, y: activations[l - 1], count: batch * sizes[l])
                 dy = dx
@@ -122,14 +149,16 @@ final class MLP {
         }
     }
 
-    /// Only the sgemm calls of one training step (forward and backward), for the speed floor.
-    func gemmsOnly(batch: Int) {
+    /// Only the sgemm calls of one training step (forward and backward), for the speed floor;
+    /// the weight gradients go where `optimizer` would put them.
+    func gemmsOnly(batch: Int, optimizer: Optimizer) {
         var useA = true
         for l in 0..<layerCount {
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(activations[l - 1])
+            let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: weightOffsets[l])
             Linear.gemmsOnly(y: activations[l], dx: l == 0 ? nil : (useA ? scratchA : scratchB),
-                             dw: grads + weightOffsets[l], x: x, w: params + weightOffsets[l],
-                             batch: batch, inputs: sizes[l], outputs: sizes[l + 1])
+                             dw: dw, x: x, w: params + weightOffsets[l],
+                             batch: batch, inputs: sizes[l], outputs: sizes[l + 1], beta: beta)
             useA.toggle()
         }
     }

@@ -260,8 +260,7 @@ final class Trainer {
                     lossSum += loss
                     correct += right
                     SoftmaxCrossEntropy.backward(logits, labels: model.labels, batch: batch, classes: classes)
-                    model.backward(batch: batch)
-                    optimizer.step(params: model.params, grads: model.grads, lr: lr)
+                    model.backward(batch: batch, optimizer: optimizer, lr: lr)
                     start += batch
                 }
                 return nil

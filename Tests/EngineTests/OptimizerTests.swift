@@ -48,3 +48,42 @@ final class OptimizerTests: XCTestCase {
         }
     }
 }
+
+final class FusedUpdateTests: XCTestCase {
+    /// The training path (each layer updated right after its backward, SGD momentum accumulated
+    /// by the sgemm into the momentum buffer) against the plain path (full backward into
+    /// `grads`, then one `step` over all parameters).
+    func testLayerwiseAndFusedUpdatesMatchThePlainStep() {
+        BLAS.setThreads(1)
+        let configurations: [(OptimizerKind, Bool, Double)] = [(.sgd, false, 0.9), (.sgd, true, 0.9), (.sgd, false, 0), (.adam, false, 0.9)]
+        for (kind, nesterov, momentum) in configurations {
+            let sizes = [784, 12, 10], batch = 9
+            let a = MLP(sizes: sizes, maxBatch: batch, seed: 4), b = MLP(sizes: sizes, maxBatch: batch, seed: 4)
+            let optA = Optimizer(kind: kind, count: a.parameterCount, momentum: momentum, nesterov: nesterov, weightDecay: 5e-3)
+            let optB = Optimizer(kind: kind, count: b.parameterCount, momentum: momentum, nesterov: nesterov, weightDecay: 5e-3)
+            var rng = Xoshiro256(seed: 9)
+            for _ in 0..<4 {
+                let images: [UInt8] = (0..<(batch * 784)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                let labels: [UInt8] = (0..<batch).map { _ in UInt8(rng.nextInt(below: 10)) }
+                for (model, opt, fused) in [(a, optA, true), (b, optB, false)] {
+                    model.loadBatch(images: images, labels: labels, indices: nil, start: 0, count: batch)
+                    let logits = model.forward(batch: batch)
+                    _ = SoftmaxCrossEntropy.forward(logits, labels: model.labels, batch: batch, classes: 10)
+                    SoftmaxCrossEntropy.backward(logits, labels: model.labels, batch: batch, classes: 10)
+                    if fused {
+                        model.backward(batch: batch, optimizer: opt, lr: 0.05)
+                    } else {
+                        model.backward(batch: batch)
+                        opt.step(params: model.params, grads: model.grads, lr: 0.05)
+                    }
+                }
+            }
+            let pa = Array(UnsafeBufferPointer(start: a.params, count: a.parameterCount))
+            let pb = Array(UnsafeBufferPointer(start: b.params, count: b.parameterCount))
+            XCTAssertLessThan(maxRelativeError(pa, pb), 1e-5, "\(kind) nesterov \(nesterov) momentum \(momentum)")
+            if !optA.accumulatesIntoMomentum { XCTAssertEqual(pa, pb, "\(kind): same arithmetic, same bits") }
+            let initial = MLP(sizes: sizes, maxBatch: 1, seed: 4)
+            XCTAssertNotEqual(pa, Array(UnsafeBufferPointer(start: initial.params, count: initial.parameterCount)))
+        }
+    }
+}
