@@ -96,7 +96,8 @@ public enum TrainingOutcome: Hashable, Sendable {
     case completed
     /// The loss became non-finite during this epoch (1-based); the run stopped there.
     case diverged(epoch: Int)
-    /// The callback answered `.stop`.
+    /// The callback answered `.stop` before the last epoch (a `.stop` after the last epoch is
+    /// still `.completed`).
     case stopped
     /// `isCancelled` answered true.
     case cancelled

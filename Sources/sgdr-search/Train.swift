@@ -163,7 +163,7 @@ struct Train: ParsableCommand {
             printError("best val_acc \(format(best.valAcc)) at epoch \(best.epoch)")
         }
         if let test = result.testAccuracy { printError("test accuracy \(format(test))") }
-        printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"))")
+        printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"), peak RSS \(peakResidentBytes() / 1_048_576) MB)")
         if case let .diverged(epoch) = result.outcome {
             printError("error: the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
             throw ExitCode.failure
