@@ -36,8 +36,10 @@ let package = Package(
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "Sweep"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep"]),
+        .testTarget(
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["sgdr-search"]),
     ]
 )

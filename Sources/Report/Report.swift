@@ -1,1 +1,480 @@
-// placeholder until the Report issue lands
+import Foundation
+import Schedules
+import Sweep
+
+/// One line of the summary's settings table (dataset and training settings), in display order.
+public struct ReportSetting: Hashable, Sendable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A swept parameter as the space declares it: its space-file name and whether its range is
+/// logarithmic (its chart then uses a log axis).
+public struct SweptParameter: Hashable, Sendable {
+    public var name: String
+    public var logScale: Bool
+
+    public init(name: String, logScale: Bool = false) {
+        self.name = name
+        self.logScale = logScale
+    }
+}
+
+/// Everything a report shows, independent of how the sweep is stored.
+public struct ReportInput: Sendable {
+    /// The sweep's name.
+    public var name: String
+    /// Dataset and training settings, shown in the summary in this order.
+    public var settings: [ReportSetting]
+    /// What the sweep ranks by (the leaderboard's objective).
+    public var objective: Objective
+    /// The swept parameters, in space order: one chart each, one leaderboard column each.
+    public var parameters: [SweptParameter]
+    /// Every trial of the sweep, with its epochs.
+    public var trials: [TrialRecord]
+    /// When the report was made (shown in the footer; nil: not shown, for reproducible output).
+    public var generatedAt: Date?
+
+    public init(name: String, settings: [ReportSetting] = [], objective: Objective = .bestValAcc,
+                parameters: [SweptParameter] = [], trials: [TrialRecord], generatedAt: Date? = nil) {
+        self.name = name
+        self.settings = settings
+        self.objective = objective
+        self.parameters = parameters
+        self.trials = trials
+        self.generatedAt = generatedAt
+    }
+}
+
+/// The section identifiers of the page, as its `data-section` attributes use them.
+public enum ReportSection: String, CaseIterable, Sendable {
+    case summary, schedules, errors, parameters, leaderboard
+}
+
+/// The whole report: one self-contained XHTML-compatible HTML page (inline CSS and SVG, no
+/// script, no external resource) for a sweep, with the top `top` SGDR configurations and every
+/// baseline in the schedule and error charts.
+public func renderReport(_ input: ReportInput, top: Int = 5) -> String {
+    ReportPage(input: input, top: max(0, top)).html()
+}
+
+// MARK: - The page
+
+/// A configuration chosen for the schedule and error charts.
+struct PlottedRun {
+    var row: LeaderboardRow
+    var label: String
+    var colorIndex: Int
+    /// (epoch, lr) of repeat 0 (or of the first repeat with epochs).
+    var lr: [ChartPoint]
+    /// Per-epoch mean over the repeats used (`curveRepeats`) of 1 - val_acc and 1 - train_acc.
+    var valError: [ChartPoint]
+    var trainError: [ChartPoint]
+    var curveRepeats: Int
+    /// Whether the curves are means over done repeats (false: over unfinished ones, in progress).
+    var curvesFromDone: Bool
+}
+
+struct ReportPage {
+    let input: ReportInput
+    let top: Int
+    let rows: [LeaderboardRow]
+    let runs: [PlottedRun]
+    /// Configurations that would be plotted but have no epoch yet.
+    let unplotted: [String]
+
+    init(input: ReportInput, top: Int) {
+        self.input = input
+        self.top = top
+        rows = Leaderboard.rows(input.trials, objective: input.objective)
+        func hasEpochs(_ r: LeaderboardRow) -> Bool { r.trials.contains { !$0.epochs.isEmpty } }
+        let sgdr = rows.filter { $0.schedule.kind == .sgdr }
+        let baselines = rows.filter { $0.schedule.kind != .sgdr }
+        // The top K SGDR configurations that have epochs, then every baseline that has some;
+        // named as not plotted: the baselines without epochs, and the SGDR configurations without
+        // epochs that would have filled the top K.
+        let sgdrPlotted = Array(sgdr.filter(hasEpochs).prefix(top))
+        let sgdrMissing = sgdr.filter { !hasEpochs($0) }.prefix(max(0, top - sgdrPlotted.count))
+        let chosen = sgdrPlotted + baselines.filter(hasEpochs)
+        unplotted = (sgdrMissing + baselines.filter { !hasEpochs($0) }).map(\.configuration)
+        var runs: [PlottedRun] = []
+        for row in chosen {
+            let run = Self.plottedRun(row, colorIndex: runs.count, parameters: input.parameters)
+            if !run.lr.isEmpty || !run.valError.isEmpty { runs.append(run) }
+        }
+        self.runs = runs
+    }
+
+    static func label(_ row: LeaderboardRow, parameters: [SweptParameter]) -> String {
+        if row.schedule.kind != .sgdr { return "\(row.configuration) (baseline)" }
+        let names = parameters.map(\.name).filter { row.swept[$0] != nil }
+            + row.swept.keys.sorted().filter { k in !parameters.contains { $0.name == k } }
+        let values = names.map { "\($0)=\(Format.number(row.swept[$0]!))" }
+        return values.isEmpty ? row.configuration : "\(row.configuration): \(values.joined(separator: " "))"
+    }
+
+    static func plottedRun(_ row: LeaderboardRow, colorIndex: Int, parameters: [SweptParameter]) -> PlottedRun {
+        let withEpochs = row.trials.filter { !$0.epochs.isEmpty }
+        let lrTrial = withEpochs.first { $0.spec.repeatIndex == 0 } ?? withEpochs.first
+        let lr = (lrTrial?.epochs ?? []).compactMap { e -> ChartPoint? in
+            guard e.lr.isFinite, e.lr >= 0 else { return nil }
+            return ChartPoint(x: Double(e.epoch), y: e.lr)
+        }
+        let done = withEpochs.filter { $0.status == .done }
+        let curveTrials = done.isEmpty ? withEpochs : done
+        return PlottedRun(
+            row: row, label: label(row, parameters: parameters), colorIndex: colorIndex, lr: lr,
+            valError: meanCurve(curveTrials) { 1 - $0.valAcc },
+            trainError: meanCurve(curveTrials) { 1 - $0.trainAcc },
+            curveRepeats: curveTrials.count, curvesFromDone: !done.isEmpty)
+    }
+
+    /// Per-epoch mean of `value` over the trials that have that epoch; non-finite values skipped.
+    static func meanCurve(_ trials: [TrialRecord], _ value: (EpochMetricsValue) -> Double) -> [ChartPoint] {
+        var sums: [Int: (Double, Int)] = [:]
+        for t in trials {
+            for e in t.epochs {
+                let v = value(EpochMetricsValue(valAcc: e.valAcc, trainAcc: e.trainAcc))
+                guard v.isFinite else { continue }
+                let (s, n) = sums[e.epoch] ?? (0, 0)
+                sums[e.epoch] = (s + v, n + 1)
+            }
+        }
+        return sums.keys.sorted().map { ChartPoint(x: Double($0), y: sums[$0]!.0 / Double(sums[$0]!.1)) }
+    }
+
+    var doneCount: Int { input.trials.filter { $0.status == .done }.count }
+
+    func html() -> String {
+        var h = "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+        h += "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
+        h += "<title>\(escapeXML("sgdr-search report: \(input.name)"))</title>\n"
+        h += "<style>\n\(Self.css)</style>\n</head>\n<body>\n"
+        h += summary()
+        h += schedulesSection()
+        h += errorsSection()
+        h += parametersSection()
+        h += leaderboardSection()
+        h += "<footer><p>Made by sgdr-search report"
+        if let date = input.generatedAt {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime]
+            h += " on \(escapeXML(f.string(from: date)))"
+        }
+        h += ". Self-contained page: no script, no network.</p></footer>\n</body>\n</html>\n"
+        return h
+    }
+
+    // MARK: Summary
+
+    func summary() -> String {
+        let trials = input.trials
+        var h = "<header>\n<h1>\(escapeXML("Sweep \(input.name)"))</h1>\n"
+        let finished = trials.filter { $0.status.isFinished }.count
+        if trials.isEmpty {
+            h += "<p class=\"notice\">This sweep has no trials yet.</p>\n"
+        } else if finished < trials.count {
+            h += "<p class=\"notice\">This sweep is still running (or was stopped): \(finished) of \(trials.count) trials finished.</p>\n"
+        }
+        if !trials.isEmpty && doneCount == 0 {
+            h += "<p class=\"notice\">No finished trial yet"
+            if finished > 0 { h += ": every finished trial diverged or failed (see below)" }
+            h += ".</p>\n"
+        }
+        h += "</header>\n"
+        h += "<section id=\"summary\" data-section=\"summary\">\n<h2>Summary</h2>\n"
+
+        // Settings.
+        h += "<table class=\"settings\">\n<tbody>\n"
+        h += "<tr><th scope=\"row\">sweep</th><td>\(escapeXML(input.name))</td></tr>\n"
+        for s in input.settings {
+            h += "<tr><th scope=\"row\">\(escapeXML(s.key))</th><td>\(escapeXML(s.value))</td></tr>\n"
+        }
+        h += "<tr><th scope=\"row\">objective</th><td>\(escapeXML(input.objective.rawValue))</td></tr>\n"
+        if !input.parameters.isEmpty {
+            let names = input.parameters.map { $0.logScale ? "\($0.name) (log)" : $0.name }
+            h += "<tr><th scope=\"row\">swept</th><td>\(escapeXML(names.joined(separator: ", ")))</td></tr>\n"
+        }
+        h += "</tbody>\n</table>\n"
+
+        // Trials by status and compute time.
+        h += "<h3>Trials</h3>\n<table class=\"status-counts\">\n<thead><tr>"
+        for status in TrialStatus.allCases { h += "<th class=\"num\">\(status.rawValue)</th>" }
+        h += "<th class=\"num\">total</th></tr></thead>\n<tbody><tr>"
+        for status in TrialStatus.allCases {
+            h += "<td class=\"num\">\(trials.filter { $0.status == status }.count)</td>"
+        }
+        h += "<td class=\"num\">\(trials.count)</td></tr></tbody>\n</table>\n"
+        let compute = trials.compactMap(\.seconds).filter(\.isFinite).reduce(0, +)
+        h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(Format.duration(compute)))</strong> "
+        h += "(\(rows.count) configuration\(rows.count == 1 ? "" : "s")).</p>\n"
+
+        // Best SGDR against the best baseline.
+        h += "<h3>Result</h3>\n"
+        let bestSGDR = rows.first { $0.schedule.kind == .sgdr && $0.score != nil }
+        let bestBaseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil }
+        let objective = escapeXML(input.objective.rawValue)
+        h += "<ul class=\"result\">\n"
+        if let b = bestSGDR {
+            h += "<li>Best SGDR configuration: <strong>\(escapeXML(Self.label(b, parameters: input.parameters)))</strong>, "
+            h += "\(objective) <strong>\(scoreText(b))</strong></li>\n"
+            h += "<li class=\"schedule\">Schedule: <code>\(escapeXML(scheduleDescription(b.schedule)))</code></li>\n"
+        } else {
+            h += "<li>Best SGDR configuration: no finished SGDR trial yet.</li>\n"
+        }
+        if let base = bestBaseline {
+            h += "<li>Best baseline: <strong>\(escapeXML(base.configuration))</strong>, \(objective) <strong>\(scoreText(base))</strong></li>\n"
+        } else if rows.contains(where: { $0.schedule.kind != .sgdr }) {
+            h += "<li>Best baseline: no finished baseline trial yet.</li>\n"
+        } else {
+            h += "<li>This sweep has no baseline.</li>\n"
+        }
+        if let b = bestSGDR, let base = bestBaseline, let sb = b.score, let sa = base.score {
+            let d = sb - sa
+            let sign = d >= 0 ? "+" : "\u{2212}"
+            let verdict = d > 0 ? "better than" : d < 0 ? "worse than" : "equal to"
+            h += "<li>Difference: <strong>\(sign)\(Format.acc(abs(d)))</strong> (best SGDR \(verdict) the best baseline"
+            if let s1 = b.bestValAccStd, let s2 = base.bestValAccStd, input.objective == .bestValAcc {
+                h += "; repeat spreads \(Format.acc(s1)) and \(Format.acc(s2))"
+            }
+            h += ").</li>\n"
+        }
+        h += "</ul>\n"
+
+        // Trials that went wrong.
+        let bad = trials.filter { $0.status == .failed || $0.status == .diverged }
+        if !bad.isEmpty {
+            h += "<h3>Diverged and failed trials</h3>\n<ul class=\"failures\">\n"
+            for t in bad.prefix(30) {
+                h += "<li><code>\(escapeXML(t.spec.id))</code> \(t.status.rawValue)"
+                if let e = t.error, !e.isEmpty { h += ": \(escapeXML(e))" }
+                h += "</li>\n"
+            }
+            if bad.count > 30 { h += "<li>and \(bad.count - 30) more.</li>\n" }
+            h += "</ul>\n"
+        }
+        h += "</section>\n"
+        return h
+    }
+
+    /// `0.9123 ± 0.0021 (3 repeats)`, `0.9123 (2 of 3 repeats)` or `0.9123`.
+    func scoreText(_ row: LeaderboardRow) -> String {
+        var s = Format.acc(row.score)
+        if row.repeats > 1 {
+            if input.objective == .bestValAcc, let std = row.bestValAccStd { s += " \u{00B1} \(Format.acc(std))" }
+            s += row.repeatsDone == row.repeats ? " (\(row.repeats) repeats" : " (\(row.repeatsDone) of \(row.repeats) repeats"
+            s += input.objective == .bestValAcc && row.bestValAccStd != nil ? ", mean \u{00B1} sample std)" : ", mean)"
+        }
+        return escapeXML(s)
+    }
+
+    // MARK: Sections 2 and 3
+
+    func emptyNote() -> String {
+        input.trials.isEmpty ? "This sweep has no trials yet." : "No finished trial yet: no epoch to plot."
+    }
+
+    /// Said above the charts of sections 2 and 3 when what they show is still running.
+    func inProgressNote() -> String {
+        doneCount == 0 ? "<p class=\"notice\">No finished trial yet: the curves show the epochs run so far.</p>\n" : ""
+    }
+
+    func unplottedNote() -> String {
+        guard !unplotted.isEmpty else { return "" }
+        return " Not plotted, no epoch yet: \(escapeXML(unplotted.joined(separator: ", ")))."
+    }
+
+    func schedulesSection() -> String {
+        var h = "<section id=\"schedules\" data-section=\"schedules\">\n<h2>Learning-rate schedules</h2>\n"
+        guard !runs.isEmpty else { return h + "<p class=\"empty\">\(emptyNote())</p>\n</section>\n" }
+        let series = runs.map { ChartSeries(label: $0.label, points: $0.lr, colorIndex: $0.colorIndex) }
+        let sgdrCount = runs.filter { $0.row.schedule.kind == .sgdr }.count
+        let baselineCount = runs.count - sgdrCount
+        var title = "Learning rate per epoch: "
+        if sgdrCount > 0 { title += sgdrCount == 1 ? "best SGDR configuration" : "top \(sgdrCount) SGDR configurations" }
+        if sgdrCount > 0 && baselineCount > 0 { title += " and " }
+        if baselineCount > 0 { title += baselineCount == 1 ? "the baseline" : "the baselines" }
+        let spec = learningRateChart(series, title: title, section: ReportSection.schedules.rawValue)
+        h += inProgressNote()
+        h += "<figure>\n\(renderChart(spec))<figcaption>The learning rate each epoch actually ran with (repeat 0 of each configuration), log scale. "
+        h += "A learning rate of 0 is drawn on the bottom edge.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
+        return h
+    }
+
+    func errorsSection() -> String {
+        var h = "<section id=\"errors\" data-section=\"errors\">\n<h2>Validation and training error</h2>\n"
+        guard !runs.isEmpty else { return h + "<p class=\"empty\">\(emptyNote())</p>\n</section>\n" }
+        let values = runs.flatMap { $0.valError.map(\.y) + $0.trainError.map(\.y) }
+        let yAxis = Axis.covering(values.map { min(1, max(0, $0)) }, scale: .linear)
+        let xMax = runs.flatMap { $0.valError.map(\.x) + $0.trainError.map(\.x) }.max() ?? 1
+        var spec = ChartSpec(section: ReportSection.errors.rawValue,
+                             title: "Error per epoch: validation (solid) and training (dotted)",
+                             xTitle: "epoch", yTitle: "error (1 \u{2212} accuracy)",
+                             x: Axis.linear(min: 0, max: max(1, xMax), integer: true), y: yAxis)
+        for run in runs {
+            let color = Palette.color(run.colorIndex)
+            let dash = Palette.dash(run.colorIndex)
+            let n = run.curveRepeats
+            let suffix = n > 1 ? " (mean of \(n) \(run.curvesFromDone ? "done" : "unfinished") repeats)"
+                : run.curvesFromDone ? "" : " (in progress)"
+            spec.lines.append(LineSpec(points: run.valError, color: color, dash: dash, width: 2,
+                                       title: "\(run.label): validation error\(suffix)"))
+            spec.lines.append(LineSpec(points: run.trainError, color: color, dash: "1.5 3.5", width: 1.5,
+                                       title: "\(run.label): training error\(suffix)"))
+            spec.legend.append(LegendEntry(label: run.label + suffix, color: color, dash: dash))
+            if let best = run.valError.min(by: { $0.y < $1.y }) {
+                spec.markers.append(Marker(x: best.x, y: best.y, color: color, shape: .circle, radius: 4.5,
+                                           title: "\(run.label): lowest validation error \(Format.acc(best.y)) at epoch \(Int(best.x))",
+                                           cssClass: "best-marker"))
+            }
+        }
+        spec.note = "Solid: validation error. Dotted: training error. Circle: lowest validation error of each run."
+        let anyMean = runs.contains { $0.curveRepeats > 1 }
+        h += inProgressNote()
+        h += "<figure>\n\(renderChart(spec))<figcaption>Error = 1 \u{2212} accuracy per epoch"
+        if anyMean { h += "; for configurations with several repeats, the per-epoch mean over the done repeats" }
+        h += ". The circles mark each run&#8217;s lowest validation error.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
+        return h
+    }
+
+    // MARK: Section 4
+
+    func parametersSection() -> String {
+        var h = "<section id=\"parameters\" data-section=\"parameters\">\n<h2>Effect of each swept parameter</h2>\n"
+        if input.parameters.isEmpty {
+            return h + "<p class=\"empty\">This sweep has no swept parameter.</p>\n</section>\n"
+        }
+        if doneCount == 0 {
+            return h + "<p class=\"empty\">\(input.trials.isEmpty ? "This sweep has no trials yet." : "No finished trial yet.")</p>\n</section>\n"
+        }
+        let baseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil }
+        h += "<div class=\"small-multiples\">\n"
+        for p in input.parameters {
+            h += "<figure>\n\(parameterChart(p, baseline: baseline))</figure>\n"
+        }
+        h += "</div>\n<p class=\"caption\">Each filled circle is one done trial (every repeat separately), at its \(escapeXML(input.objective.rawValue)). "
+        h += "Crosses on the bottom edge are diverged or failed trials. "
+        h += baseline == nil ? "" : "The dashed line is the best baseline&#8217;s score. "
+        h += "</p>\n</section>\n"
+        return h
+    }
+
+    func objectiveValue(_ t: TrialRecord) -> Double? {
+        input.objective == .bestValAcc ? t.bestValAcc : t.finalValAcc
+    }
+
+    func parameterChart(_ p: SweptParameter, baseline: LeaderboardRow?) -> String {
+        let trials = input.trials.filter { $0.spec.schedule.kind == .sgdr && $0.spec.swept[p.name] != nil }
+        let xsAll = trials.compactMap { $0.spec.swept[p.name] }.filter(\.isFinite)
+        let useLog = p.logScale && !xsAll.isEmpty && xsAll.allSatisfy { $0 > 0 }
+        let good = trials.filter { $0.status == .done }.compactMap { t -> (Double, Double, String)? in
+            guard let x = t.spec.swept[p.name], x.isFinite, let y = objectiveValue(t), y.isFinite else { return nil }
+            return (x, y, t.spec.id)
+        }
+        let bad = trials.filter { $0.status == .diverged || $0.status == .failed }
+        var ys = good.map(\.1)
+        if let s = baseline?.score, s.isFinite { ys.append(s) }
+        let xAxis = Axis.covering(xsAll, scale: useLog ? .log : .linear)
+        var spec = ChartSpec(section: ReportSection.parameters.rawValue,
+                             title: "\(input.objective.rawValue) against \(p.name)",
+                             xTitle: p.name + (useLog ? " (log scale)" : p.logScale && !xsAll.isEmpty ? " (linear: a value \u{2264} 0)" : ""),
+                             yTitle: input.objective.rawValue,
+                             x: xAxis, y: Axis.covering(ys, scale: .linear))
+        spec.width = 470
+        spec.plotHeight = 210
+        for (x, y, id) in good {
+            spec.markers.append(Marker(x: x, y: y, color: Palette.color(0), shape: .circle, radius: 3.5,
+                                       title: "\(id): \(p.name)=\(Format.number(x)), \(input.objective.rawValue)=\(Format.acc(y))",
+                                       cssClass: "point"))
+        }
+        for t in bad {
+            guard let x = t.spec.swept[p.name], x.isFinite else { continue }
+            spec.markers.append(Marker(x: x, y: nil, color: Palette.color(1), shape: .cross, radius: 4,
+                                       title: "\(t.spec.id): \(p.name)=\(Format.number(x)), \(t.status.rawValue)",
+                                       cssClass: "failed-point"))
+        }
+        if let b = baseline, let s = b.score, s.isFinite {
+            spec.references.append(ReferenceLine(y: s, label: "best baseline \(b.configuration): \(Format.acc(s))"))
+        }
+        spec.legend.append(LegendEntry(label: "done trial (\(good.count))", color: Palette.color(0), dash: nil, width: 0, marker: .circle))
+        if !bad.isEmpty {
+            spec.legend.append(LegendEntry(label: "diverged or failed (\(bad.count)), on the bottom edge", color: Palette.color(1), dash: nil, width: 0, marker: .cross))
+        }
+        if let r = spec.references.first {
+            spec.legend.append(LegendEntry(label: r.label, color: "#555555", dash: "6 4", width: 1.5))
+        }
+        return renderChart(spec)
+    }
+
+    // MARK: Section 5
+
+    func leaderboardSection() -> String {
+        var h = "<section id=\"leaderboard\" data-section=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
+        guard !rows.isEmpty else { return h + "<p class=\"empty\">This sweep has no trials yet.</p>\n</section>\n" }
+        if doneCount == 0 { h += "<p class=\"empty\">No finished trial yet: no configuration has a score.</p>\n" }
+        h += "<p>Ranked by \(escapeXML(input.objective.rawValue)) (mean over done repeats); the same rows as <code>sgdr-search leaderboard</code>.</p>\n"
+        h += "<div class=\"table-wrap\">\n<table class=\"leaderboard\" data-section=\"leaderboard\">\n<thead><tr>"
+        h += "<th class=\"num\">rank</th><th>schedule</th>"
+        for p in input.parameters { h += "<th class=\"num\">\(escapeXML(p.name))</th>" }
+        for c in ["best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats"] {
+            h += "<th class=\"num\">\(c)</th>"
+        }
+        h += "<th>status</th><th class=\"num\">seconds</th></tr></thead>\n<tbody>\n"
+        for r in rows {
+            h += "<tr class=\"status-\(escapeXML(r.status))\"><td class=\"num\">\(r.rank)</td><td>\(escapeXML(r.configuration))</td>"
+            for p in input.parameters {
+                h += "<td class=\"num\">\(r.swept[p.name].map { escapeXML(Format.number($0)) } ?? "\u{2013}")</td>"
+            }
+            h += "<td class=\"num\">\(Format.acc(r.bestValAcc))</td><td class=\"num\">\(Format.acc(r.bestValAccStd))</td>"
+            h += "<td class=\"num\">\(Format.acc(r.finalValAcc))</td><td class=\"num\">\(r.bestEpoch.map(String.init) ?? "\u{2013}")</td>"
+            h += "<td class=\"num\">\(r.repeatsDone)/\(r.repeats)</td><td>\(escapeXML(r.status))</td>"
+            h += "<td class=\"num\">\(String(format: "%.1f", r.seconds))</td></tr>\n"
+        }
+        h += "</tbody>\n</table>\n</div>\n</section>\n"
+        return h
+    }
+
+    static let css = """
+        body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1a1a1a;
+               max-width: 1000px; margin: 24px auto; padding: 0 16px; line-height: 1.45; background: #ffffff; }
+        h1 { font-size: 1.6em; margin-bottom: 0.3em; }
+        h2 { font-size: 1.25em; border-bottom: 1px solid #cccccc; padding-bottom: 3px; margin-top: 1.8em; }
+        h3 { font-size: 1.05em; margin-bottom: 0.3em; }
+        table { border-collapse: collapse; font-size: 13px; }
+        th, td { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: left; vertical-align: top; }
+        thead th { background: #f2f2f2; }
+        .num { text-align: right; font-variant-numeric: tabular-nums; }
+        .table-wrap { overflow-x: auto; }
+        tr.status-failed td, tr.status-diverged td { color: #8a3a00; }
+        figure { margin: 12px 0; }
+        figcaption, .caption { font-size: 13px; color: #444444; max-width: 760px; }
+        svg.chart { max-width: 100%; height: auto; display: block; }
+        .small-multiples { display: flex; flex-wrap: wrap; gap: 8px 16px; }
+        .small-multiples figure { margin: 0; }
+        .notice { background: #fff4d6; border-left: 4px solid #E69F00; padding: 6px 10px; }
+        .empty { color: #555555; font-style: italic; }
+        code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.92em; }
+        footer { margin-top: 2.5em; font-size: 12px; color: #666666; }
+        @page { margin: 14mm; }
+        @media print {
+          body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+          figure, svg.chart, tr, .result, .settings, .status-counts { break-inside: avoid; page-break-inside: avoid; }
+          h2, h3 { break-after: avoid; page-break-after: avoid; }
+          .table-wrap { overflow: visible; }
+          table { font-size: 8.5pt; }
+          .notice { border: 1px solid #999999; background: none; }
+        }
+
+        """
+}
+
+/// The two accuracies a curve is computed from.
+struct EpochMetricsValue {
+    var valAcc: Double
+    var trainAcc: Double
+}

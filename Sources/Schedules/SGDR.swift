@@ -9,6 +9,7 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
     /// Cycle growth: `T_{i+1} = floor(tmult * T_i)` (>= 1, fractional allowed).
     public var tmult: Double
     /// `c`: after an improvement the next peak is `max(peak / c, lr)`; `c <= 0`: `lr`; `c = 1`: plain SGDR.
+    /// `0 < c < 1` is invalid: it would lift peaks above `lrMax`.
     public var lrMaxCompression: Double
     /// The schedule starts after an epoch ends with `val_acc >= triggerValAcc`; `<= 0`: from epoch 1.
     public var triggerValAcc: Double
@@ -39,8 +40,11 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
         if !(tmult.isFinite && tmult >= 1) {
             return ParameterProblem(parameter: "tmult", allowed: "a finite number >= 1", value: tmult)
         }
-        if !lrMaxCompression.isFinite {
-            return ParameterProblem(parameter: "lr_max_compression", allowed: "a finite number", value: lrMaxCompression)
+        // 0 < c < 1 would raise the next peak to peak / c > lr_max, above the global peak.
+        if !(lrMaxCompression.isFinite && (lrMaxCompression <= 0 || lrMaxCompression >= 1)) {
+            return ParameterProblem(parameter: "lr_max_compression",
+                                    allowed: "a finite number >= 1, or <= 0",
+                                    value: lrMaxCompression)
         }
         if !(triggerValAcc.isFinite && triggerValAcc <= 1) {
             return ParameterProblem(parameter: "trigger_val_acc", allowed: "a number <= 1 (<= 0: from epoch 1)", value: triggerValAcc)
@@ -100,8 +104,10 @@ public struct SGDRSchedule: LearningRateSchedule {
     /// `floor(tmult * tI)`, with a relative tolerance of 1e-9 so that products that are whole
     /// numbers in decimal (1.15 * 20 = 23) are not floored one below by binary rounding.
     public static func nextCycleLength(_ tI: Int, tmult: Double) -> Int {
-        let product = tmult * Double(tI)
-        return max(1, Int((product * (1 + 1e-9)).rounded(.down)))
+        let length = (tmult * Double(tI) * (1 + 1e-9)).rounded(.down)
+        // A length past Int's range (or NaN) is a restart no run reaches: saturate, don't trap.
+        guard length < Double(Int.max) else { return Int.max }
+        return max(1, Int(length))
     }
 
     public mutating func beginEpoch() -> Double {

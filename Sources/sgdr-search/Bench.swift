@@ -12,23 +12,27 @@ struct Bench: ParsableCommand {
     @Option(help: "BLAS thread counts to measure, comma-separated.")
     var threads: String = "1,2"
 
-    func threadCounts() throws -> [Int] {
-        try threads.split(separator: ",").map {
-            guard let n = Int($0.trimmingCharacters(in: .whitespaces)), (1...256).contains(n) else {
-                throw ValidationError("--threads must be comma-separated counts in 1...256 (got '\(threads)')")
+    func threadCounts() throws(OptionProblem) -> [Int] {
+        var counts: [Int] = []
+        for part in threads.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), (1...256).contains(n) else {
+                throw OptionProblem(option: "--threads", message: "must be comma-separated counts in 1...256 (got \"\(threads)\")")
             }
-            return n
+            counts.append(n)
         }
-    }
-
-    func validate() throws {
-        if repeats < 1 { throw ValidationError("--repeats must be >= 1 (got \(repeats))") }
-        _ = try threadCounts()
+        return counts
     }
 
     func run() throws {
-        let counts = try threadCounts()
-        let dataSet = try loadData(data.options)
+        let counts: [Int], dataOptions: DataOptions
+        do throws(OptionProblem) {
+            if repeats < 1 { throw OptionProblem(option: "--repeats", message: "must be an integer >= 1 (got \(repeats))") }
+            counts = try threadCounts()
+            dataOptions = try data.checked()
+        } catch {
+            throw fail(error)
+        }
+        let dataSet = try loadData(dataOptions)
         let options = TrainingOptions()
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: counts, repeats: repeats)
         let sizes = ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")

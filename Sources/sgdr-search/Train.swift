@@ -3,36 +3,8 @@ import Engine
 import Foundation
 import Schedules
 
-extension ScheduleKind: ExpressibleByArgument {}
 extension DatasetKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
-
-/// The schedule flags of `train` (to be replaced by the shared option group of `schedule`).
-struct TrainScheduleOptions: ParsableArguments {
-    @Option(help: "The schedule: sgdr, step, cosine or constant.")
-    var schedule: ScheduleKind = .sgdr
-    @Option(name: .customLong("lr-max"), help: "Peak learning rate.")
-    var lrMax: Double = 0.1
-    @Option(name: .customLong("lr-min"), help: "Floor of the cosine (default: lr-max / 100).")
-    var lrMin: Double?
-    @Option(name: .customLong("t0"), help: "Length of the first cycle in epochs.")
-    var t0: Int = 10
-    @Option(name: .customLong("tmult"), help: "Cycle growth factor (>= 1).")
-    var tmult: Double = 1
-    @Option(name: .customLong("lr-max-compression"), help: "Peak compression c.")
-    var lrMaxCompression: Double = 5
-    @Option(name: .customLong("trigger-val-acc"), help: "Hold lr-max until val_acc reaches this (<= 0: off).")
-    var triggerValAcc: Double = 0
-
-    func config(epochs: Int) throws -> ScheduleConfig {
-        let p = SGDRParameters(lrMax: lrMax, lrMin: lrMin, t0: t0, tmult: tmult,
-                               lrMaxCompression: lrMaxCompression, triggerValAcc: triggerValAcc)
-        if let problem = p.firstInvalid() {
-            throw ValidationError(cliSpelling("\(problem.parameter) must be \(problem.allowed) (got \(problem.value))"))
-        }
-        return ScheduleConfig(kind: schedule, parameters: p, epochs: epochs)
-    }
-}
 
 /// Options shared by `train` and `bench`: the data and the run.
 struct DataArguments: ParsableArguments {
@@ -49,8 +21,24 @@ struct DataArguments: ParsableArguments {
         DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize, valSize: valSize)
     }
 
-    func validate() throws {
-        if let problem = options.firstInvalid() { throw ValidationError(cliSpelling(problem)) }
+    /// The data options, validated.
+    func checked() throws(OptionProblem) -> DataOptions {
+        if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+        return options
+    }
+}
+
+extension OptionProblem {
+    /// From an Engine message that starts with a snake_case field ("batch_size must be >= 1
+    /// (got 0)"): the option is the field's option, and fields named in the rest are spelled as
+    /// options too.
+    init(engineProblem problem: String) {
+        let spelled = cliSpelling(problem)
+        if let space = spelled.firstIndex(of: " ") {
+            self.init(option: String(spelled[..<space]), message: String(spelled[spelled.index(after: space)...]))
+        } else {
+            self.init(option: "", message: spelled)
+        }
     }
 }
 
@@ -78,7 +66,7 @@ func loadData(_ options: DataOptions) throws -> DataSet {
     do {
         return try DataSet.load(options)
     } catch let error as DataError {
-        printError("error: \(error)")
+        printError("Error: \(error)")
         throw ExitCode.failure
     }
 }
@@ -96,7 +84,7 @@ struct Train: ParsableCommand {
         abstract: "Train once and print one CSV row per epoch.",
         discussion: "stdout: epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds. stderr: a summary.")
 
-    @OptionGroup var scheduleOptions: TrainScheduleOptions
+    @OptionGroup var scheduleOptions: ScheduleOptions
     @OptionGroup var data: DataArguments
 
     @Option(help: "Hidden layer widths, comma-separated (empty: none).")
@@ -118,34 +106,40 @@ struct Train: ParsableCommand {
     @Option(help: "OpenBLAS threads.")
     var threads: Int = 1
 
-    func hiddenSizes() throws -> [Int] {
+    func hiddenSizes() throws(OptionProblem) -> [Int] {
         let trimmed = hidden.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return [] }
-        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).map { part in
+        var sizes: [Int] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
             guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
-                throw ValidationError("--hidden must be comma-separated positive integers like 256,128 (got '\(hidden)')")
+                throw OptionProblem(option: "--hidden", message: "must be comma-separated positive integers like 256,128, or empty (got \"\(hidden)\")")
             }
-            return n
+            sizes.append(n)
         }
+        return sizes
     }
 
-    var trainingOptions: TrainingOptions {
-        get throws {
-            TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs, optimizer: optimizer,
-                            momentum: momentum, nesterov: nesterov, weightDecay: weightDecay, seed: seed)
+    /// Every option, validated: the schedule, the run and the data.
+    func checked() throws(OptionProblem) -> (ScheduleConfig, TrainingOptions, DataOptions) {
+        let options = TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs,
+                                      optimizer: optimizer, momentum: momentum, nesterov: nesterov,
+                                      weightDecay: weightDecay, seed: seed)
+        if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+        let config = try scheduleOptions.config(epochs: epochs)
+        if threads < 1 || threads > 256 {
+            throw OptionProblem(option: "--threads", message: "must be an integer in 1...256 (got \(threads))")
         }
-    }
-
-    func validate() throws {
-        if let problem = try trainingOptions.firstInvalid() { throw ValidationError(cliSpelling(problem)) }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256 (got \(threads))") }
-        _ = try scheduleOptions.config(epochs: epochs)
+        return (config, options, try data.checked())
     }
 
     func run() throws {
-        let config = try scheduleOptions.config(epochs: epochs)
-        let options = try trainingOptions
-        let dataSet = try loadData(data.options)
+        let (config, options, dataOptions): (ScheduleConfig, TrainingOptions, DataOptions)
+        do throws(OptionProblem) {
+            (config, options, dataOptions) = try checked()
+        } catch {
+            throw fail(error)
+        }
+        let dataSet = try loadData(dataOptions)
         BLAS.setThreads(threads)
         var schedule = config.makeSchedule()
         printOut("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds")
@@ -165,7 +159,7 @@ struct Train: ParsableCommand {
         if let test = result.testAccuracy { printError("test accuracy \(format(test))") }
         printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"), peak RSS \(peakResidentBytes() / 1_048_576) MB)")
         if case let .diverged(epoch) = result.outcome {
-            printError("error: the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
+            printError("Error: the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
             throw ExitCode.failure
         }
     }

@@ -1,0 +1,123 @@
+import Engine
+import Schedules
+
+/// Where a trial is in its life. `done`, `diverged` and `failed` are final: a finished trial
+/// is never run again and its record never changes.
+public enum TrialStatus: String, Codable, Sendable, CaseIterable {
+    case pending, running, done, diverged, failed, interrupted
+
+    public var isFinished: Bool { self == .done || self == .diverged || self == .failed }
+}
+
+/// What one trial runs: a schedule, a repeat index and the training seed that follows from them.
+/// Immutable once stored.
+public struct TrialSpec: Hashable, Codable, Sendable {
+    /// Unique within a sweep and stable across runs of it: `"<configuration>.r<repeat>"`,
+    /// e.g. `"sgdr-0007.r1"` or `"step.r0"`.
+    public var id: String
+    /// Position in the sweep's dispatch order (configurations in expansion order, repeats inside).
+    public var number: Int
+    /// The configuration this trial repeats: `"sgdr-0007"`, or a baseline's name.
+    public var configuration: String
+    public var repeatIndex: Int
+    /// The training seed (init and shuffles). It depends only on the sweep seed and the repeat
+    /// index, so every configuration sees the same initial weights and batch orders for a
+    /// given repeat (common random numbers: differences come from the schedule, not the draw).
+    public var seed: UInt64
+    public var schedule: ScheduleConfig
+    /// The swept parameters' values, by their names in the space file (`t0`, `tmult`, ...).
+    /// Empty for baselines.
+    public var swept: [String: Double]
+
+    public init(id: String, number: Int, configuration: String, repeatIndex: Int, seed: UInt64,
+                schedule: ScheduleConfig, swept: [String: Double]) {
+        self.id = id
+        self.number = number
+        self.configuration = configuration
+        self.repeatIndex = repeatIndex
+        self.seed = seed
+        self.schedule = schedule
+        self.swept = swept
+    }
+
+    public static func id(configuration: String, repeatIndex: Int) -> String {
+        "\(configuration).r\(repeatIndex)"
+    }
+}
+
+/// A trial's final state as the runner reports it.
+public struct TrialFinish: Hashable, Sendable {
+    /// `.done`, `.diverged` or `.failed`.
+    public var status: TrialStatus
+    /// Wall-clock seconds of the whole run (training and evaluation).
+    public var seconds: Double
+    public var error: String?
+
+    public init(status: TrialStatus, seconds: Double, error: String? = nil) {
+        precondition(status.isFinished, "a finish must be done, diverged or failed")
+        self.status = status
+        self.seconds = seconds
+        self.error = error
+    }
+}
+
+/// A trial as stored: its spec, status and, once finished, its summary.
+public struct TrialRecord: Hashable, Sendable {
+    public var spec: TrialSpec
+    public var status: TrialStatus
+    /// The process that claimed it last (see `Owner`), nil while it was never claimed.
+    public var owner: String?
+    /// How many times it was claimed.
+    public var attempts: Int
+    /// Unix times of the last claim and of the finish.
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    /// Wall-clock seconds of the finished run.
+    public var seconds: Double?
+    public var error: String?
+    /// The epochs of the current (or finished) attempt, in order.
+    public var epochs: [EpochMetrics]
+
+    public init(spec: TrialSpec, status: TrialStatus, owner: String? = nil, attempts: Int = 0,
+                startedAt: Double? = nil, finishedAt: Double? = nil, seconds: Double? = nil,
+                error: String? = nil, epochs: [EpochMetrics] = []) {
+        self.spec = spec
+        self.status = status
+        self.owner = owner
+        self.attempts = attempts
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.seconds = seconds
+        self.error = error
+        self.epochs = epochs
+    }
+
+    /// Best validation accuracy over the epochs (nil without epochs).
+    public var bestValAcc: Double? { bestEpoch.map { epochs[$0 - 1].valAcc } }
+    /// 1-based epoch of the best validation accuracy (the first one on ties).
+    public var bestEpoch: Int? {
+        guard !epochs.isEmpty else { return nil }
+        var best = 0
+        for i in epochs.indices where epochs[i].valAcc > epochs[best].valAcc { best = i }
+        return epochs[best].epoch
+    }
+    public var finalValAcc: Double? { epochs.last?.valAcc }
+}
+
+/// The sweep a store holds: the space file as given and its canonical hash.
+public struct SweepInfo: Hashable, Sendable {
+    public var name: String
+    /// The space file's text, as given when the sweep was created (or last updated).
+    public var spaceJSON: String
+    /// Hash of the canonical form of the space, without the keys that may change between runs.
+    public var spaceHash: String
+    /// Unix time of creation.
+    public var createdAt: Double
+
+    public init(name: String, spaceJSON: String, spaceHash: String, createdAt: Double) {
+        self.name = name
+        self.spaceJSON = spaceJSON
+        self.spaceHash = spaceHash
+        self.createdAt = createdAt
+    }
+}

@@ -1,0 +1,52 @@
+import Engine
+
+/// Persistence of one sweep: its space, its trials and every epoch of every trial.
+///
+/// ## Contract (every implementation passes `TrialStoreContract` in the tests)
+/// - **Thread safety.** A store is used from many threads of one process at once, and, where the
+///   backend allows it (SQLite), from several processes at once. Every method is atomic: another
+///   caller sees all of its effect or none of it.
+/// - **Creation.** `create(_:)` stores the sweep's info the first time and returns the stored
+///   info ever after (the caller compares `spaceHash` to refuse a changed space).
+/// - **Trials are added idempotently.** `addTrials` inserts the specs whose `id` is not stored
+///   yet, as `pending`, and leaves every stored trial untouched. A stored spec never changes.
+/// - **Claiming is exclusive.** `claim` moves exactly one runnable trial to `running` for
+///   `owner` and returns it; no two callers, in any process, get the same trial from one
+///   runnable state. Runnable means `pending`, `interrupted`, or `running` under an owner for
+///   which `isAbandoned(owner)` is true (a dead process). Among runnable trials the smallest
+///   `number` is taken. The epochs of earlier attempts are deleted: a claimed trial runs from its
+///   start. `attempts` counts claims.
+/// - **Only the owner writes.** `appendEpoch`, `finish` and `interrupt` succeed only on a trial
+///   that is `running` under that same owner, and throw `TrialStoreError.notOwner` otherwise.
+/// - **Finished trials are immutable.** Once `done`, `diverged` or `failed`, neither the trial
+///   nor its epochs change again.
+/// - `interrupt` moves a running trial back to `interrupted` (it keeps its partial epochs until
+///   it is claimed again), for a clean stop such as Ctrl-C.
+/// - Reads (`info`, `trials`) return a consistent snapshot, epochs included, in `number` order.
+public protocol TrialStore: AnyObject, Sendable {
+    func create(_ info: SweepInfo) throws -> SweepInfo
+    func info() throws -> SweepInfo?
+    /// Replaces the stored space text and hash (for changes that are allowed on resume:
+    /// random search's `trials`, `concurrency`).
+    func updateSpace(json: String, hash: String) throws
+    func addTrials(_ specs: [TrialSpec]) throws
+    func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec?
+    func appendEpoch(_ metrics: EpochMetrics, trial id: String, owner: String) throws
+    func finish(trial id: String, owner: String, _ finish: TrialFinish) throws
+    func interrupt(trial id: String, owner: String) throws
+    func trials() throws -> [TrialRecord]
+}
+
+public enum TrialStoreError: Error, Hashable, CustomStringConvertible {
+    case notCreated
+    case unknownTrial(String)
+    case notOwner(trial: String, owner: String)
+
+    public var description: String {
+        switch self {
+        case .notCreated: "the store holds no sweep yet"
+        case .unknownTrial(let id): "no trial \(id) in this sweep"
+        case .notOwner(let trial, let owner): "trial \(trial) is not running under \(owner)"
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Schedules
+
+extension ScheduleKind: ExpressibleByArgument {}
+
+/// A command-line input outside what its option allows: printed as one line on stderr.
+struct OptionProblem: Error, CustomStringConvertible {
+    /// The option as typed, e.g. `--t0`.
+    var option: String
+    /// What went wrong, starting after the option's name, e.g. `must be an integer >= 1 (got 0)`.
+    var message: String
+
+    var description: String { "\(option) \(message)" }
+
+    /// `--t0 must be an integer >= 1 (got 0)` from Schedules' `ParameterProblem`.
+    init(_ problem: ParameterProblem) {
+        option = ScheduleOptions.optionName(problem.parameter)
+        message = "must be \(ScheduleOptions.cliSpelling(problem.allowed)) (got \(formatValue(problem.value)))"
+    }
+
+    init(option: String, message: String) {
+        self.option = option
+        self.message = message
+    }
+}
+
+/// `3` rather than `3.0` for whole numbers; otherwise Swift's shortest round-trip form.
+func formatValue(_ value: Double) -> String {
+    if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+    return "\(value)"
+}
+
+/// Prints `Error: <problem>` as one line on stderr and returns the exit code to throw
+/// (`ExitCode.validationFailure`, 64): no usage text, no stack trace.
+func fail(_ problem: OptionProblem) -> ExitCode {
+    FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+    return .validationFailure
+}
+
+/// The options that describe a schedule, shared by every subcommand that takes one
+/// (`schedule`, `train`): use with `@OptionGroup var scheduleOptions: ScheduleOptions`,
+/// then `try scheduleOptions.config(epochs:)`.
+struct ScheduleOptions: ParsableArguments {
+    // `.unconditional` so that `--lr-max -0.1` reaches validation (and its one-line error)
+    // instead of being read as an unknown option.
+    @Option(help: "The schedule: sgdr, step, cosine or constant.")
+    var schedule: ScheduleKind = .sgdr
+
+    @Option(name: .customLong("lr-max"), parsing: .unconditional,
+            help: ArgumentHelp("Peak rate, and sgdr's rate before the trigger (> 0).", valueName: "x"))
+    var lrMax: Double = 0.1
+
+    @Option(name: .customLong("lr-min"), parsing: .unconditional,
+            help: ArgumentHelp("Floor of every cosine cycle, 0 <= lr-min <= lr-max (default: lr-max / 100).",
+                               valueName: "x"))
+    var lrMin: Double?
+
+    @Option(name: .customLong("t0"), parsing: .unconditional,
+            help: ArgumentHelp("sgdr: length in epochs of the first cycle (integer >= 1).", valueName: "n"))
+    var t0: Int = 10
+
+    @Option(name: .customLong("tmult"), parsing: .unconditional,
+            help: ArgumentHelp("sgdr: cycle growth, T_i+1 = floor(tmult * T_i) (>= 1, e.g. 1.5).", valueName: "x"))
+    var tmult: Double = 1
+
+    @Option(name: .customLong("lr-max-compression"), parsing: .unconditional,
+            help: ArgumentHelp("""
+                sgdr: c; after an improvement the next peak is max(peak / c, lr). 1: plain SGDR; \
+                <= 0: the improving epoch's rate; 0 < c < 1 is not allowed.
+                """, valueName: "x"))
+    var lrMaxCompression: Double = 5
+
+    @Option(name: .customLong("trigger-val-acc"), parsing: .unconditional,
+            help: ArgumentHelp("""
+                sgdr: the schedule starts after an epoch ends with val_acc >= this (<= 1); \
+                <= 0: from epoch 1.
+                """, valueName: "x"))
+    var triggerValAcc: Double = 0
+
+    @Option(name: .customLong("step-milestones"), parsing: .unconditional,
+            help: ArgumentHelp("step: fractions of the epochs after which the rate is multiplied by the factor.",
+                               valueName: "list"))
+    var stepMilestones: String = "0.5,0.75"
+
+    @Option(name: .customLong("step-factor"), parsing: .unconditional,
+            help: ArgumentHelp("step: the factor applied at each milestone (finite, > 0).", valueName: "x"))
+    var stepFactor: Double = 0.1
+
+    /// The validated schedule for a run of `epochs` epochs (`epochsOption` names the option that
+    /// gave them, for the error). Every option is checked whatever the schedule kind.
+    func config(epochs: Int, epochsOption: String = "--epochs") throws(OptionProblem) -> ScheduleConfig {
+        let parameters = SGDRParameters(lrMax: lrMax, lrMin: lrMin, t0: t0, tmult: tmult,
+                                        lrMaxCompression: lrMaxCompression, triggerValAcc: triggerValAcc)
+        if let problem = parameters.firstInvalid() {
+            // lr_min's default follows lr_max: a bad lr_max is the one to name.
+            throw OptionProblem(problem)
+        }
+        if epochs < 1 {
+            throw OptionProblem(option: epochsOption, message: "must be an integer >= 1 (got \(epochs))")
+        }
+        let milestones = try Self.parseMilestones(stepMilestones)
+        guard stepFactor.isFinite, stepFactor > 0 else {
+            throw OptionProblem(option: "--step-factor", message: "must be a finite number > 0 (got \(formatValue(stepFactor)))")
+        }
+        return ScheduleConfig(kind: schedule, parameters: parameters, epochs: epochs,
+                              stepMilestones: milestones, stepFactor: stepFactor)
+    }
+
+    /// `0.5,0.75` -> [0.5, 0.75]; an empty list is allowed (no decay).
+    static func parseMilestones(_ text: String) throws(OptionProblem) -> [Double] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return [] }
+        var milestones: [Double] = []
+        for item in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            let field = item.trimmingCharacters(in: .whitespaces)
+            guard let value = Double(field), value.isFinite, value >= 0, value <= 1 else {
+                throw OptionProblem(option: "--step-milestones",
+                                    message: "must be comma-separated fractions in [0, 1] (got \"\(text)\")")
+            }
+            milestones.append(value)
+        }
+        return milestones
+    }
+
+    /// The option for a `ParameterProblem.parameter` (space-file spelling): `lr_max` -> `--lr-max`.
+    static func optionName(_ parameter: String) -> String {
+        "--" + parameter.replacingOccurrences(of: "_", with: "-")
+    }
+
+    /// Rewrites parameter names inside an `allowed` text into option names.
+    static func cliSpelling(_ text: String) -> String {
+        var result = text
+        for name in ["lr_max_compression", "trigger_val_acc", "lr_max", "lr_min"] {
+            result = result.replacingOccurrences(of: name, with: optionName(name))
+        }
+        return result
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import XCTest
+
+/// What one run of the built `sgdr-search` binary did.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// stderr split into lines, without the final empty one.
+    var stderrLines: [String] {
+        stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+    }
+}
+
+struct BinaryNotFound: Error, CustomStringConvertible {
+    var searched: [String]
+    var description: String { "sgdr-search binary not found (build it first); looked at: \(searched.joined(separator: ", "))" }
+}
+
+/// Runs the built `sgdr-search` binary, for tests of the command line (exit codes, stdout, stderr).
+///
+/// The binary is found, in order: `$SGDR_SEARCH_BINARY`; next to the test bundle (the build
+/// products directory `swift test` uses, whatever the triple or configuration); `.build/debug/`
+/// of the package that holds this file.
+enum BinaryRunner {
+    private final class Marker {}
+
+    static func binaryURL() throws -> URL {
+        var candidates: [URL] = []
+        if let path = ProcessInfo.processInfo.environment["SGDR_SEARCH_BINARY"], !path.isEmpty {
+            candidates.append(URL(fileURLWithPath: path))
+        }
+        for bundle in [Bundle(for: Marker.self), Bundle.main] {
+            var dir = bundle.bundleURL
+            if dir.pathExtension == "xctest" { dir.deleteLastPathComponent() }
+            candidates.append(dir.appendingPathComponent("sgdr-search"))
+            // macOS: .../debug/sgdr-searchPackageTests.xctest/Contents/MacOS
+            candidates.append(dir.deletingLastPathComponent().appendingPathComponent("sgdr-search"))
+        }
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+                candidates.append(dir.appendingPathComponent(".build/debug/sgdr-search"))
+                break
+            }
+            dir.deleteLastPathComponent()
+        }
+        for url in candidates where FileManager.default.isExecutableFile(atPath: url.path) {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return url
+            }
+        }
+        // A failure, not a skip: CLI tests that silently stop running would hide regressions.
+        throw BinaryNotFound(searched: candidates.map(\.path))
+    }
+
+    /// Runs `sgdr-search arguments...` to completion, with stdin empty, and captures its output.
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        let binary = try binaryURL()
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sgdr-search-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outURL = scratch.appendingPathComponent("stdout")
+        let errURL = scratch.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return CommandResult(status: process.terminationStatus,
+                             stdout: try String(contentsOf: outURL, encoding: .utf8),
+                             stderr: try String(contentsOf: errURL, encoding: .utf8))
+    }
+
+    /// A file holding `contents` in a fresh temporary directory, removed at the end of `test`.
+    static func temporaryFile(_ contents: String, name: String = "file.txt", removedAfter test: XCTestCase) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sgdr-search-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent(name)
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+}
+
+/// A simple CSV (no quoting: what `sgdr-search` prints): header and rows of fields.
+struct SimpleCSV {
+    var header: [String]
+    var rows: [[String]]
+
+    init(_ text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        header = lines.first.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
+        rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// The column named `name`, one string per row.
+    func column(_ name: String) -> [String]? {
+        guard let index = header.firstIndex(of: name) else { return nil }
+        return rows.map { index < $0.count ? $0[index] : "" }
+    }
+
+    func doubles(_ name: String) -> [Double]? { column(name)?.map { Double($0) ?? .nan } }
+    func ints(_ name: String) -> [Int]? { column(name)?.map { Int($0) ?? Int.min } }
+}

@@ -1,0 +1,363 @@
+import Engine
+import Foundation
+import GRDB
+import Schedules
+import SQLiteStore
+import Sweep
+import XCTest
+
+/// What only the SQLite store promises: persistence, several connections (processes) on one
+/// file, the file checks and the schema users query with `sqlite3`.
+final class SQLiteTrialStoreTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sgdr-sqlite-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func path(_ name: String = "sweep.sqlite") -> String { directory.appendingPathComponent(name).path }
+
+    typealias C = TrialStoreContract
+    let never: (String) -> Bool = { _ in false }
+
+    func storeWithTrials(_ count: Int, path: String) throws -> SQLiteTrialStore {
+        let store = try SQLiteTrialStore(path: path)
+        _ = try store.create(C.sweepInfo)
+        try store.addTrials((0..<count).map { C.spec($0) })
+        return store
+    }
+
+    /// A raw connection, as `sqlite3` would see the file.
+    func raw(_ path: String) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.readonly = true
+        return try DatabaseQueue(path: path, configuration: config)
+    }
+
+    // MARK: Persistence
+
+    func testEverythingPersistsAcrossReopen() throws {
+        let file = path()
+        var before: [TrialRecord] = []
+        do {
+            let store = try storeWithTrials(5, path: file)
+            let a = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+            for e in 1...3 { try store.appendEpoch(C.epoch(e, valAcc: 0.1 * Double(e)), trial: a.id, owner: "p1") }
+            try store.finish(trial: a.id, owner: "p1", TrialFinish(status: .done, seconds: 4.5))
+            let b = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+            try store.appendEpoch(C.epoch(1, valAcc: 0.2), trial: b.id, owner: "p1")
+            try store.interrupt(trial: b.id, owner: "p1")
+            _ = try store.claim(owner: "p1", isAbandoned: never)
+            before = try store.trials()
+        }
+        let reopened = try SQLiteTrialStore(path: file, create: false)
+        XCTAssertEqual(try reopened.info(), C.sweepInfo)
+        XCTAssertEqual(try reopened.trials(), before)
+        XCTAssertEqual(before.map(\.status), [.done, .running, .pending, .pending, .pending])
+        // The running trial of the earlier "process" is taken over once its owner is dead.
+        let again = try XCTUnwrap(reopened.claim(owner: "p2", isAbandoned: { $0 == "p1" }))
+        XCTAssertEqual(again.number, 1)
+    }
+
+    // MARK: Several connections on one file
+
+    func testTwoInstancesOnOneFileClaimEveryTrialExactlyOnce() throws {
+        let file = path()
+        let count = 300
+        let first = try storeWithTrials(count, path: file)
+        let second = try SQLiteTrialStore(path: file, create: false)
+        let stores = [first, second]
+        let claims = Locked<[String: [String]]>([:])
+        let errors = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { t in
+            let store = stores[t % 2]
+            let owner = "store\(t % 2)-thread\(t)"
+            do {
+                while let spec = try store.claim(owner: owner, isAbandoned: { _ in false }) {
+                    claims.mutate { $0[spec.id, default: []].append(owner) }
+                    try store.appendEpoch(C.epoch(1, valAcc: 0.5), trial: spec.id, owner: owner)
+                    try store.finish(trial: spec.id, owner: owner, TrialFinish(status: .done, seconds: 0.1))
+                }
+            } catch {
+                errors.mutate { $0.append("\(owner): \(error)") }
+            }
+        }
+        XCTAssertEqual(errors.value, [])
+        let claimed = claims.value
+        XCTAssertEqual(claimed.count, count)
+        XCTAssertEqual(claimed.values.filter { $0.count != 1 }, [])
+        let records = try second.trials()
+        XCTAssertEqual(records.filter { $0.status == .done && $0.attempts == 1 && $0.epochs.count == 1 }.count, count)
+        // (No fairness is promised: one instance may get most of the work.)
+    }
+
+    /// Real processes: this test binary runs `SQLiteStoreWorkerProcess` twice as children on one
+    /// file while this process claims too.
+    func testSeveralProcessesClaimEveryTrialExactlyOnce() throws {
+        let file = path()
+        let count = 240
+        let store = try storeWithTrials(count, path: file)
+        let binary = CommandLine.arguments[0]
+        guard binary.hasSuffix(".xctest") else { throw XCTSkip("not run from the xctest binary: \(binary)") }
+        var children: [Process] = []
+        for i in 0..<2 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["SQLiteStoreTests.SQLiteStoreWorkerProcess/testWorker"]
+            var env = ProcessInfo.processInfo.environment
+            env["SGDR_SQLITE_WORKER_DB"] = file
+            env["SGDR_SQLITE_WORKER_NAME"] = "child\(i)"
+            process.environment = env
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            children.append(process)
+        }
+        let errors = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { t in
+            do { try SQLiteStoreWorkerProcess.work(store, owner: "parent-\(t)") } catch {
+                errors.mutate { $0.append("\(error)") }
+            }
+        }
+        for child in children {
+            child.waitUntilExit()
+            XCTAssertEqual(child.terminationStatus, 0, "a worker process failed")
+        }
+        XCTAssertEqual(errors.value, [])
+        let records = try store.trials()
+        XCTAssertEqual(records.count, count)
+        XCTAssertEqual(records.filter { $0.status == .done && $0.attempts == 1 && $0.epochs.count == 2 }.count, count,
+                       "every trial claimed and finished exactly once")
+        let byOwner = Dictionary(grouping: records.compactMap(\.owner)) { String($0.prefix(6)) }.mapValues(\.count)
+        print("trials per process:", byOwner.sorted { $0.key < $1.key })
+    }
+
+    // MARK: Opening files
+
+    func testCreateFalseOnMissingPathThrowsAndCreatesNothing() throws {
+        let file = path("missing.sqlite")
+        XCTAssertThrowsError(try SQLiteTrialStore(path: file, create: false)) { error in
+            XCTAssertEqual(error as? SQLiteStoreError, .noDatabase(path: file))
+            XCTAssertEqual("\(error)", "no sweep database at \(file)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [])
+    }
+
+    func testCreateMakesANewFile() throws {
+        let file = path("new.sqlite")
+        let store = try SQLiteTrialStore(path: file)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file))
+        XCTAssertNil(try store.info())
+        XCTAssertEqual(try store.trials(), [])
+        _ = try SQLiteTrialStore(path: file, create: false)  // an empty sweep database is one
+    }
+
+    func testTextFileIsRefusedAndLeftAlone() throws {
+        let file = path("notes.txt")
+        let text = String(repeating: "this is not a database\n", count: 100)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        for create in [true, false] {
+            XCTAssertThrowsError(try SQLiteTrialStore(path: file, create: create)) { error in
+                guard case .notASweepDatabase(file, _)? = error as? SQLiteStoreError else {
+                    return XCTFail("unexpected \(error)")
+                }
+                XCTAssertTrue("\(error)".hasPrefix("\(file) is not a sgdr-search sweep database"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), text)
+    }
+
+    func testOtherSQLiteDatabaseIsRefused() throws {
+        let file = path("other.sqlite")
+        try DatabaseQueue(path: file).write { db in
+            try db.execute(sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('x')")
+        }
+        XCTAssertThrowsError(try SQLiteTrialStore(path: file)) { error in
+            guard case .notASweepDatabase(file, let reason)? = error as? SQLiteStoreError else {
+                return XCTFail("unexpected \(error)")
+            }
+            XCTAssertTrue(reason.contains("notes"), reason)
+        }
+        XCTAssertEqual(try raw(file).read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") },
+                       ["notes"], "nothing added to a foreign database")
+        XCTAssertEqual(try raw(file).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "delete",
+                       "a foreign database keeps its journal mode")
+    }
+
+    func testEmptyFileNeedsCreate() throws {
+        let file = path("empty.sqlite")
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        XCTAssertThrowsError(try SQLiteTrialStore(path: file, create: false)) { error in
+            XCTAssertEqual(error as? SQLiteStoreError, .notASweepDatabase(path: file, reason: "the file is empty"))
+        }
+        XCTAssertNoThrow(try SQLiteTrialStore(path: file, create: true))
+    }
+
+    func testNewerSchemaIsRefused() throws {
+        let file = path()
+        _ = try SQLiteTrialStore(path: file)
+        try DatabaseQueue(path: file).write { try $0.execute(sql: "PRAGMA user_version = 7") }
+        XCTAssertThrowsError(try SQLiteTrialStore(path: file)) { error in
+            XCTAssertEqual(error as? SQLiteStoreError, .newerSchema(path: file, version: 7))
+        }
+    }
+
+    func testConcurrentOpeningOfANewFile() throws {
+        let file = path()
+        let errors = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do { _ = try SQLiteTrialStore(path: file).create(C.sweepInfo) } catch { errors.mutate { $0.append("\(error)") } }
+        }
+        XCTAssertEqual(errors.value, [])
+        XCTAssertEqual(try SQLiteTrialStore(path: file, create: false).info(), C.sweepInfo)
+    }
+
+    // MARK: Errors from SQLite
+
+    func testSQLiteErrorsSurfaceReadably() throws {
+        let file = path()
+        let store = try storeWithTrials(2, path: file)
+        var clash = C.spec(9)
+        clash.number = 1  // another id with a stored number
+        XCTAssertThrowsError(try store.addTrials([C.spec(5), clash])) { error in
+            guard case .database(file, let message)? = error as? SQLiteStoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("UNIQUE constraint failed: trials.number"), message)
+            XCTAssertTrue("\(error)".hasPrefix("sweep database \(file): "), "\(error)")
+        }
+        XCTAssertEqual(try store.trials().count, 2, "addTrials is one transaction")
+
+        let spec = try XCTUnwrap(store.claim(owner: "p", isAbandoned: never))
+        try store.appendEpoch(C.epoch(1, valAcc: 0.1), trial: spec.id, owner: "p")
+        XCTAssertThrowsError(try store.appendEpoch(C.epoch(1, valAcc: 0.2), trial: spec.id, owner: "p")) { error in
+            XCTAssertEqual(error as? SQLiteStoreError, .duplicateEpoch(trial: spec.id, epoch: 1))
+        }
+    }
+
+    // MARK: Schema
+
+    func testSchemaAsSQLiteUsersSeeIt() throws {
+        let file = path()
+        let store = try storeWithTrials(3, path: file)
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        for (e, acc) in [0.5, 0.7, 0.7, 0.6].enumerated() {
+            try store.appendEpoch(C.epoch(e + 1, valAcc: acc), trial: spec.id, owner: "p1")
+        }
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 9))
+        let second = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.appendEpoch(C.epoch(1, valAcc: 0.9), trial: second.id, owner: "p1")
+        try store.finish(trial: second.id, owner: "p1", TrialFinish(status: .done, seconds: 1))
+
+        try raw(file).read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 1)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1"])
+            func columns(_ table: String) throws -> [String] {
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
+            }
+            XCTAssertEqual(try columns("sweep"), ["id", "name", "space_json", "space_hash", "created_at"])
+            XCTAssertEqual(try columns("trials"), [
+                "id", "number", "configuration", "schedule", "repeat_index", "seed", "lr_max", "lr_min", "t0",
+                "tmult", "lr_max_compression", "trigger_val_acc", "epochs", "step_milestones", "step_factor",
+                "swept", "status", "owner", "attempts", "started_at", "finished_at", "seconds", "error",
+                "best_val_acc", "best_epoch", "final_val_acc",
+            ])
+            XCTAssertEqual(try columns("epochs"),
+                           ["trial_id", "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "train_seconds"])
+            let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+            XCTAssertTrue(indexes.contains { $0.contains("trials (status, number)") }, "\(indexes)")
+
+            let info = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM sweep"))
+            XCTAssertEqual(info["name"], C.sweepInfo.name)
+            XCTAssertEqual(info["space_json"], C.sweepInfo.spaceJSON)
+            XCTAssertEqual(info["created_at"], C.sweepInfo.createdAt)
+
+            // Summary columns, computed at finish like TrialRecord (first epoch on ties).
+            let row = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM trials WHERE id = ?", arguments: [spec.id]))
+            XCTAssertEqual(row["best_val_acc"], 0.7)
+            XCTAssertEqual(row["best_epoch"], 2)
+            XCTAssertEqual(row["final_val_acc"], 0.6)
+            XCTAssertEqual(row["status"], "done")
+            XCTAssertEqual(row["schedule"], "sgdr")
+            XCTAssertEqual(row["seed"], 0 as Int64)
+            XCTAssertEqual(row["swept"], #"{"lr_max":0.30000000000000004,"t0":1,"tmult":1.15}"#)
+            XCTAssertEqual(row["step_milestones"], "[0.5,0.75]")
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT id FROM trials WHERE best_val_acc IS NOT NULL ORDER BY best_val_acc DESC"),
+                           [second.id, spec.id])
+            // Seeds are UInt64 stored as their Int64 bit pattern.
+            XCTAssertEqual(try Int64.fetchOne(db, sql: "SELECT seed FROM trials WHERE number = 2"), -1)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM epochs WHERE trial_id = ?", arguments: [spec.id]), 4)
+        }
+        // Foreign keys: deleting a trial deletes its epochs.
+        try DatabaseQueue(path: file).write { db in
+            try db.execute(sql: "DELETE FROM trials WHERE id = ?", arguments: [spec.id])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM epochs WHERE trial_id = ?", arguments: [spec.id]), 0)
+            XCTAssertThrowsError(try db.execute(sql: "UPDATE trials SET status = 'bogus'"))
+        }
+    }
+
+    // MARK: Performance
+
+    func testPerformanceFigures() throws {
+        let file = path()
+        let store = try storeWithTrials(1001, path: file)
+        let spec = try XCTUnwrap(store.claim(owner: "p", isAbandoned: never))
+        var start = Date()
+        for e in 1...1000 { try store.appendEpoch(C.epoch(e, valAcc: 0.5), trial: spec.id, owner: "p") }
+        let appendSeconds = Date().timeIntervalSince(start)
+        try store.finish(trial: spec.id, owner: "p", TrialFinish(status: .done, seconds: 1))
+
+        var finished = 0
+        var claimSeconds = 0.0, finishSeconds = 0.0
+        while true {
+            start = Date()
+            guard let next = try store.claim(owner: "p", isAbandoned: never) else { break }
+            claimSeconds += Date().timeIntervalSince(start)
+            start = Date()
+            try store.finish(trial: next.id, owner: "p", TrialFinish(status: .done, seconds: 1))
+            finishSeconds += Date().timeIntervalSince(start)
+            finished += 1
+        }
+        let claimFinishSeconds = claimSeconds + finishSeconds
+        start = Date()
+        let records = try store.trials()
+        let readSeconds = Date().timeIntervalSince(start)
+        XCTAssertEqual(finished, 1000)
+        XCTAssertEqual(records.count, 1001)
+        print(String(format: "SQLiteTrialStore: 1000 appendEpoch %.3f s (%.2f ms each); claim+finish of 1000 trials %.3f s (%.2f ms per trial: claim %.3f s, finish %.3f s); trials() of 1001 trials + 2001 epochs %.3f s",
+                     appendSeconds, appendSeconds, claimFinishSeconds, claimFinishSeconds, claimSeconds, finishSeconds, readSeconds))
+        // Generous bounds: a sweep writes tens of rows a second.
+        XCTAssertLessThan(appendSeconds, 20)
+        XCTAssertLessThan(claimFinishSeconds, 40)
+    }
+}
+
+/// The child side of `testSeveralProcessesClaimEveryTrialExactlyOnce`: does nothing unless
+/// started by it (with SGDR_SQLITE_WORKER_DB set).
+final class SQLiteStoreWorkerProcess: XCTestCase {
+    static func work(_ store: SQLiteTrialStore, owner: String) throws {
+        while let spec = try store.claim(owner: owner, isAbandoned: { _ in false }) {
+            for e in 1...2 {
+                try store.appendEpoch(TrialStoreContract.epoch(e, valAcc: 0.5), trial: spec.id, owner: owner)
+            }
+            try store.finish(trial: spec.id, owner: owner, TrialFinish(status: .done, seconds: 0.01))
+        }
+    }
+
+    func testWorker() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let file = env["SGDR_SQLITE_WORKER_DB"], let name = env["SGDR_SQLITE_WORKER_NAME"] else { return }
+        let store = try SQLiteTrialStore(path: file, create: false)
+        let errors = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { t in
+            do { try Self.work(store, owner: "\(name)-\(t)") } catch { errors.mutate { $0.append("\(error)") } }
+        }
+        XCTAssertEqual(errors.value, [])
+    }
+}

@@ -1,0 +1,443 @@
+import Engine
+import Foundation
+import Schedules
+import SQLiteStore
+import Sweep
+import XCTest
+
+/// The `TrialStore` contract (see `TrialStore`'s doc comment), run against every store:
+/// subclasses override `makeStore()` and run every `check...` clause as a `test...` method.
+/// (XCTest on Linux does not discover inherited test methods, hence the one-line forwarding
+/// methods in each subclass; a new clause needs one in each.)
+class TrialStoreContract: XCTestCase {
+    /// A new, empty store. Subclasses override it.
+    func makeStore() throws -> any TrialStore {
+        throw XCTSkip("abstract contract suite: run through a subclass")
+    }
+
+    // MARK: Fixtures
+
+    static let sweepInfo = SweepInfo(name: "contract", spaceJSON: #"{"t0": [5, 10]}"#,
+                                     spaceHash: "hash-1", createdAt: 1_764_115_200.25)
+
+    /// Trial `n`, with a schedule kind, seed and swept values that vary with `n`.
+    static func spec(_ n: Int, repeatIndex: Int = 0) -> TrialSpec {
+        let kinds: [ScheduleKind] = [.sgdr, .step, .cosine, .constant]
+        let kind = kinds[n % kinds.count]
+        let configuration = kind == .sgdr ? String(format: "sgdr-%04d", n) : "\(kind.rawValue)-\(n)"
+        let parameters = SGDRParameters(lrMax: 0.1 + Double(n) * 1e-3, lrMin: 0.1 / 3, t0: 1 + n % 7,
+                                        tmult: 1.15, lrMaxCompression: n % 2 == 0 ? 5 : -1,
+                                        triggerValAcc: 0.3 + 0.1 * 0.2)
+        let seeds: [UInt64] = [0, 1, UInt64.max, 1 << 63, 0xDEAD_BEEF_CAFE_F00D]
+        return TrialSpec(
+            id: TrialSpec.id(configuration: configuration, repeatIndex: repeatIndex), number: n,
+            configuration: configuration, repeatIndex: repeatIndex, seed: seeds[n % seeds.count],
+            schedule: ScheduleConfig(kind: kind, parameters: parameters, epochs: 10 + n % 5,
+                                     stepMilestones: n % 3 == 0 ? [0.5, 0.75] : [1.0 / 3, 0.9],
+                                     stepFactor: 0.1 + 0.2),
+            swept: kind == .sgdr ? ["t0": Double(1 + n % 7), "tmult": 1.15, "lr_max": 0.1 + 0.2] : [:])
+    }
+
+    static func epoch(_ e: Int, valAcc: Double) -> EpochMetrics {
+        EpochMetrics(epoch: e, lr: 0.1 / Double(e), trainLoss: 2.0 / Double(e), trainAcc: 0.5 + 0.01 * Double(e),
+                     valLoss: 1.0 / 3, valAcc: valAcc, trainSeconds: 0.125 * Double(e))
+    }
+
+    func createdStore(_ specs: [TrialSpec] = []) throws -> any TrialStore {
+        let store = try makeStore()
+        _ = try store.create(Self.sweepInfo)
+        try store.addTrials(specs)
+        return store
+    }
+
+    func record(_ store: any TrialStore, _ id: String, file: StaticString = #filePath, line: UInt = #line) throws -> TrialRecord {
+        try XCTUnwrap(store.trials().first { $0.spec.id == id }, "no trial \(id)", file: file, line: line)
+    }
+
+    let never: (String) -> Bool = { _ in false }
+    let always: (String) -> Bool = { _ in true }
+
+    func assertThrows(_ expected: TrialStoreError, file: StaticString = #filePath, line: UInt = #line,
+                      _ body: () throws -> Void) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            XCTAssertEqual(error as? TrialStoreError, expected, "got \(error)", file: file, line: line)
+        }
+    }
+
+    // MARK: Creation
+
+    func checkCreateStoresOnceAndReturnsStoredInfo() throws {
+        let store = try makeStore()
+        XCTAssertNil(try store.info())
+        XCTAssertEqual(try store.create(Self.sweepInfo), Self.sweepInfo)
+        var other = Self.sweepInfo
+        other.name = "other"
+        other.spaceHash = "hash-2"
+        other.createdAt += 100
+        XCTAssertEqual(try store.create(other), Self.sweepInfo, "create must return the stored info")
+        XCTAssertEqual(try store.info(), Self.sweepInfo)
+    }
+
+    func checkWritesBeforeCreateThrowNotCreated() throws {
+        let store = try makeStore()
+        assertThrows(.notCreated) { try store.addTrials([Self.spec(0)]) }
+        assertThrows(.notCreated) { try store.updateSpace(json: "{}", hash: "h") }
+        XCTAssertEqual(try store.trials(), [])
+        XCTAssertNil(try store.claim(owner: "a", isAbandoned: always))
+    }
+
+    func checkUpdateSpaceReplacesTextAndHashOnly() throws {
+        let store = try createdStore()
+        try store.updateSpace(json: #"{"trials": 20}"#, hash: "hash-3")
+        var expected = Self.sweepInfo
+        expected.spaceJSON = #"{"trials": 20}"#
+        expected.spaceHash = "hash-3"
+        XCTAssertEqual(try store.info(), expected)
+        XCTAssertEqual(try store.create(Self.sweepInfo), expected)
+    }
+
+    // MARK: Adding trials
+
+    func checkAddTrialsIsIdempotentAndNeverOverwrites() throws {
+        let specs = (0..<4).map { Self.spec($0) }
+        let store = try createdStore(specs)
+        let claimed = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.5), trial: claimed.id, owner: "p1")
+        let before = try store.trials()
+
+        var changed = specs[0]
+        changed.seed = 42
+        changed.schedule.parameters.lrMax = 9
+        changed.swept = ["t0": 99]
+        var changedPending = specs[2]
+        changedPending.number = 77
+        changedPending.configuration = "changed"
+        try store.addTrials([changed, changedPending] + specs)
+        XCTAssertEqual(try store.trials(), before, "stored trials must stay untouched")
+
+        try store.addTrials(specs + [Self.spec(4)])
+        let after = try store.trials()
+        XCTAssertEqual(Array(after.prefix(4)), before)
+        XCTAssertEqual(after.count, 5)
+        XCTAssertEqual(after[4], TrialRecord(spec: Self.spec(4), status: .pending))
+    }
+
+    // MARK: Claiming
+
+    func checkClaimTakesSmallestNumberFirst() throws {
+        let specs = [7, 3, 11, 0, 5].map { Self.spec($0) }
+        let store = try createdStore(specs)
+        var got: [Int] = []
+        while let spec = try store.claim(owner: "p1", isAbandoned: never) {
+            got.append(spec.number)
+            XCTAssertEqual(spec, specs.first { $0.id == spec.id }, "claim returns the stored spec")
+        }
+        XCTAssertEqual(got, [0, 3, 5, 7, 11])
+        for r in try store.trials() {
+            XCTAssertEqual(r.status, .running)
+            XCTAssertEqual(r.owner, "p1")
+            XCTAssertEqual(r.attempts, 1)
+            XCTAssertNotNil(r.startedAt)
+        }
+        XCTAssertEqual(try store.trials().map(\.spec.number), [0, 3, 5, 7, 11], "trials() in number order")
+    }
+
+    func checkClaimTakesInterruptedInNumberOrderWithPending() throws {
+        let store = try createdStore((0..<3).map { Self.spec($0) })
+        let first = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.interrupt(trial: first.id, owner: "p1")
+        XCTAssertEqual(try store.claim(owner: "p2", isAbandoned: never)?.number, 0)
+        XCTAssertEqual(try store.claim(owner: "p2", isAbandoned: never)?.number, 1)
+    }
+
+    func checkConcurrentClaimsAreExclusive() throws {
+        let count = 200, threads = 8
+        let store = try createdStore((0..<count).map { Self.spec($0) })
+        let claims = Locked<[String: [String]]>([:])  // trial -> owners
+        let errors = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let owner = "worker-\(t)"
+            do {
+                while let spec = try store.claim(owner: owner, isAbandoned: { _ in false }) {
+                    claims.mutate { $0[spec.id, default: []].append(owner) }
+                    try store.appendEpoch(Self.epoch(1, valAcc: 0.5), trial: spec.id, owner: owner)
+                    try store.finish(trial: spec.id, owner: owner, TrialFinish(status: .done, seconds: 1))
+                }
+            } catch {
+                errors.mutate { $0.append("\(owner): \(error)") }
+            }
+        }
+        XCTAssertEqual(errors.value, [])
+        let claimed = claims.value
+        XCTAssertEqual(claimed.count, count, "every trial claimed")
+        XCTAssertEqual(claimed.values.filter { $0.count != 1 }.count, 0, "no trial claimed twice")
+        let records = try store.trials()
+        XCTAssertEqual(records.count, count)
+        for r in records {
+            XCTAssertEqual(r.status, .done)
+            XCTAssertEqual(r.attempts, 1)
+            XCTAssertEqual(r.owner, claimed[r.spec.id]?.first)
+            XCTAssertEqual(r.epochs.count, 1)
+        }
+    }
+
+    func checkReadsAreConsistentSnapshotsWhileWriting() throws {
+        let count = 60
+        let store = try createdStore((0..<count).map { Self.spec($0) })
+        let problems = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 3) { t in
+            do {
+                if t == 0 {
+                    // Reader: a finished trial always shows all 3 of its epochs; never a partial finish.
+                    for _ in 0..<40 {
+                        for r in try store.trials() where r.status.isFinished && r.epochs.count != 3 {
+                            problems.mutate { $0.append("\(r.spec.id) done with \(r.epochs.count) epochs") }
+                        }
+                    }
+                } else {
+                    let owner = "w\(t)"
+                    while let spec = try store.claim(owner: owner, isAbandoned: { _ in false }) {
+                        for e in 1...3 {
+                            try store.appendEpoch(Self.epoch(e, valAcc: 0.1 * Double(e)), trial: spec.id, owner: owner)
+                        }
+                        try store.finish(trial: spec.id, owner: owner, TrialFinish(status: .done, seconds: 1))
+                    }
+                }
+            } catch {
+                problems.mutate { $0.append("\(t): \(error)") }
+            }
+        }
+        XCTAssertEqual(problems.value, [])
+        XCTAssertEqual(try store.trials().filter { $0.status == .done }.count, count)
+    }
+
+    func checkAbandonedRunningTrialIsReclaimedFromItsStart() throws {
+        let store = try createdStore([Self.spec(0), Self.spec(1)])
+        let spec = try XCTUnwrap(store.claim(owner: "dead", isAbandoned: never))
+        XCTAssertEqual(spec.number, 0)
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.4), trial: spec.id, owner: "dead")
+        try store.appendEpoch(Self.epoch(2, valAcc: 0.5), trial: spec.id, owner: "dead")
+
+        var asked: [String] = []
+        let again = try store.claim(owner: "alive", isAbandoned: { asked.append($0); return $0 == "dead" })
+        XCTAssertEqual(again, spec, "the abandoned trial has the smaller number")
+        XCTAssertTrue(asked.contains("dead"))
+        let r = try record(store, spec.id)
+        XCTAssertEqual(r.status, .running)
+        XCTAssertEqual(r.owner, "alive")
+        XCTAssertEqual(r.attempts, 2)
+        XCTAssertEqual(r.epochs, [], "epochs of the earlier attempt are deleted")
+        assertThrows(.notOwner(trial: spec.id, owner: "dead")) {
+            try store.appendEpoch(Self.epoch(3, valAcc: 0.6), trial: spec.id, owner: "dead")
+        }
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.45), trial: spec.id, owner: "alive")
+        XCTAssertEqual(try record(store, spec.id).epochs, [Self.epoch(1, valAcc: 0.45)])
+    }
+
+    func checkRunningTrialOfLiveOwnerIsNeverTaken() throws {
+        let store = try createdStore([Self.spec(0), Self.spec(1)])
+        XCTAssertEqual(try store.claim(owner: "p1", isAbandoned: never)?.number, 0)
+        XCTAssertEqual(try store.claim(owner: "p2", isAbandoned: { $0 != "p1" })?.number, 1)
+        XCTAssertNil(try store.claim(owner: "p3", isAbandoned: { $0 != "p1" && $0 != "p2" }))
+        XCTAssertNil(try store.claim(owner: "p1", isAbandoned: never))
+        let records = try store.trials()
+        XCTAssertEqual(records.map(\.owner), ["p1", "p2"])
+        XCTAssertEqual(records.map(\.attempts), [1, 1])
+    }
+
+    func checkFinishedTrialsAreNeverClaimed() throws {
+        let store = try createdStore([Self.spec(0)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .failed, seconds: 2, error: "boom"))
+        XCTAssertNil(try store.claim(owner: "p2", isAbandoned: always))
+    }
+
+    // MARK: Only the owner writes
+
+    func checkOnlyTheRunningOwnerWrites() throws {
+        let store = try createdStore([Self.spec(0), Self.spec(1)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        let e1 = Self.epoch(1, valAcc: 0.5)
+        assertThrows(.notOwner(trial: spec.id, owner: "p2")) { try store.appendEpoch(e1, trial: spec.id, owner: "p2") }
+        assertThrows(.notOwner(trial: spec.id, owner: "p2")) {
+            try store.finish(trial: spec.id, owner: "p2", TrialFinish(status: .done, seconds: 1))
+        }
+        assertThrows(.notOwner(trial: spec.id, owner: "p2")) { try store.interrupt(trial: spec.id, owner: "p2") }
+
+        let pending = Self.spec(1).id
+        assertThrows(.notOwner(trial: pending, owner: "p1")) { try store.appendEpoch(e1, trial: pending, owner: "p1") }
+        assertThrows(.notOwner(trial: pending, owner: "p1")) { try store.interrupt(trial: pending, owner: "p1") }
+        assertThrows(.notOwner(trial: pending, owner: "p1")) {
+            try store.finish(trial: pending, owner: "p1", TrialFinish(status: .done, seconds: 1))
+        }
+
+        assertThrows(.unknownTrial("nope")) { try store.appendEpoch(e1, trial: "nope", owner: "p1") }
+        assertThrows(.unknownTrial("nope")) {
+            try store.finish(trial: "nope", owner: "p1", TrialFinish(status: .done, seconds: 1))
+        }
+        assertThrows(.unknownTrial("nope")) { try store.interrupt(trial: "nope", owner: "p1") }
+
+        let r = try record(store, spec.id)
+        XCTAssertEqual(r.status, .running)
+        XCTAssertEqual(r.epochs, [], "failed writes leave no trace")
+        XCTAssertEqual(try record(store, pending).status, .pending)
+    }
+
+    // MARK: Finished trials are immutable
+
+    func checkFinishedTrialIsImmutable() throws {
+        for status in [TrialStatus.done, .diverged, .failed] {
+            let store = try createdStore([Self.spec(0)])
+            let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+            let epochs = [Self.epoch(1, valAcc: 0.5), Self.epoch(2, valAcc: 0.7), Self.epoch(3, valAcc: 0.7),
+                          Self.epoch(4, valAcc: 0.6)]
+            for e in epochs { try store.appendEpoch(e, trial: spec.id, owner: "p1") }
+            let error = status == .done ? nil : "\(status) at epoch 4"
+            try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: status, seconds: 12.5, error: error))
+
+            let done = try record(store, spec.id)
+            XCTAssertEqual(done.status, status)
+            XCTAssertEqual(done.owner, "p1")
+            XCTAssertEqual(done.seconds, 12.5)
+            XCTAssertEqual(done.error, error)
+            XCTAssertNotNil(done.finishedAt)
+            XCTAssertEqual(done.epochs, epochs)
+            XCTAssertEqual(done.bestValAcc, 0.7)
+            XCTAssertEqual(done.bestEpoch, 2)
+            XCTAssertEqual(done.finalValAcc, 0.6)
+
+            let notOwner = TrialStoreError.notOwner(trial: spec.id, owner: "p1")
+            assertThrows(notOwner) { try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 1)) }
+            assertThrows(notOwner) { try store.appendEpoch(Self.epoch(5, valAcc: 0.9), trial: spec.id, owner: "p1") }
+            assertThrows(notOwner) { try store.interrupt(trial: spec.id, owner: "p1") }
+            XCTAssertNil(try store.claim(owner: "p2", isAbandoned: always))
+            try store.addTrials([Self.spec(0)])
+            XCTAssertEqual(try record(store, spec.id), done, "a finished trial never changes")
+        }
+    }
+
+    // MARK: Interrupt
+
+    func checkInterruptKeepsEpochsUntilReclaimed() throws {
+        let store = try createdStore([Self.spec(0)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        let epochs = [Self.epoch(1, valAcc: 0.3), Self.epoch(2, valAcc: 0.4)]
+        for e in epochs { try store.appendEpoch(e, trial: spec.id, owner: "p1") }
+        try store.interrupt(trial: spec.id, owner: "p1")
+
+        let interrupted = try record(store, spec.id)
+        XCTAssertEqual(interrupted.status, .interrupted)
+        XCTAssertEqual(interrupted.epochs, epochs)
+        assertThrows(.notOwner(trial: spec.id, owner: "p1")) {
+            try store.appendEpoch(Self.epoch(3, valAcc: 0.5), trial: spec.id, owner: "p1")
+        }
+        assertThrows(.notOwner(trial: spec.id, owner: "p1")) { try store.interrupt(trial: spec.id, owner: "p1") }
+
+        XCTAssertEqual(try store.claim(owner: "p2", isAbandoned: never), spec)
+        let again = try record(store, spec.id)
+        XCTAssertEqual(again.status, .running)
+        XCTAssertEqual(again.owner, "p2")
+        XCTAssertEqual(again.attempts, 2)
+        XCTAssertEqual(again.epochs, [])
+        XCTAssertNil(again.finishedAt)
+    }
+
+    // MARK: Reads
+
+    func checkTrialsRoundTripSpecsAndEpochsExactly() throws {
+        let specs = (0..<12).map { Self.spec($0, repeatIndex: $0 % 3) }
+        let store = try createdStore(specs.shuffled())
+        XCTAssertEqual(try store.trials().map(\.spec), specs)
+        XCTAssertEqual(try store.trials().map(\.status), Array(repeating: .pending, count: specs.count))
+
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        let odd = [
+            EpochMetrics(epoch: 1, lr: 0.1 + 0.2, trainLoss: .infinity, trainAcc: 1e-300, valLoss: -.infinity,
+                         valAcc: .ulpOfOne, trainSeconds: .leastNonzeroMagnitude),
+            EpochMetrics(epoch: 2, lr: 1.0 / 3, trainLoss: .greatestFiniteMagnitude, trainAcc: 0, valLoss: -0.0,
+                         valAcc: 0.123456789012345678, trainSeconds: 12345.678),
+        ]
+        for e in odd { try store.appendEpoch(e, trial: spec.id, owner: "p1") }
+        XCTAssertEqual(try record(store, spec.id).epochs, odd)
+    }
+
+    func checkNaNMetricsReadBackAsNaN() throws {
+        let store = try createdStore([Self.spec(0)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.2), trial: spec.id, owner: "p1")
+        try store.appendEpoch(EpochMetrics(epoch: 2, lr: 0.1, trainLoss: .nan, trainAcc: 0.1, valLoss: .nan,
+                                           valAcc: 0.1, trainSeconds: 1), trial: spec.id, owner: "p1")
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .diverged, seconds: 3, error: "nan loss"))
+        let r = try record(store, spec.id)
+        XCTAssertEqual(r.epochs.count, 2)
+        XCTAssertTrue(r.epochs[1].trainLoss.isNaN)
+        XCTAssertTrue(r.epochs[1].valLoss.isNaN)
+        XCTAssertEqual(r.epochs[1].valAcc, 0.1)
+        XCTAssertEqual(r.bestEpoch, 1)
+    }
+}
+
+final class MemoryTrialStoreContractTests: TrialStoreContract {
+    override func makeStore() throws -> any TrialStore { MemoryTrialStore() }
+
+    func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
+    func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }
+    func testUpdateSpaceReplacesTextAndHashOnly() throws { try checkUpdateSpaceReplacesTextAndHashOnly() }
+    func testAddTrialsIsIdempotentAndNeverOverwrites() throws { try checkAddTrialsIsIdempotentAndNeverOverwrites() }
+    func testClaimTakesSmallestNumberFirst() throws { try checkClaimTakesSmallestNumberFirst() }
+    func testClaimTakesInterruptedInNumberOrderWithPending() throws { try checkClaimTakesInterruptedInNumberOrderWithPending() }
+    func testConcurrentClaimsAreExclusive() throws { try checkConcurrentClaimsAreExclusive() }
+    func testReadsAreConsistentSnapshotsWhileWriting() throws { try checkReadsAreConsistentSnapshotsWhileWriting() }
+    func testAbandonedRunningTrialIsReclaimedFromItsStart() throws { try checkAbandonedRunningTrialIsReclaimedFromItsStart() }
+    func testRunningTrialOfLiveOwnerIsNeverTaken() throws { try checkRunningTrialOfLiveOwnerIsNeverTaken() }
+    func testFinishedTrialsAreNeverClaimed() throws { try checkFinishedTrialsAreNeverClaimed() }
+    func testOnlyTheRunningOwnerWrites() throws { try checkOnlyTheRunningOwnerWrites() }
+    func testFinishedTrialIsImmutable() throws { try checkFinishedTrialIsImmutable() }
+    func testInterruptKeepsEpochsUntilReclaimed() throws { try checkInterruptKeepsEpochsUntilReclaimed() }
+    func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
+    func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
+}
+
+final class SQLiteTrialStoreContractTests: TrialStoreContract {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sgdr-sqlite-contract-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    override func makeStore() throws -> any TrialStore {
+        try SQLiteTrialStore(path: directory.appendingPathComponent("sweep-\(UUID().uuidString).sqlite").path)
+    }
+
+    func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
+    func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }
+    func testUpdateSpaceReplacesTextAndHashOnly() throws { try checkUpdateSpaceReplacesTextAndHashOnly() }
+    func testAddTrialsIsIdempotentAndNeverOverwrites() throws { try checkAddTrialsIsIdempotentAndNeverOverwrites() }
+    func testClaimTakesSmallestNumberFirst() throws { try checkClaimTakesSmallestNumberFirst() }
+    func testClaimTakesInterruptedInNumberOrderWithPending() throws { try checkClaimTakesInterruptedInNumberOrderWithPending() }
+    func testConcurrentClaimsAreExclusive() throws { try checkConcurrentClaimsAreExclusive() }
+    func testReadsAreConsistentSnapshotsWhileWriting() throws { try checkReadsAreConsistentSnapshotsWhileWriting() }
+    func testAbandonedRunningTrialIsReclaimedFromItsStart() throws { try checkAbandonedRunningTrialIsReclaimedFromItsStart() }
+    func testRunningTrialOfLiveOwnerIsNeverTaken() throws { try checkRunningTrialOfLiveOwnerIsNeverTaken() }
+    func testFinishedTrialsAreNeverClaimed() throws { try checkFinishedTrialsAreNeverClaimed() }
+    func testOnlyTheRunningOwnerWrites() throws { try checkOnlyTheRunningOwnerWrites() }
+    func testFinishedTrialIsImmutable() throws { try checkFinishedTrialIsImmutable() }
+    func testInterruptKeepsEpochsUntilReclaimed() throws { try checkInterruptKeepsEpochsUntilReclaimed() }
+    func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
+    func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
+}
+
+/// A value shared by test threads.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    var value: Value { lock.withLock { _value } }
+    func mutate<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&_value) } }
+}
