@@ -44,6 +44,16 @@ final class LayerTests: XCTestCase {
             XCTAssertLessThan(maxRelativeError(dw1, dw2), 1e-5, "dW \(s)")
             XCTAssertLessThan(maxRelativeError(db1, db2), 1e-5, "db \(s)")
             XCTAssertLessThan(maxRelativeError(dx1, dx2), 1e-5, "dx \(s)")
+            // Accumulating (beta = momentum), as the fused SGD path does.
+            var acc1 = randomFloats(w.count, seed: 400 + UInt64(k)), acc2 = acc1
+            var accB1 = randomFloats(b.count, seed: 500 + UInt64(k)), accB2 = accB1
+            Linear.backward(dx: nil, dw: &acc1, db: &accB1, dy: dy, x: x, w: w,
+                            batch: s.batch, inputs: s.inputs, outputs: s.outputs, beta: 0.9)
+            Linear.backwardNaive(dx: nil, dw: &acc2, db: &accB2, dy: dy, x: x, w: w,
+                                 batch: s.batch, inputs: s.inputs, outputs: s.outputs, beta: 0.9)
+            XCTAssertLessThan(maxRelativeError(acc1, acc2), 1e-5, "dW beta \(s)")
+            XCTAssertLessThan(maxRelativeError(accB1, accB2), 1e-5, "db beta \(s)")
+            XCTAssertNotEqual(acc1, dw1)
         }
     }
 
