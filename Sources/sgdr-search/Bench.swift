@@ -42,10 +42,13 @@ struct Bench: ParsableCommand {
             print(String(format: "%7d  %7.3f  %13.3f  %5.2f  %7.1f  %13.1f", r.threads, r.secondsPerEpoch,
                          r.gemmSecondsPerEpoch, r.ratio, r.gigaflops, r.floorGigaflops))
         }
-        BLAS.setThreads(1)
-        let profile = Engine.profileEpoch(data: dataSet, options: options)
-        print("one epoch, 1 thread, by phase: " + profile.phases.map { String(format: "%@ %.3f s", $0.0, $0.1) }
-            .joined(separator: ", ") + String(format: " (total %.3f s)", profile.total))
+        for threads in counts {
+            BLAS.setThreads(threads)
+            let profile = Engine.profileEpoch(data: dataSet, options: options)
+            print("one epoch, \(threads) thread\(threads == 1 ? "" : "s"), by phase: "
+                + profile.phases.map { String(format: "%@ %.3f s", $0.0, $0.1) }.joined(separator: ", ")
+                + String(format: " (total %.3f s)", profile.total))
+        }
         print(String(format: "sgemm work per epoch: %.2f GFLOP; peak RSS: %.0f MB", (rows.first?.flopsPerEpoch ?? 0) / 1e9,
                      Double(peakResidentBytes()) / 1_048_576))
     }
