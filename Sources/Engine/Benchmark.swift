@@ -7,9 +7,10 @@ import Darwin
 /// The engine's speed with one BLAS thread count, on one configuration.
 public struct BenchmarkRow: Sendable, Hashable {
     public var threads: Int
-    /// Best (least disturbed) wall time of one epoch's training pass.
+    /// Wall time of one epoch's training pass (the sum of each chunk's best time).
     public var secondsPerEpoch: Double
-    /// Best wall time of the same epoch's sgemm calls alone, on the same shapes: the floor.
+    /// Wall time of the same epoch's sgemm calls alone, on the same shapes and buffers of the
+    /// same sizes (measured the same way): the floor.
     public var gemmSecondsPerEpoch: Double
     /// Floating-point operations of one epoch's sgemm calls (2·m·n·k each).
     public var flopsPerEpoch: Double
@@ -41,30 +42,59 @@ public func trainingFlopsPerEpoch(options: TrainingOptions, trainCount: Int) -> 
     return 2 * perImage * Double(trainCount)
 }
 
-/// Measures training epochs (at a constant rate `lr`) against the same sgemm calls alone, for
-/// each thread count, alternating the two so that outside load disturbs both alike. Sets the
-/// BLAS thread count (process-wide) and leaves it at the last value.
+/// Measures training against the same sgemm calls alone, for each thread count. An epoch is cut
+/// into chunks of `chunkBatches` batches; each chunk is timed training, then as sgemm calls
+/// alone, alternately, `repeats` times, and an epoch's figure is the sum over chunks of each
+/// chunk's best time. Outside load then has to disturb every repeat of a chunk to count, and it
+/// disturbs training and floor alike. Sets the BLAS thread count (process-wide) and leaves it at
+/// the last value. Training runs at a constant rate `lr`.
 public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [Int], repeats: Int = 3,
-                      lr: Double = 0.01) -> [BenchmarkRow] {
+                      lr: Double = 0.01, chunkBatches: Int = 20) -> [BenchmarkRow] {
     var rows: [BenchmarkRow] = []
     let flops = trainingFlopsPerEpoch(options: options, trainCount: data.trainCount)
+    let n = data.trainCount, batchSize = options.batchSize
+    let chunkImages = max(1, chunkBatches) * batchSize
+    let chunks = (n + chunkImages - 1) / chunkImages
     for threads in threadCounts {
         BLAS.setThreads(threads)
         let trainer = Trainer(data: data, options: options)
         // The floor's sgemm calls write garbage into their buffers: give them their own.
         let floorTrainer = Trainer(data: data, options: options)
-        var best = Double.infinity, bestGemm = Double.infinity
-        // A warm-up epoch of each, then alternate.
-        _ = trainer.trainEpoch(lr: lr, isCancelled: { false })
+        _ = trainer.trainEpoch(lr: lr, isCancelled: { false })  // warm-up
         _ = floorTrainer.gemmEpoch()
-        for _ in 0..<max(1, repeats) {
-            if case let .done(_, _, seconds) = trainer.trainEpoch(lr: lr, isCancelled: { false }) {
-                best = min(best, seconds)
+        var bestTrain = [Double](repeating: .infinity, count: chunks)
+        var bestFloor = [Double](repeating: .infinity, count: chunks)
+        data.trainImages.withUnsafeBufferPointer { images in
+            data.trainLabels.withUnsafeBufferPointer { labels in
+                for _ in 0..<max(1, repeats) {
+                    trainer.shuffle()
+                    for c in 0..<chunks {
+                        let first = c * chunkImages, end = min(n, first + chunkImages)
+                        var t = monotonicSeconds()
+                        var start = first
+                        while start < end {
+                            let batch = min(batchSize, end - start)
+                            _ = trainer.trainBatch(images: images.baseAddress!, labels: labels.baseAddress!,
+                                                   start: start, count: batch, lr: lr)
+                            start += batch
+                        }
+                        var now = monotonicSeconds()
+                        bestTrain[c] = min(bestTrain[c], now - t)
+                        t = now
+                        start = first
+                        while start < end {
+                            let batch = min(batchSize, end - start)
+                            floorTrainer.model.gemmsOnly(batch: batch, optimizer: floorTrainer.optimizer)
+                            start += batch
+                        }
+                        now = monotonicSeconds()
+                        bestFloor[c] = min(bestFloor[c], now - t)
+                    }
+                }
             }
-            bestGemm = min(bestGemm, floorTrainer.gemmEpoch())
         }
-        rows.append(BenchmarkRow(threads: threads, secondsPerEpoch: best, gemmSecondsPerEpoch: bestGemm,
-                                 flopsPerEpoch: flops))
+        rows.append(BenchmarkRow(threads: threads, secondsPerEpoch: bestTrain.reduce(0, +),
+                                 gemmSecondsPerEpoch: bestFloor.reduce(0, +), flopsPerEpoch: flops))
     }
     return rows
 }

@@ -241,8 +241,7 @@ final class Trainer {
     /// One pass over the shuffled training set at rate `lr`.
     func trainEpoch(lr: Double, isCancelled: () -> Bool) -> Pass {
         shuffle()
-        let n = data.trainCount, batchSize = options.batchSize, classes = DataSet.classes
-        let model = self.model, optimizer = self.optimizer
+        let n = data.trainCount, batchSize = options.batchSize
         let started = monotonicSeconds()
         var lossSum = 0.0
         var correct = 0
@@ -252,16 +251,11 @@ final class Trainer {
                 while start < n {
                     if isCancelled() { return .cancelled }
                     let batch = min(batchSize, n - start)
-                    model.loadBatch(images: images.baseAddress!, labels: labels.baseAddress!,
-                                    indices: order, start: start, count: batch)
-                    let logits = model.forward(batch: batch)
-                    let (loss, right) = SoftmaxCrossEntropy.forward(logits, labels: model.labels,
-                                                                    batch: batch, classes: classes)
+                    let (loss, right) = trainBatch(images: images.baseAddress!, labels: labels.baseAddress!,
+                                                   start: start, count: batch, lr: lr)
                     if !loss.isFinite { return .diverged }
                     lossSum += loss
                     correct += right
-                    SoftmaxCrossEntropy.backward(logits, labels: model.labels, batch: batch, classes: classes)
-                    model.backward(batch: batch, optimizer: optimizer, lr: lr)
                     start += batch
                 }
                 return nil
@@ -270,6 +264,22 @@ final class Trainer {
         if let stop { return stop }
         let seconds = monotonicSeconds() - started
         return .done(loss: lossSum / Double(n), accuracy: Double(correct) / Double(n), seconds: seconds)
+    }
+
+    /// One step on the `count` shuffled training images from position `start`: answers the
+    /// summed loss and the number of right answers, and updates the model unless the loss is
+    /// not finite.
+    @inline(__always)
+    func trainBatch(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, start: Int, count: Int,
+                    lr: Double) -> (lossSum: Double, correct: Int) {
+        let classes = DataSet.classes
+        model.loadBatch(images: images, labels: labels, indices: order, start: start, count: count)
+        let logits = model.forward(batch: count)
+        let (loss, right) = SoftmaxCrossEntropy.forward(logits, labels: model.labels, batch: count, classes: classes)
+        if !loss.isFinite { return (loss, right) }
+        SoftmaxCrossEntropy.backward(logits, labels: model.labels, batch: count, classes: classes)
+        model.backward(batch: count, optimizer: optimizer, lr: lr)
+        return (loss, right)
     }
 
     /// Mean loss and accuracy of the current model on a labelled set, in large batches.

@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
         abstract: "Measure the engine on this machine: the reference configuration (784-256-128-10, batch 128, SGD momentum) against its sgemm-only floor, with 1 and 2 BLAS threads.")
 
     @OptionGroup var data: DataArguments
-    @Option(help: "Timed epochs per thread count (the best is reported).")
+    @Option(help: "Timed repeats of every part of an epoch (the best time of each part counts).")
     var repeats: Int = 3
     @Option(help: "BLAS thread counts to measure, comma-separated.")
     var threads: String = "1,2"
@@ -36,7 +36,7 @@ struct Bench: ParsableCommand {
         let options = TrainingOptions()
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: counts, repeats: repeats)
         let sizes = ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
-        print("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum), best of \(repeats) epochs")
+        print("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum); best of \(repeats) alternating repeats of each 20-batch chunk")
         print("threads  s/epoch  sgemm-floor s  ratio  GFLOP/s  floor GFLOP/s")
         for r in rows {
             print(String(format: "%7d  %7.3f  %13.3f  %5.2f  %7.1f  %13.1f", r.threads, r.secondsPerEpoch,
