@@ -36,6 +36,16 @@ public struct DataOptions: Hashable, Codable, Sendable {
         case syntheticSeed = "synthetic_seed"
     }
 
+    /// Missing fields take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dataset: try c.decodeIfPresent(DatasetKind.self, forKey: .dataset) ?? .fashionMNIST,
+                  dataDir: try c.decodeIfPresent(String.self, forKey: .dataDir),
+                  trainSize: try c.decodeIfPresent(Int.self, forKey: .trainSize) ?? 50000,
+                  valSize: try c.decodeIfPresent(Int.self, forKey: .valSize) ?? 10000,
+                  syntheticSeed: try c.decodeIfPresent(UInt64.self, forKey: .syntheticSeed) ?? 0)
+    }
+
     /// The first out-of-range field, as "train_size must be ..." (snake_case), or nil.
     public func firstInvalid() -> String? {
         if trainSize < 1 { return "train_size must be >= 1 (got \(trainSize))" }

@@ -38,6 +38,20 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
         case weightDecay = "weight_decay", seed
     }
 
+    /// Missing fields take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingOptions()
+        self.init(hidden: try c.decodeIfPresent([Int].self, forKey: .hidden) ?? d.hidden,
+                  batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize,
+                  epochs: try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs,
+                  optimizer: try c.decodeIfPresent(OptimizerKind.self, forKey: .optimizer) ?? d.optimizer,
+                  momentum: try c.decodeIfPresent(Double.self, forKey: .momentum) ?? d.momentum,
+                  nesterov: try c.decodeIfPresent(Bool.self, forKey: .nesterov) ?? d.nesterov,
+                  weightDecay: try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay,
+                  seed: try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed)
+    }
+
     /// The first out-of-range field, as "batch_size must be >= 1 (got 0)", or nil.
     public func firstInvalid() -> String? {
         if let h = hidden.first(where: { $0 < 1 || $0 > 65536 }) {

@@ -118,6 +118,10 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(json.contains("\"batch_size\":128"))
         XCTAssertTrue(json.contains("\"weight_decay\""))
         XCTAssertEqual(try JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8)), TrainingOptions(epochs: 3))
+        XCTAssertEqual(try JSONDecoder().decode(TrainingOptions.self, from: Data(#"{"epochs": 4, "batch_size": 32}"#.utf8)),
+                       TrainingOptions(batchSize: 32, epochs: 4))
+        XCTAssertEqual(try JSONDecoder().decode(DataOptions.self, from: Data(#"{"dataset": "synthetic", "train_size": 100}"#.utf8)),
+                       DataOptions(dataset: .synthetic, trainSize: 100))
     }
 
     func testBenchmarkReportsBothFigures() {
