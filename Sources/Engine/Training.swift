@@ -180,7 +180,7 @@ public func train(data: DataSet, options: TrainingOptions,
     let start = monotonicSeconds()
     let trainer = Trainer(data: data, options: options)
     var epochs: [EpochMetrics] = []
-    epochs.reserveCapacity(options.epochs)
+    epochs.reserveCapacity(min(options.epochs, 10_000))
     var outcome = TrainingOutcome.completed
     epochLoop: for epoch in 1...options.epochs {
         let lr = learningRate(epoch)
