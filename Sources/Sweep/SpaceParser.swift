@@ -380,9 +380,9 @@ struct SpaceDecoder {
             default: preconditionFailure("unhandled training key \(m.key)")
             }
         }
-        // The training file holds 60,000 images; validation is taken from its end, never overlapping training.
-        if data.trainSize + data.valSize > 60000 {
-            throw fail("training.train_size", "\(data.trainSize) + val_size \(data.valSize) is more than the 60000 images of the training file; train_size + val_size must be <= 60000")
+        // The engine's own checks (e.g. train_size + val_size within the 60,000-image training file).
+        if let problem = data.firstInvalid() {
+            throw fail("training", problem)
         }
         if let problem = training.firstInvalid() {
             throw fail("training", "\(problem)")

@@ -92,7 +92,7 @@ final class SpaceValidationTests: XCTestCase {
                     path: "training.momentum", contains: ["[0, 1)"])
         assertError(#"{"name": "bad name", "parameters": {"t0": {"values": [1]}}}"#, path: "name", contains: ["letters, digits"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"train_size": 55000}}"#,
-                    path: "training.train_size", contains: ["55000 + val_size 10000", "<= 60000"])
+                    path: "training", contains: ["train_size + val_size must be <= 60000", "55000 + 10000"])
     }
 
     func testStrategyRules() {

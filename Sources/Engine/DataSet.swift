@@ -1,0 +1,214 @@
+import Foundation
+
+/// The data sets the engine trains on.
+public enum DatasetKind: String, Codable, Sendable, CaseIterable {
+    /// Debian's `dataset-fashion-mnist` (or the same IDX files in `dataDir`).
+    case fashionMNIST = "fashion-mnist"
+    /// A seeded, learnable 10-class set of 28x28 byte images generated in memory.
+    case synthetic
+}
+
+/// Which data to load and how to split it.
+public struct DataOptions: Hashable, Codable, Sendable {
+    public static let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+    public var dataset: DatasetKind
+    /// Folder of the IDX files; nil: `defaultFashionMNISTDirectory`.
+    public var dataDir: String?
+    /// Training images: the first `trainSize` of the 60,000-image training file.
+    public var trainSize: Int
+    /// Validation images: the last `valSize` of the training file (never overlapping training).
+    public var valSize: Int
+    /// Seed of the synthetic data set (ignored for Fashion-MNIST).
+    public var syntheticSeed: UInt64
+
+    public init(dataset: DatasetKind = .fashionMNIST, dataDir: String? = nil,
+                trainSize: Int = 50000, valSize: Int = 10000, syntheticSeed: UInt64 = 0) {
+        self.dataset = dataset
+        self.dataDir = dataDir
+        self.trainSize = trainSize
+        self.valSize = valSize
+        self.syntheticSeed = syntheticSeed
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, dataDir = "data_dir", trainSize = "train_size", valSize = "val_size"
+        case syntheticSeed = "synthetic_seed"
+    }
+
+    /// Missing fields take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dataset: try c.decodeIfPresent(DatasetKind.self, forKey: .dataset) ?? .fashionMNIST,
+                  dataDir: try c.decodeIfPresent(String.self, forKey: .dataDir),
+                  trainSize: try c.decodeIfPresent(Int.self, forKey: .trainSize) ?? 50000,
+                  valSize: try c.decodeIfPresent(Int.self, forKey: .valSize) ?? 10000,
+                  syntheticSeed: try c.decodeIfPresent(UInt64.self, forKey: .syntheticSeed) ?? 0)
+    }
+
+    /// The first out-of-range field, as "train_size must be ..." (snake_case), or nil.
+    public func firstInvalid() -> String? {
+        if trainSize < 1 { return "train_size must be >= 1 (got \(trainSize))" }
+        if valSize < 1 { return "val_size must be >= 1 (got \(valSize))" }
+        if trainSize > DataSet.fileTrainCount - valSize {
+            return "train_size + val_size must be <= \(DataSet.fileTrainCount) so that training and validation never overlap (got \(trainSize) + \(valSize))"
+        }
+        return nil
+    }
+}
+
+/// Why a data set could not be loaded: one line, naming the file or option.
+public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
+    case invalidOptions(String)
+    case missingDirectory(String)
+    case missingFile(directory: String, name: String)
+    case wrongImageSize(file: String, rows: Int, columns: Int)
+    case tooFewImages(file: String, count: Int, needed: Int)
+    case idx(IDXError)
+
+    public var description: String {
+        switch self {
+        case let .invalidOptions(message):
+            return message
+        case let .missingDirectory(dir):
+            if dir == DataOptions.defaultFashionMNISTDirectory {
+                return "Fashion-MNIST not found in \(dir): install it with `apt-get install dataset-fashion-mnist`, or point --data-dir at a folder holding its IDX files (or use --dataset synthetic)"
+            }
+            return "data directory \(dir) not found: point --data-dir at a folder holding the Fashion-MNIST IDX files, or install them with `apt-get install dataset-fashion-mnist` and omit --data-dir"
+        case let .missingFile(dir, name):
+            return "\(dir) has no \(name).gz nor \(name): install `dataset-fashion-mnist` or point --data-dir at a folder holding the four Fashion-MNIST IDX files"
+        case let .wrongImageSize(file, rows, columns):
+            return "\(file): images are \(rows)x\(columns), expected 28x28"
+        case let .tooFewImages(file, count, needed):
+            return "\(file) holds \(count) images, fewer than the \(needed) that --train-size + --val-size ask for"
+        case let .idx(error):
+            return error.description
+        }
+    }
+}
+
+/// The images of one run's data, as bytes, shared read-only by concurrent runs.
+public final class DataSet: Sendable {
+    public static let imageSide = 28
+    public static let pixels = 784
+    public static let classes = 10
+    /// Images in Fashion-MNIST's training file.
+    public static let fileTrainCount = 60000
+
+    public let kind: DatasetKind
+    /// Row-major `count x 784` bytes, and one label (0...9) per image.
+    let trainImages: [UInt8], trainLabels: [UInt8]
+    let valImages: [UInt8], valLabels: [UInt8]
+    let testImages: [UInt8], testLabels: [UInt8]
+
+    public var trainCount: Int { trainLabels.count }
+    public var valCount: Int { valLabels.count }
+    public var testCount: Int { testLabels.count }
+
+    init(kind: DatasetKind, train: ([UInt8], [UInt8]), val: ([UInt8], [UInt8]), test: ([UInt8], [UInt8])) {
+        precondition(train.0.count == train.1.count * Self.pixels)
+        precondition(val.0.count == val.1.count * Self.pixels)
+        precondition(test.0.count == test.1.count * Self.pixels)
+        self.kind = kind
+        (trainImages, trainLabels) = train
+        (valImages, valLabels) = val
+        (testImages, testLabels) = test
+    }
+
+    /// Loads (or generates) the data set the options describe.
+    public static func load(_ options: DataOptions) throws -> DataSet {
+        if let problem = options.firstInvalid() { throw DataError.invalidOptions(problem) }
+        switch options.dataset {
+        case .synthetic:
+            return synthetic(trainSize: options.trainSize, valSize: options.valSize,
+                             testSize: max(options.valSize, 1000), seed: options.syntheticSeed)
+        case .fashionMNIST:
+            return try loadFashionMNIST(directory: options.dataDir ?? DataOptions.defaultFashionMNISTDirectory,
+                                        trainSize: options.trainSize, valSize: options.valSize)
+        }
+    }
+
+    static func locate(_ name: String, in dir: String) throws -> String {
+        let fm = FileManager.default
+        for candidate in ["\(dir)/\(name).gz", "\(dir)/\(name)"] where fm.fileExists(atPath: candidate) {
+            return candidate
+        }
+        throw DataError.missingFile(directory: dir, name: name)
+    }
+
+    static func loadFashionMNIST(directory: String, trainSize: Int, valSize: Int) throws -> DataSet {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw DataError.missingDirectory(directory)
+        }
+        let trainImagesPath = try locate("train-images-idx3-ubyte", in: directory)
+        let trainLabelsPath = try locate("train-labels-idx1-ubyte", in: directory)
+        let testImagesPath = try locate("t10k-images-idx3-ubyte", in: directory)
+        let testLabelsPath = try locate("t10k-labels-idx1-ubyte", in: directory)
+        do {
+            let (trainIm, trainLb) = try IDX.readPair(images: trainImagesPath, labels: trainLabelsPath)
+            let (testIm, testLb) = try IDX.readPair(images: testImagesPath, labels: testLabelsPath)
+            for (path, im) in [(trainImagesPath, trainIm), (testImagesPath, testIm)] where im.rows != 28 || im.columns != 28 {
+                throw DataError.wrongImageSize(file: path, rows: im.rows, columns: im.columns)
+            }
+            guard trainIm.count >= trainSize + valSize else {
+                throw DataError.tooFewImages(file: trainImagesPath, count: trainIm.count, needed: trainSize + valSize)
+            }
+            let p = pixels, n = trainIm.count
+            let train = (Array(trainIm.pixels[0..<trainSize * p]), Array(trainLb[0..<trainSize]))
+            let val = (Array(trainIm.pixels[(n - valSize) * p..<n * p]), Array(trainLb[(n - valSize)..<n]))
+            return DataSet(kind: .fashionMNIST, train: train, val: val, test: (testIm.pixels, testLb))
+        } catch let error as IDXError {
+            throw DataError.idx(error)
+        }
+    }
+
+    /// A learnable 10-class set: each class has a smooth random prototype image; a sample is its
+    /// class prototype, randomly shifted by up to 2 pixels, dimmed, plus uniform noise.
+    public static func synthetic(trainSize: Int, valSize: Int, testSize: Int, seed: UInt64) -> DataSet {
+        var protoRNG = Xoshiro256(seed: seed, stream: 0x5EED)
+        let side = imageSide
+        // Prototypes: sums of a few random Gaussian blobs, scaled to 0...255.
+        var prototypes = [[Double]](repeating: [Double](repeating: 0, count: pixels), count: classes)
+        for c in 0..<classes {
+            for _ in 0..<4 {
+                let cx = 4 + protoRNG.nextDouble() * 20, cy = 4 + protoRNG.nextDouble() * 20
+                let r = 2 + protoRNG.nextDouble() * 5, a = 0.5 + protoRNG.nextDouble()
+                for y in 0..<side {
+                    for x in 0..<side {
+                        let d2 = (Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy)
+                        prototypes[c][y * side + x] += a * exp(-d2 / (2 * r * r))
+                    }
+                }
+            }
+            let top = prototypes[c].max() ?? 1
+            for i in 0..<pixels { prototypes[c][i] = min(1, prototypes[c][i] / top) * 200 }
+        }
+        func make(_ count: Int, stream: UInt64) -> ([UInt8], [UInt8]) {
+            var rng = Xoshiro256(seed: seed, stream: stream)
+            var images = [UInt8](repeating: 0, count: count * pixels)
+            var labels = [UInt8](repeating: 0, count: count)
+            images.withUnsafeMutableBufferPointer { img in
+                for i in 0..<count {
+                    let c = rng.nextInt(below: classes)
+                    labels[i] = UInt8(c)
+                    let dx = rng.nextInt(below: 5) - 2, dy = rng.nextInt(below: 5) - 2
+                    let gain = 0.6 + 0.4 * rng.nextDouble()
+                    prototypes[c].withUnsafeBufferPointer { proto in
+                        for y in 0..<side {
+                            for x in 0..<side {
+                                let sx = x - dx, sy = y - dy
+                                let base = (sx >= 0 && sx < side && sy >= 0 && sy < side) ? proto[sy * side + sx] : 0
+                                let v = base * gain + rng.nextDouble() * 55
+                                img[i * pixels + y * side + x] = UInt8(min(255, v))
+                            }
+                        }
+                    }
+                }
+            }
+            return (images, labels)
+        }
+        return DataSet(kind: .synthetic, train: make(trainSize, stream: 1), val: make(valSize, stream: 2),
+                       test: make(testSize, stream: 3))
+    }
+}

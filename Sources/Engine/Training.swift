@@ -1,0 +1,323 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Everything about one training run except the data and the learning rates.
+public struct TrainingOptions: Hashable, Codable, Sendable {
+    /// Widths of the hidden layers (may be empty: softmax regression).
+    public var hidden: [Int]
+    public var batchSize: Int
+    public var epochs: Int
+    public var optimizer: OptimizerKind
+    /// SGD momentum (ignored by Adam).
+    public var momentum: Double
+    /// Nesterov momentum (SGD only; needs momentum > 0).
+    public var nesterov: Bool
+    /// L2 weight decay added to the gradient of every parameter.
+    public var weightDecay: Double
+    /// Seeds the initialisation and the shuffles.
+    public var seed: UInt64
+
+    public init(hidden: [Int] = [256, 128], batchSize: Int = 128, epochs: Int = 10,
+                optimizer: OptimizerKind = .sgd, momentum: Double = 0.9, nesterov: Bool = false,
+                weightDecay: Double = 5e-4, seed: UInt64 = 0) {
+        self.hidden = hidden
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.seed = seed
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hidden, batchSize = "batch_size", epochs, optimizer, momentum, nesterov
+        case weightDecay = "weight_decay", seed
+    }
+
+    /// Missing fields take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingOptions()
+        self.init(hidden: try c.decodeIfPresent([Int].self, forKey: .hidden) ?? d.hidden,
+                  batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize,
+                  epochs: try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs,
+                  optimizer: try c.decodeIfPresent(OptimizerKind.self, forKey: .optimizer) ?? d.optimizer,
+                  momentum: try c.decodeIfPresent(Double.self, forKey: .momentum) ?? d.momentum,
+                  nesterov: try c.decodeIfPresent(Bool.self, forKey: .nesterov) ?? d.nesterov,
+                  weightDecay: try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay,
+                  seed: try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed)
+    }
+
+    /// The first out-of-range field, as "batch_size must be >= 1 (got 0)", or nil.
+    public func firstInvalid() -> String? {
+        if let h = hidden.first(where: { $0 < 1 || $0 > 65536 }) {
+            return "hidden sizes must be in 1...65536 (got \(h))"
+        }
+        if batchSize < 1 { return "batch_size must be >= 1 (got \(batchSize))" }
+        if epochs < 1 { return "epochs must be >= 1 (got \(epochs))" }
+        if !(momentum.isFinite && momentum >= 0 && momentum < 1) {
+            return "momentum must be in [0, 1) (got \(momentum))"
+        }
+        if nesterov && optimizer == .sgd && momentum == 0 { return "nesterov needs momentum > 0" }
+        if !(weightDecay.isFinite && weightDecay >= 0) {
+            return "weight_decay must be a finite number >= 0 (got \(weightDecay))"
+        }
+        return nil
+    }
+}
+
+/// What one epoch measured. Losses are mean cross-entropies; `trainLoss`/`trainAcc` are
+/// averaged over the epoch's batches as they were trained; `trainSeconds` is the wall time of
+/// the training pass alone (no evaluation).
+public struct EpochMetrics: Hashable, Codable, Sendable {
+    public var epoch: Int
+    public var lr: Double
+    public var trainLoss: Double
+    public var trainAcc: Double
+    public var valLoss: Double
+    public var valAcc: Double
+    public var trainSeconds: Double
+
+    public init(epoch: Int, lr: Double, trainLoss: Double, trainAcc: Double, valLoss: Double,
+                valAcc: Double, trainSeconds: Double) {
+        self.epoch = epoch
+        self.lr = lr
+        self.trainLoss = trainLoss
+        self.trainAcc = trainAcc
+        self.valLoss = valLoss
+        self.valAcc = valAcc
+        self.trainSeconds = trainSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, lr, trainLoss = "train_loss", trainAcc = "train_acc", valLoss = "val_loss"
+        case valAcc = "val_acc", trainSeconds = "train_seconds"
+    }
+}
+
+/// The answer of the per-epoch callback.
+public enum TrainingControl: Sendable {
+    case proceed, stop
+}
+
+/// How a run ended.
+public enum TrainingOutcome: Hashable, Sendable {
+    /// All epochs ran.
+    case completed
+    /// The loss became non-finite during this epoch (1-based); the run stopped there.
+    case diverged(epoch: Int)
+    /// The callback answered `.stop` before the last epoch (a `.stop` after the last epoch is
+    /// still `.completed`).
+    case stopped
+    /// `isCancelled` answered true.
+    case cancelled
+}
+
+/// A run's metrics and ending.
+public struct TrainingResult: Sendable {
+    /// One entry per finished epoch (a diverged or cancelled epoch has none).
+    public var epochs: [EpochMetrics]
+    public var outcome: TrainingOutcome
+    /// Test accuracy of the final model, when asked for and the run completed or was stopped.
+    public var testAccuracy: Double?
+    /// Wall time of the whole run.
+    public var seconds: Double
+
+    public init(epochs: [EpochMetrics], outcome: TrainingOutcome, testAccuracy: Double?, seconds: Double) {
+        self.epochs = epochs
+        self.outcome = outcome
+        self.testAccuracy = testAccuracy
+        self.seconds = seconds
+    }
+
+    /// The epoch with the highest validation accuracy (the first such), if any.
+    public var best: EpochMetrics? {
+        epochs.reduce(nil) { best, m in (best.map { m.valAcc > $0.valAcc } ?? true) ? m : best }
+    }
+}
+
+/// Why a run could not start.
+public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    case invalidOptions(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidOptions(message): message
+        }
+    }
+}
+
+/// Seconds on a monotonic clock.
+@inline(__always)
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Rows per forward pass when evaluating.
+let evaluationBatch = 1000
+
+/// Trains an MLP on `data` and answers its metrics.
+///
+/// - `learningRate(epoch)` is asked once at the start of each epoch (1-based).
+/// - `onEpoch` gets each epoch's metrics after its validation; `.stop` ends the run.
+/// - `isCancelled` is polled before every batch; a run answers `.cancelled` within one batch.
+/// - `evaluateTest`: also measure the final model's accuracy on the test set.
+///
+/// The same data, options and BLAS thread count give bit-identical metrics. Every buffer is
+/// allocated before the first batch; the per-batch loop allocates nothing.
+public func train(data: DataSet, options: TrainingOptions,
+                  learningRate: (Int) -> Double,
+                  onEpoch: (EpochMetrics) -> TrainingControl,
+                  isCancelled: () -> Bool = { false },
+                  evaluateTest: Bool = false) throws -> TrainingResult {
+    if let problem = options.firstInvalid() { throw TrainingError.invalidOptions(problem) }
+    let start = monotonicSeconds()
+    let trainer = Trainer(data: data, options: options)
+    var epochs: [EpochMetrics] = []
+    epochs.reserveCapacity(min(options.epochs, 10_000))
+    var outcome = TrainingOutcome.completed
+    epochLoop: for epoch in 1...options.epochs {
+        let lr = learningRate(epoch)
+        let pass = trainer.trainEpoch(lr: lr, isCancelled: isCancelled)
+        switch pass {
+        case .cancelled:
+            outcome = .cancelled
+            break epochLoop
+        case .diverged:
+            outcome = .diverged(epoch: epoch)
+            break epochLoop
+        case let .done(loss, acc, seconds):
+            let (valLoss, valAcc) = trainer.evaluate(images: data.valImages, labels: data.valLabels)
+            if !valLoss.isFinite {
+                outcome = .diverged(epoch: epoch)
+                break epochLoop
+            }
+            let metrics = EpochMetrics(epoch: epoch, lr: lr, trainLoss: loss, trainAcc: acc,
+                                       valLoss: valLoss, valAcc: valAcc, trainSeconds: seconds)
+            epochs.append(metrics)
+            if onEpoch(metrics) == .stop {
+                if epoch < options.epochs { outcome = .stopped }
+                break epochLoop
+            }
+        }
+    }
+    var testAccuracy: Double?
+    if evaluateTest, outcome == .completed || outcome == .stopped {
+        testAccuracy = trainer.evaluate(images: data.testImages, labels: data.testLabels).accuracy
+    }
+    return TrainingResult(epochs: epochs, outcome: outcome, testAccuracy: testAccuracy,
+                          seconds: monotonicSeconds() - start)
+}
+
+/// One run's model, optimizer and shuffle state.
+final class Trainer {
+    enum Pass { case done(loss: Double, accuracy: Double, seconds: Double), diverged, cancelled }
+
+    let data: DataSet
+    let options: TrainingOptions
+    let model: MLP
+    let optimizer: Optimizer
+    var shuffleRNG: Xoshiro256
+    let order: UnsafeMutablePointer<Int32>
+
+    init(data: DataSet, options: TrainingOptions) {
+        self.data = data
+        self.options = options
+        let sizes = [DataSet.pixels] + options.hidden + [DataSet.classes]
+        model = MLP(sizes: sizes, maxBatch: max(options.batchSize, evaluationBatch), seed: options.seed)
+        optimizer = Optimizer(kind: options.optimizer, count: model.parameterCount,
+                              momentum: options.momentum, nesterov: options.nesterov,
+                              weightDecay: options.weightDecay)
+        shuffleRNG = Xoshiro256(seed: options.seed, stream: 0x5AFF)
+        order = .allocate(capacity: data.trainCount)
+        for i in 0..<data.trainCount { order[i] = Int32(i) }
+    }
+
+    deinit { order.deallocate() }
+
+    /// Fisher–Yates over the training indices, from the run's shuffle stream.
+    func shuffle() {
+        let n = data.trainCount
+        var i = n - 1
+        while i > 0 {
+            let j = shuffleRNG.nextInt(below: i + 1)
+            let t = order[i]; order[i] = order[j]; order[j] = t
+            i -= 1
+        }
+    }
+
+    /// One pass over the shuffled training set at rate `lr`.
+    func trainEpoch(lr: Double, isCancelled: () -> Bool) -> Pass {
+        shuffle()
+        let n = data.trainCount, batchSize = options.batchSize
+        let started = monotonicSeconds()
+        var lossSum = 0.0
+        var correct = 0
+        let stop: Pass? = data.trainImages.withUnsafeBufferPointer { images in
+            data.trainLabels.withUnsafeBufferPointer { labels in
+                var start = 0
+                while start < n {
+                    if isCancelled() { return .cancelled }
+                    let batch = min(batchSize, n - start)
+                    let (loss, right) = trainBatch(images: images.baseAddress!, labels: labels.baseAddress!,
+                                                   start: start, count: batch, lr: lr)
+                    if !loss.isFinite { return .diverged }
+                    lossSum += loss
+                    correct += right
+                    start += batch
+                }
+                return nil
+            }
+        }
+        if let stop { return stop }
+        let seconds = monotonicSeconds() - started
+        return .done(loss: lossSum / Double(n), accuracy: Double(correct) / Double(n), seconds: seconds)
+    }
+
+    /// One step on the `count` shuffled training images from position `start`: answers the
+    /// summed loss and the number of right answers, and updates the model unless the loss is
+    /// not finite.
+    @inline(__always)
+    func trainBatch(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, start: Int, count: Int,
+                    lr: Double) -> (lossSum: Double, correct: Int) {
+        let classes = DataSet.classes
+        model.loadBatch(images: images, labels: labels, indices: order, start: start, count: count)
+        let logits = model.forward(batch: count)
+        let (loss, right) = SoftmaxCrossEntropy.forward(logits, labels: model.labels, batch: count, classes: classes)
+        if !loss.isFinite { return (loss, right) }
+        SoftmaxCrossEntropy.backward(logits, labels: model.labels, batch: count, classes: classes)
+        model.backward(batch: count, optimizer: optimizer, lr: lr)
+        return (loss, right)
+    }
+
+    /// Mean loss and accuracy of the current model on a labelled set, in large batches.
+    func evaluate(images: [UInt8], labels: [UInt8]) -> (loss: Double, accuracy: Double) {
+        let n = labels.count
+        guard n > 0 else { return (0, 0) }
+        var lossSum = 0.0
+        var correct = 0
+        images.withUnsafeBufferPointer { im in
+            labels.withUnsafeBufferPointer { lb in
+                var start = 0
+                while start < n {
+                    let batch = min(model.maxBatch, n - start)
+                    model.loadBatch(images: im.baseAddress!, labels: lb.baseAddress!, indices: nil,
+                                    start: start, count: batch)
+                    let logits = model.forward(batch: batch)
+                    let (loss, right) = SoftmaxCrossEntropy.forward(logits, labels: model.labels,
+                                                                    batch: batch, classes: DataSet.classes)
+                    lossSum += loss
+                    correct += right
+                    start += batch
+                }
+            }
+        }
+        return (lossSum / Double(n), Double(correct) / Double(n))
+    }
+}

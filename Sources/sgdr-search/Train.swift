@@ -1,0 +1,168 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Schedules
+
+extension DatasetKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+/// Options shared by `train` and `bench`: the data and the run.
+struct DataArguments: ParsableArguments {
+    @Option(help: "The data set: fashion-mnist or synthetic.")
+    var dataset: DatasetKind = .fashionMNIST
+    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    var dataDir: String?
+    @Option(name: .customLong("train-size"), help: "Training images: the first N of the training file.")
+    var trainSize: Int = 50000
+    @Option(name: .customLong("val-size"), help: "Validation images: the last N of the training file.")
+    var valSize: Int = 10000
+
+    var options: DataOptions {
+        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize, valSize: valSize)
+    }
+
+    /// The data options, validated.
+    func checked() throws(OptionProblem) -> DataOptions {
+        if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+        return options
+    }
+}
+
+extension OptionProblem {
+    /// From an Engine message that starts with a snake_case field ("batch_size must be >= 1
+    /// (got 0)"): the option is the field's option, and fields named in the rest are spelled as
+    /// options too.
+    init(engineProblem problem: String) {
+        let spelled = cliSpelling(problem)
+        if let space = spelled.firstIndex(of: " ") {
+            self.init(option: String(spelled[..<space]), message: String(spelled[spelled.index(after: space)...]))
+        } else {
+            self.init(option: "", message: spelled)
+        }
+    }
+}
+
+/// "batch_size must be …" → "--batch-size must be …": the library's snake_case field names
+/// become the command's option names wherever they appear in a message.
+func cliSpelling(_ problem: String) -> String {
+    let fields: Set<String> = ["hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
+                               "train_size", "val_size", "lr_max", "lr_min", "t0", "tmult",
+                               "lr_max_compression", "trigger_val_acc", "seed", "threads"]
+    var out = ""
+    var word = ""
+    func flush() {
+        out += fields.contains(word) ? "--" + word.replacingOccurrences(of: "_", with: "-") : word
+        word = ""
+    }
+    for c in problem {
+        if c.isLetter || c.isNumber || c == "_" { word.append(c) } else { flush(); out.append(c) }
+    }
+    flush()
+    return out
+}
+
+/// Loads a data set, turning its error into one line on stderr and a non-zero exit.
+func loadData(_ options: DataOptions) throws -> DataSet {
+    do {
+        return try DataSet.load(options)
+    } catch let error as DataError {
+        printError("Error: \(error)")
+        throw ExitCode.failure
+    }
+}
+
+func printOut(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train once and print one CSV row per epoch.",
+        discussion: "stdout: epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds. stderr: a summary.")
+
+    @OptionGroup var scheduleOptions: ScheduleOptions
+    @OptionGroup var data: DataArguments
+
+    @Option(help: "Hidden layer widths, comma-separated (empty: none).")
+    var hidden: String = "256,128"
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    var batchSize: Int = 128
+    @Option(help: "Epochs.")
+    var epochs: Int = 10
+    @Option(help: "The optimizer: sgd or adam.")
+    var optimizer: OptimizerKind = .sgd
+    @Option(help: "SGD momentum.")
+    var momentum: Double = 0.9
+    @Flag(help: "Nesterov momentum.")
+    var nesterov = false
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.")
+    var weightDecay: Double = 5e-4
+    @Option(help: "Seed of the initialisation and shuffles.")
+    var seed: UInt64 = 0
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 1
+
+    func hiddenSizes() throws(OptionProblem) -> [Int] {
+        let trimmed = hidden.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return [] }
+        var sizes: [Int] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+                throw OptionProblem(option: "--hidden", message: "must be comma-separated positive integers like 256,128, or empty (got \"\(hidden)\")")
+            }
+            sizes.append(n)
+        }
+        return sizes
+    }
+
+    /// Every option, validated: the schedule, the run and the data.
+    func checked() throws(OptionProblem) -> (ScheduleConfig, TrainingOptions, DataOptions) {
+        let options = TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs,
+                                      optimizer: optimizer, momentum: momentum, nesterov: nesterov,
+                                      weightDecay: weightDecay, seed: seed)
+        if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+        let config = try scheduleOptions.config(epochs: epochs)
+        if threads < 1 || threads > 256 {
+            throw OptionProblem(option: "--threads", message: "must be an integer in 1...256 (got \(threads))")
+        }
+        return (config, options, try data.checked())
+    }
+
+    func run() throws {
+        let (config, options, dataOptions): (ScheduleConfig, TrainingOptions, DataOptions)
+        do throws(OptionProblem) {
+            (config, options, dataOptions) = try checked()
+        } catch {
+            throw fail(error)
+        }
+        let dataSet = try loadData(dataOptions)
+        BLAS.setThreads(threads)
+        var schedule = config.makeSchedule()
+        printOut("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds")
+        let result = try Engine.train(
+            data: dataSet, options: options,
+            learningRate: { _ in schedule.beginEpoch() },
+            onEpoch: { m in
+                schedule.endEpoch(valAcc: m.valAcc)
+                printOut("\(m.epoch),\(m.lr),\(m.trainLoss),\(m.trainAcc),\(m.valLoss),\(m.valAcc),\(m.trainSeconds)")
+                return .proceed
+            },
+            evaluateTest: true)
+        let trainSeconds = result.epochs.reduce(0) { $0 + $1.trainSeconds }
+        if let best = result.best {
+            printError("best val_acc \(format(best.valAcc)) at epoch \(best.epoch)")
+        }
+        if let test = result.testAccuracy { printError("test accuracy \(format(test))") }
+        printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"), peak RSS \(peakResidentBytes() / 1_048_576) MB)")
+        if case let .diverged(epoch) = result.outcome {
+            printError("Error: the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
+            throw ExitCode.failure
+        }
+    }
+}
+
+func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }

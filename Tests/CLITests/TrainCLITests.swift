@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+
+/// Runs the built `sgdr-search` binary (next to the test bundle, or in .build/debug).
+final class TrainCLITests: XCTestCase {
+    var binary: URL {
+        let nextToBundle = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("sgdr-search")
+        if FileManager.default.isExecutableFile(atPath: nextToBundle.path) { return nextToBundle }
+        return URL(fileURLWithPath: ".build/debug/sgdr-search")
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    let small = ["train", "--dataset", "synthetic", "--train-size", "1000", "--val-size", "300", "--hidden", "32"]
+
+    /// Rows of the CSV on stdout, by column name.
+    func rows(_ csv: String) -> [[String: Double]] {
+        let lines = csv.split(separator: "\n").map(String.init)
+        guard let header = lines.first?.split(separator: ",").map(String.init) else { return [] }
+        return lines.dropFirst().map { line in
+            Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: ",").map { Double($0) ?? .nan }))
+        }
+    }
+
+    func testTrainPrintsOneRowPerEpochAndASummary() throws {
+        let r = try run(small + ["--epochs", "3", "--schedule", "cosine", "--lr-max", "0.05"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds\n"))
+        let table = rows(r.stdout)
+        XCTAssertEqual(table.map { $0["epoch"] }, [1, 2, 3])
+        XCTAssertTrue(table.allSatisfy { ($0["train_seconds"] ?? -1) > 0 })
+        XCTAssertTrue(r.stderr.contains("best val_acc"))
+        XCTAssertTrue(r.stderr.contains("test accuracy"))
+    }
+
+    /// With a trigger, every epoch runs at lr_max until one ends at or above the threshold; the
+    /// schedule moves from the next epoch on.
+    func testTriggerHoldsLrMaxUntilTheThresholdIsCrossed() throws {
+        let threshold = 0.9, lrMax = 0.05
+        let r = try run(small + ["--epochs", "6", "--lr-max", "\(lrMax)", "--t0", "2",
+                                 "--trigger-val-acc", "\(threshold)"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let table = rows(r.stdout)
+        XCTAssertEqual(table.count, 6)
+        guard let crossed = table.firstIndex(where: { ($0["val_acc"] ?? 0) >= threshold }) else {
+            return XCTFail("the run never reached val_acc \(threshold): \(r.stdout)")
+        }
+        XCTAssertGreaterThan(crossed, 0, "crossed in the first epoch: the test shows nothing")
+        XCTAssertLessThan(crossed, 5)
+        for i in 0...crossed { XCTAssertEqual(table[i]["lr"], lrMax, "epoch \(i + 1)") }
+        XCTAssertLessThan(table[crossed + 1]["lr"] ?? lrMax, lrMax)
+
+        let never = try run(small + ["--epochs", "3", "--lr-max", "\(lrMax)", "--trigger-val-acc", "1"])
+        XCTAssertEqual(rows(never.stdout).map { $0["lr"] }, [lrMax, lrMax, lrMax])
+    }
+
+    func testBadOptionsGiveOneLineAndNonZeroExit() throws {
+        for (args, fragment) in [(["--batch-size", "0"], "--batch-size must be >= 1"),
+                                 (["--train-size", "55000"], "--train-size + --val-size"),
+                                 (["--lr-min", "1"], "--lr-min"),
+                                 (["--dataset", "mnist"], "fashion-mnist"),
+                                 (["--data-dir", "/nonexistent-dir"], "dataset-fashion-mnist")] {
+            let r = try run(["train"] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), "\(args)")
+        }
+    }
+
+    func testDivergedRunExitsNonZero() throws {
+        let r = try run(small + ["--epochs", "2", "--schedule", "constant", "--lr-max", "1000000"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("diverged"), r.stderr)
+    }
+}
