@@ -115,6 +115,11 @@ final class SweepCLITests: XCTestCase {
         XCTAssertNotNil(object?["train_args"] as? [String])
         let status = try BinaryRunner.run(["status", database])
         XCTAssertTrue(status.stdout.contains("done 10"), status.stdout)
+        let page = db("tiny.html")
+        let report = try BinaryRunner.run(["report", database, "--out", page])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let html = (try? String(contentsOfFile: page, encoding: .utf8)) ?? ""
+        XCTAssertTrue(html.contains("<title>sgdr-search report: tiny</title>"), String(html.prefix(400)))
         // The same command again: nothing to run.
         let again = try BinaryRunner.run([space, "--db", database])
         XCTAssertEqual(again.status, 0)
