@@ -20,7 +20,8 @@ public struct SweepError: Error, CustomStringConvertible, Sendable {
 /// each returns the process's exit status, and writes only to the given console.
 public enum SweepCommands {
     public static let exitInterrupted: Int32 = 130
-    public static let exitUsage: Int32 = 2
+    /// An invalid space file, like an invalid option elsewhere in the tool (EX_USAGE).
+    public static let exitUsage: Int32 = 64
 
     /// How `run` and `resume` run the trials.
     public struct RunOptions {

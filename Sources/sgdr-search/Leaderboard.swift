@@ -14,11 +14,8 @@ struct LeaderboardCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only the first N rows.", valueName: "n"))
     var top: Int?
 
-    func validate() throws {
-        if let top, top < 1 { throw ValidationError("--top must be an integer >= 1 (got \(top))") }
-    }
-
     func run() throws {
+        if let top, top < 1 { throw fail(OptionProblem(option: "--top", message: "must be an integer >= 1 (got \(top))")) }
         try exitWith(SweepCommands.leaderboard(db: database.db, csv: csv, top: top, openStore: openStore,
                                                console: .standard))
     }

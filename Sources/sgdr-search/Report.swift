@@ -16,11 +16,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("SGDR configurations plotted beside the baselines.", valueName: "k"))
     var top = 5
 
-    func validate() throws {
-        if top < 0 { throw ValidationError("--top must be an integer >= 0 (got \(top))") }
-    }
-
     func run() throws {
+        if top < 0 { throw fail(OptionProblem(option: "--top", message: "must be an integer >= 0 (got \(top))")) }
         let sweep: StoredSweep
         do { sweep = try StoredSweep.load(db: database.db, openStore: openStore) } catch {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))

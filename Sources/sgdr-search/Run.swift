@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
     @OptionGroup var concurrency: ConcurrencyOption
 
     func run() throws {
-        try exitWith(SweepCommands.run(spaceFile: space, db: db, options: concurrency.runOptions,
+        try exitWith(SweepCommands.run(spaceFile: space, db: db, options: try concurrency.runOptions(),
                                        openStore: openStore, console: .standard))
     }
 }

@@ -15,13 +15,11 @@ struct ConcurrencyOption: ParsableArguments {
                                valueName: "n"))
     var concurrency: Int?
 
-    func validate() throws {
+    /// The run options; a --concurrency out of range is one `Error:` line and exit 64, like every option.
+    func runOptions() throws -> SweepCommands.RunOptions {
         if let c = concurrency, c < 1 || c > 256 {
-            throw ValidationError("--concurrency must be an integer in [1, 256] (got \(c))")
+            throw fail(OptionProblem(option: "--concurrency", message: "must be an integer in [1, 256] (got \(c))"))
         }
-    }
-
-    var runOptions: SweepCommands.RunOptions {
         var o = SweepCommands.RunOptions(concurrency: concurrency)
         o.handleSignals = true
         return o

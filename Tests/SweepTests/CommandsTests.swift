@@ -47,12 +47,12 @@ final class CommandsTests: XCTestCase {
         let path = try write(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#)
         let (console, output) = Console.capturing()
         let code = SweepCommands.run(spaceFile: path, db: nil, options: options(), openStore: stores.open, console: console)
-        XCTAssertEqual(code, 2)
+        XCTAssertEqual(code, 64)
         XCTAssertEqual(stores.opened, [])
         XCTAssertEqual(output().err, "Error: \(path): parameters.tmult.values[1]: 0.5 is out of range; tmult must be a number >= 1\n")
         let missing = SweepCommands.run(spaceFile: dir.appendingPathComponent("nope.json").path, db: nil, options: options(),
                                         openStore: stores.open, console: console)
-        XCTAssertEqual(missing, 2)
+        XCTAssertEqual(missing, 64)
         XCTAssertEqual(stores.opened, [])
     }
 
