@@ -313,10 +313,8 @@ struct SpaceDecoder {
             if integer && lo.rounded(.up) > hi.rounded(.down) {
                 throw fail(path, "no whole number lies in [\(minV.shortText), \(maxV.shortText)]; an integer range needs one")
             }
-            if integer, p == .lrMaxCompression, lo.rounded(.up) > 0, lo.rounded(.up) < 1 {
-                throw fail(path + ".min", "out of range; \(p.allowed)")
-            }
-            if p == .lrMaxCompression && lo < 1 && hi > 0 {
+            // Both ends are allowed, but a continuous range across (0, 1) would draw values that are not.
+            if p == .lrMaxCompression && !integer && lo < 1 && hi > 0 {
                 throw fail(path, "the range [\(minV.shortText), \(maxV.shortText)] includes values in (0, 1); \(p.allowed)")
             }
             out.append(ParameterDomain(parameter: p, kind: .range(min: lo, max: hi, log: log, integer: integer)))

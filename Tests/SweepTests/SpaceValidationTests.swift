@@ -108,6 +108,9 @@ final class SpaceValidationTests: XCTestCase {
                     path: "configurations[1].tmul", contains: ["did you mean \"tmult\"?"])
         assertError(#"{"name": "x", "strategy": "random", "trials": 2, "parameters": {"lr_max_compression": {"min": 0, "max": 5, "log": true}}}"#,
                     path: "parameters.lr_max_compression.min", contains: ["log scale"])
+        assertError(#"{"name": "x", "strategy": "random", "trials": 2, "parameters": {"lr_max_compression": {"min": -1, "max": 5}}}"#,
+                    path: "parameters.lr_max_compression", contains: ["includes values in (0, 1)"])
+        XCTAssertNil(spaceError(#"{"name": "x", "strategy": "random", "trials": 2, "parameters": {"lr_max_compression": {"min": -1, "max": 5, "int": true}}}"#))
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"t0": 3}}"#,
                     path: "fixed.t0", contains: ["also swept"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "baselines": ["step", "sgdr"]}"#,
