@@ -89,10 +89,11 @@ public struct BestSummary: Sendable {
     /// best - baseline, and its standard error when both have a spread.
     public var difference: (value: Double, standardError: Double?)? {
         guard let b = best, let s = b.score, let base = baseline, let t = base.score else { return nil }
-        let std: (LeaderboardRow) -> Double? = { r in
+        // Squared standard error of a row's mean: sample variance / done repeats.
+        let squaredError: (LeaderboardRow) -> Double? = { r in
             r.objective(self.objective).std.map { $0 * $0 / Double(r.repeatsDone) }
         }
-        let se: Double? = if let x = std(b), let y = std(base) { (x + y).squareRoot() } else { nil }
+        let se: Double? = if let x = squaredError(b), let y = squaredError(base) { (x + y).squareRoot() } else { nil }
         return (s - t, se)
     }
 
