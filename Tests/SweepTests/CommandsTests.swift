@@ -165,7 +165,13 @@ final class CommandsTests: XCTestCase {
         XCTAssertEqual(best["t0"] as? Double, Double(bestSGDR.schedule.parameters.t0))
         XCTAssertEqual(best["score"] as? Double, bestSGDR.bestValAcc)
         XCTAssertEqual(best["lr_min"] as? Double, 0.001)
-        XCTAssertNotNil((object["best_baseline"] as? [String: Any])?["score"] as? Double)
+        let baselineRow = Leaderboard.rows(trials, objective: .bestValAcc).first { $0.schedule.kind != .sgdr }!
+        XCTAssertEqual((object["best_baseline"] as? [String: Any])?["configuration"] as? String, baselineRow.configuration)
+        let difference = try XCTUnwrap(object["difference"] as? Double)
+        XCTAssertEqual(difference, bestSGDR.bestValAcc! - baselineRow.bestValAcc!, accuracy: 1e-12)
+        let se = try XCTUnwrap(object["difference_standard_error"] as? Double)
+        let expected = (pow(bestSGDR.bestValAccStd!, 2) / 2 + pow(baselineRow.bestValAccStd!, 2) / 2).squareRoot()
+        XCTAssertEqual(se, expected, accuracy: 1e-12)
         let args = object["train_args"] as! [String]
         XCTAssertEqual(Array(args.prefix(4)), ["--schedule", "sgdr", "--lr-max", "0.1"])
         XCTAssertTrue(args.contains("--trigger-val-acc"))
