@@ -22,7 +22,8 @@ final class Optimizer {
     let nesterov: Bool
     let weightDecay: Float
     let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
-    private(set) var steps = 0
+    /// Steps taken (settable to restore a checkpoint).
+    var steps = 0
     /// SGD: the momentum buffer. Adam: the first moment.
     let first: UnsafeMutablePointer<Float>
     /// Adam: the second moment (unused by SGD).

@@ -32,6 +32,11 @@ struct Xoshiro256: RandomNumberGenerator {
         return result
     }
 
+    /// A generator in a given state (to restore a saved one).
+    init(s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64) {
+        self.s0 = s0; self.s1 = s1; self.s2 = s2; self.s3 = s3
+    }
+
     /// Uniform in [0, 1) with 53 random bits.
     @inline(__always)
     mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }

@@ -170,36 +170,28 @@ let evaluationBatch = 1000
 /// - `evaluateTest`: also measure the final model's accuracy on the test set.
 ///
 /// The same data, options and BLAS thread count give bit-identical metrics. Every buffer is
-/// allocated before the first batch; the per-batch loop allocates nothing.
+/// allocated before the first batch; the per-batch loop allocates nothing. This is a
+/// `TrainingSession` driven epoch by epoch.
 public func train(data: DataSet, options: TrainingOptions,
                   learningRate: (Int) -> Double,
                   onEpoch: (EpochMetrics) -> TrainingControl,
                   isCancelled: () -> Bool = { false },
                   evaluateTest: Bool = false) throws -> TrainingResult {
-    if let problem = options.firstInvalid() { throw TrainingError.invalidOptions(problem) }
     let start = monotonicSeconds()
-    let trainer = Trainer(data: data, options: options)
+    let session = try TrainingSession(data: data, options: options)
     var epochs: [EpochMetrics] = []
     epochs.reserveCapacity(min(options.epochs, 10_000))
     var outcome = TrainingOutcome.completed
     epochLoop: for epoch in 1...options.epochs {
         let lr = learningRate(epoch)
-        let pass = trainer.trainEpoch(lr: lr, isCancelled: isCancelled)
-        switch pass {
+        switch session.runEpoch(lr: lr, isCancelled: isCancelled) {
         case .cancelled:
             outcome = .cancelled
             break epochLoop
         case .diverged:
             outcome = .diverged(epoch: epoch)
             break epochLoop
-        case let .done(loss, acc, seconds):
-            let (valLoss, valAcc) = trainer.evaluate(images: data.valImages, labels: data.valLabels)
-            if !valLoss.isFinite {
-                outcome = .diverged(epoch: epoch)
-                break epochLoop
-            }
-            let metrics = EpochMetrics(epoch: epoch, lr: lr, trainLoss: loss, trainAcc: acc,
-                                       valLoss: valLoss, valAcc: valAcc, trainSeconds: seconds)
+        case let .completed(metrics):
             epochs.append(metrics)
             if onEpoch(metrics) == .stop {
                 if epoch < options.epochs { outcome = .stopped }
@@ -209,7 +201,7 @@ public func train(data: DataSet, options: TrainingOptions,
     }
     var testAccuracy: Double?
     if evaluateTest, outcome == .completed || outcome == .stopped {
-        testAccuracy = trainer.evaluate(images: data.testImages, labels: data.testLabels).accuracy
+        testAccuracy = session.testAccuracy()
     }
     return TrainingResult(epochs: epochs, outcome: outcome, testAccuracy: testAccuracy,
                           seconds: monotonicSeconds() - start)
@@ -240,6 +232,17 @@ final class Trainer {
     }
 
     deinit { order.deallocate() }
+
+    /// The fresh state of `seed`, as `init` leaves it.
+    func reset(seed: UInt64) {
+        model.initialize(seed: seed)
+        let n = model.parameterCount
+        optimizer.first.update(repeating: 0, count: n)
+        if optimizer.kind == .adam { optimizer.second.update(repeating: 0, count: n) }
+        optimizer.steps = 0
+        shuffleRNG = Xoshiro256(seed: seed, stream: 0x5AFF)
+        for i in 0..<data.trainCount { order[i] = Int32(i) }
+    }
 
     /// Fisher–Yates over the training indices, from the run's shuffle stream.
     func shuffle() {
