@@ -36,6 +36,8 @@ public enum SweepCommands {
         public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
         /// Leaderboard rows printed at the end.
         public var top = 10
+        /// Byte budget of the engine's trajectory cache (0: no sharing of epochs between trials).
+        public var cacheBytes = TrajectoryCache.defaultBudgetBytes
 
         public init(concurrency: Int? = nil) { self.concurrency = concurrency }
     }
@@ -128,7 +130,7 @@ public enum SweepCommands {
                 let data: DataSet
                 do { data = try DataSet.load(space.data) } catch { throw SweepError("cannot load the data set: \(error)") }
                 BLAS.setThreads(space.trainingThreads)
-                executor = EngineExecutor(data: data, training: space.training)
+                executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }
             let progress = ProgressReporter(console: console, total: before.count, alreadyFinished: finished.count,
                                             objective: space.objective)
@@ -144,6 +146,9 @@ public enum SweepCommands {
             if worker > 0 {
                 console.err(String(format: "Storage and dispatch: %.3f s of %.2f s of worker time (%.2f%%)\n",
                                    worker - training, worker, 100 * (worker - training) / worker))
+            }
+            if let engine = executor as? EngineExecutor {
+                console.err(engine.cache.statistics.summary + "\n")
             }
         }
         let after = try store.trials()

@@ -15,12 +15,21 @@ struct ConcurrencyOption: ParsableArguments {
                                valueName: "n"))
     var concurrency: Int?
 
+    @Option(name: .customLong("cache-mb"),
+            help: ArgumentHelp("Memory for training states shared between trials, in MiB (0: no sharing; the results are the same).",
+                               valueName: "mib"))
+    var cacheMB: Int = TrajectoryCache.defaultBudgetBytes >> 20
+
     /// The run options; a --concurrency out of range is one `Error:` line and exit 64, like every option.
     func runOptions() throws -> SweepCommands.RunOptions {
         if let c = concurrency, c < 1 || c > 256 {
             throw fail(OptionProblem(option: "--concurrency", message: "must be an integer in [1, 256] (got \(c))"))
         }
+        if cacheMB < 0 || cacheMB > 1 << 20 {
+            throw fail(OptionProblem(option: "--cache-mb", message: "must be an integer in [0, 1048576] (got \(cacheMB))"))
+        }
         var o = SweepCommands.RunOptions(concurrency: concurrency)
+        o.cacheBytes = cacheMB << 20
         o.handleSignals = true
         return o
     }
