@@ -58,15 +58,19 @@ public struct EngineExecutor: TrialExecutor {
             let parent = key
             key.rates.append(lr.bitPattern)
             let metrics: EpochMetrics
-            switch cache.lookup(key) {
-            case .diverged?:
+            switch cache.claim(key, isCancelled: isCancelled) {
+            case .cancelled:
+                return .cancelled
+            case .hit(.diverged):
                 return .diverged
-            case let .trained(m, _)?:
+            case let .hit(.trained(m, _)):
                 metrics = m
-            case nil:
+            case .claimed:
                 switch worker.train(lr: lr, after: parent, keepState: e < options.epochs, cache: cache,
                                     isCancelled: isCancelled) {
-                case .cancelled: return .cancelled
+                case .cancelled:
+                    cache.release(key)
+                    return .cancelled
                 case .diverged: return .diverged
                 case let .completed(m): metrics = m
                 }

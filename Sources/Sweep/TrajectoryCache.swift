@@ -70,7 +70,10 @@ public final class TrajectoryCache: @unchecked Sendable {
     }
 
     public let budgetBytes: Int
-    private let lock = NSLock()
+    private let lock = NSCondition()
+    /// Keys a worker is training now: another worker that needs one waits for it instead of
+    /// training the same epoch at the same time (it would finish no sooner, and slow both).
+    private var inFlight: Set<Key> = []
     private var slots: [Key: Slot] = [:]
     private var clock: UInt64 = 0
     private var stats = Statistics()
@@ -92,6 +95,48 @@ public final class TrajectoryCache: @unchecked Sendable {
             slot.lastUse = clock
             slots[key] = slot
             return slot.entry
+        }
+    }
+
+    /// What `claim` answers.
+    public enum Claim: Sendable {
+        /// The entry was cached (or another worker just trained it).
+        case hit(Entry)
+        /// The caller must train the epoch, then `store` its entry or, if it was cancelled,
+        /// `release` the key.
+        case claimed
+        /// `isCancelled` answered true while waiting for another worker's epoch.
+        case cancelled
+    }
+
+    /// Looks `key` up like `lookup`; on a miss, if another worker is training that very epoch,
+    /// waits for it (polling `isCancelled`), else claims it for the caller. Without a budget
+    /// nothing is shared, so nothing is waited for.
+    public func claim(_ key: Key, isCancelled: () -> Bool) -> Claim {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if var slot = slots[key] {
+                stats.hits += 1
+                clock += 1
+                slot.lastUse = clock
+                slots[key] = slot
+                return .hit(slot.entry)
+            }
+            if budgetBytes == 0 || !inFlight.contains(key) {
+                if budgetBytes > 0 { inFlight.insert(key) }
+                stats.misses += 1
+                return .claimed
+            }
+            if isCancelled() { return .cancelled }
+            _ = lock.wait(until: Date(timeIntervalSinceNow: 0.05))
+        }
+    }
+
+    /// Gives up a claimed key without an entry (its epoch was cancelled).
+    public func release(_ key: Key) {
+        lock.withLock {
+            if inFlight.remove(key) != nil { lock.broadcast() }
         }
     }
 
@@ -118,6 +163,7 @@ public final class TrajectoryCache: @unchecked Sendable {
     public func store(_ key: Key, _ entry: Entry) {
         let bytes = entry.byteCount + 16 + 8 * key.rates.count
         lock.withLock {
+            if inFlight.remove(key) != nil { lock.broadcast() }
             guard bytes <= budgetBytes else { return }
             clock += 1
             if let old = slots.updateValue(Slot(entry: entry, bytes: bytes, lastUse: clock), forKey: key) {

@@ -158,6 +158,20 @@ final class SharingTests: XCTestCase {
         if case .diverged? = cache.lookup(ab) {} else { XCTFail("diverged marker") }
         XCTAssertEqual(cache.deepestState(ab)?.length, 1, "a diverged marker holds no state")
         XCTAssertLessThanOrEqual(cache.statistics.bytes, cache.budgetBytes)
+        // An epoch being trained is waited for, not trained twice; a cancelled one is released.
+        let d = TrajectoryCache.Key(seed: 1, rates: [4])
+        guard case .claimed = cache.claim(d, isCancelled: { false }) else { return XCTFail("claim") }
+        guard case .cancelled = cache.claim(d, isCancelled: { true }) else { return XCTFail("in flight") }
+        cache.release(d)
+        guard case .claimed = cache.claim(d, isCancelled: { true }) else { return XCTFail("released") }
+        let done = expectation(description: "waiter served")
+        let served = Thread {
+            if case .hit = cache.claim(d, isCancelled: { false }) { done.fulfill() }
+        }
+        served.start()
+        Thread.sleep(forTimeInterval: 0.1)
+        cache.store(d, .trained(m, nil))
+        wait(for: [done], timeout: 5)
         let none = TrajectoryCache(budgetBytes: 0)
         none.store(a, .trained(m, nil))
         XCTAssertNil(none.lookup(a))
