@@ -144,10 +144,9 @@ final class SessionPool: @unchecked Sendable {
     private var free: [WorkerSession] = []
 
     func take(data: DataSet, options: TrainingOptions) throws -> WorkerSession {
-        if let worker = lock.withLock({ free.popLast() }) {
-            // Prefer the state it holds: the pool's sessions share the executor's options.
-            return worker
-        }
+        // Every session of the pool has the executor's options (the seed aside, which the
+        // trial sets by a restore or a reset), so any free one will do.
+        if let worker = lock.withLock({ free.popLast() }) { return worker }
         return WorkerSession(try TrainingSession(data: data, options: options))
     }
 
