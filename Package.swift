@@ -33,13 +33,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        // Test support: an independent transcription of SGDR-SPEC.md's state machine.
+        .target(name: "SpecReference", path: "Tests/SpecReference"),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine"]),
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
-        .testTarget(name: "CLITests", dependencies: ["sgdr-search"]),
+        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SpecReference"]),
     ]
 )

@@ -99,32 +99,50 @@ public final class DataSet: Sendable {
     /// Row-major `count x 784` bytes, and one label (0...9) per image.
     let trainImages: [UInt8], trainLabels: [UInt8]
     let valImages: [UInt8], valLabels: [UInt8]
-    let testImages: [UInt8], testLabels: [UInt8]
+    /// Whether the test set was loaded (`load(_:includeTest:)`).
+    public let hasTest: Bool
+    private let storedTestImages: [UInt8], storedTestLabels: [UInt8]
+
+    /// The test set; only for a data set loaded with its test set.
+    var testImages: [UInt8] {
+        precondition(hasTest, "the test set was not loaded: load the data set with includeTest: true")
+        return storedTestImages
+    }
+    var testLabels: [UInt8] {
+        precondition(hasTest, "the test set was not loaded: load the data set with includeTest: true")
+        return storedTestLabels
+    }
 
     public var trainCount: Int { trainLabels.count }
     public var valCount: Int { valLabels.count }
-    public var testCount: Int { testLabels.count }
+    /// Test images (0 when the test set was not loaded).
+    public var testCount: Int { storedTestLabels.count }
 
-    init(kind: DatasetKind, train: ([UInt8], [UInt8]), val: ([UInt8], [UInt8]), test: ([UInt8], [UInt8])) {
+    /// `test` nil: a data set without its test set.
+    init(kind: DatasetKind, train: ([UInt8], [UInt8]), val: ([UInt8], [UInt8]), test: ([UInt8], [UInt8])?) {
         precondition(train.0.count == train.1.count * Self.pixels)
         precondition(val.0.count == val.1.count * Self.pixels)
-        precondition(test.0.count == test.1.count * Self.pixels)
+        precondition(test.map { $0.0.count == $0.1.count * Self.pixels } ?? true)
         self.kind = kind
         (trainImages, trainLabels) = train
         (valImages, valLabels) = val
-        (testImages, testLabels) = test
+        hasTest = test != nil
+        (storedTestImages, storedTestLabels) = test ?? ([], [])
     }
 
-    /// Loads (or generates) the data set the options describe.
-    public static func load(_ options: DataOptions) throws -> DataSet {
+    /// Loads (or generates) the data set the options describe. `includeTest: false` skips the
+    /// test set (sweeps never use it): its files must still exist, but are not read, and
+    /// the train and validation sets are the same bytes either way.
+    public static func load(_ options: DataOptions, includeTest: Bool = true) throws -> DataSet {
         if let problem = options.firstInvalid() { throw DataError.invalidOptions(problem) }
         switch options.dataset {
         case .synthetic:
             return synthetic(trainSize: options.trainSize, valSize: options.valSize,
-                             testSize: max(options.valSize, 1000), seed: options.syntheticSeed)
+                             testSize: includeTest ? max(options.valSize, 1000) : nil, seed: options.syntheticSeed)
         case .fashionMNIST:
             return try loadFashionMNIST(directory: options.dataDir ?? DataOptions.defaultFashionMNISTDirectory,
-                                        trainSize: options.trainSize, valSize: options.valSize)
+                                        trainSize: options.trainSize, valSize: options.valSize,
+                                        includeTest: includeTest)
         }
     }
 
@@ -136,7 +154,17 @@ public final class DataSet: Sendable {
         throw DataError.missingFile(directory: dir, name: name)
     }
 
-    static func loadFashionMNIST(directory: String, trainSize: Int, valSize: Int) throws -> DataSet {
+    /// One result slot per concurrent task (each task writes only its own).
+    private final class Slot<T>: @unchecked Sendable {
+        var value: Result<T, any Error>?
+    }
+
+    /// Reads the training images in one streaming pass that keeps only the first `trainSize`
+    /// and last `valSize` images, while the labels (and the test set) are read on another
+    /// thread. Errors are reported as a serial read of the four files in order would report
+    /// them: training images, training labels, test images, test labels.
+    static func loadFashionMNIST(directory: String, trainSize: Int, valSize: Int,
+                                 includeTest: Bool = true) throws -> DataSet {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
             throw DataError.missingDirectory(directory)
@@ -145,19 +173,44 @@ public final class DataSet: Sendable {
         let trainLabelsPath = try locate("train-labels-idx1-ubyte", in: directory)
         let testImagesPath = try locate("t10k-images-idx3-ubyte", in: directory)
         let testLabelsPath = try locate("t10k-labels-idx1-ubyte", in: directory)
+        let side = imageSide
+        let images = Slot<IDX.ImageRanges>(), labels = Slot<[UInt8]>(), test = Slot<(IDX.Images, [UInt8])>()
+        DispatchQueue.concurrentPerform(iterations: 2) { task in
+            if task == 0 {
+                images.value = Result {
+                    try IDX.readImages(path: trainImagesPath) { count, rows, columns in
+                        guard rows == side, columns == side, count >= trainSize + valSize else { return [] }
+                        return [0..<trainSize, (count - valSize)..<count]
+                    }
+                }
+            } else {
+                labels.value = Result { try IDX.readLabels(path: trainLabelsPath) }
+                if includeTest {
+                    test.value = Result { try IDX.readPair(images: testImagesPath, labels: testLabelsPath) }
+                }
+            }
+        }
         do {
-            let (trainIm, trainLb) = try IDX.readPair(images: trainImagesPath, labels: trainLabelsPath)
-            let (testIm, testLb) = try IDX.readPair(images: testImagesPath, labels: testLabelsPath)
-            for (path, im) in [(trainImagesPath, trainIm), (testImagesPath, testIm)] where im.rows != 28 || im.columns != 28 {
-                throw DataError.wrongImageSize(file: path, rows: im.rows, columns: im.columns)
+            let trainIm = try images.value!.get()
+            let trainLb = try labels.value!.get()
+            guard trainIm.count == trainLb.count else {
+                throw IDXError.countMismatch(images: trainImagesPath, imageCount: trainIm.count,
+                                             labels: trainLabelsPath, labelCount: trainLb.count)
+            }
+            let testSet = try test.value?.get()
+            if trainIm.rows != side || trainIm.columns != side {
+                throw DataError.wrongImageSize(file: trainImagesPath, rows: trainIm.rows, columns: trainIm.columns)
+            }
+            if let testIm = testSet?.0, testIm.rows != side || testIm.columns != side {
+                throw DataError.wrongImageSize(file: testImagesPath, rows: testIm.rows, columns: testIm.columns)
             }
             guard trainIm.count >= trainSize + valSize else {
                 throw DataError.tooFewImages(file: trainImagesPath, count: trainIm.count, needed: trainSize + valSize)
             }
-            let p = pixels, n = trainIm.count
-            let train = (Array(trainIm.pixels[0..<trainSize * p]), Array(trainLb[0..<trainSize]))
-            let val = (Array(trainIm.pixels[(n - valSize) * p..<n * p]), Array(trainLb[(n - valSize)..<n]))
-            return DataSet(kind: .fashionMNIST, train: train, val: val, test: (testIm.pixels, testLb))
+            let n = trainIm.count
+            let train = (trainIm.parts[0], Array(trainLb[0..<trainSize]))
+            let val = (trainIm.parts[1], Array(trainLb[(n - valSize)..<n]))
+            return DataSet(kind: .fashionMNIST, train: train, val: val, test: testSet.map { ($0.0.pixels, $0.1) })
         } catch let error as IDXError {
             throw DataError.idx(error)
         }
@@ -165,7 +218,8 @@ public final class DataSet: Sendable {
 
     /// A learnable 10-class set: each class has a smooth random prototype image; a sample is its
     /// class prototype, randomly shifted by up to 2 pixels, dimmed, plus uniform noise.
-    public static func synthetic(trainSize: Int, valSize: Int, testSize: Int, seed: UInt64) -> DataSet {
+    /// `testSize` nil: no test set (the train and validation sets are the same either way).
+    public static func synthetic(trainSize: Int, valSize: Int, testSize: Int?, seed: UInt64) -> DataSet {
         var protoRNG = Xoshiro256(seed: seed, stream: 0x5EED)
         let side = imageSide
         // Prototypes: sums of a few random Gaussian blobs, scaled to 0...255.
@@ -209,6 +263,6 @@ public final class DataSet: Sendable {
             return (images, labels)
         }
         return DataSet(kind: .synthetic, train: make(trainSize, stream: 1), val: make(valSize, stream: 2),
-                       test: make(testSize, stream: 3))
+                       test: testSize.map { make($0, stream: 3) })
     }
 }

@@ -53,18 +53,87 @@ public enum IDX {
         UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
     }
 
-    /// Parses an images file already in memory; `name` is used in error messages.
-    public static func parseImages(_ bytes: [UInt8], name: String) throws -> Images {
-        guard bytes.count >= 16 else { throw IDXError.tooShort(file: name, bytes: bytes.count, needed: 16) }
-        let magic = bigEndian32(bytes, 0)
+    /// Checks an images file's header (its first 16 bytes, or fewer if the file is shorter)
+    /// against the file's length `total`; returns the images' count and size.
+    static func checkImagesHeader(_ header: [UInt8], total: Int, name: String) throws -> (count: Int, rows: Int, columns: Int) {
+        guard total >= 16, header.count >= 16 else { throw IDXError.tooShort(file: name, bytes: total, needed: 16) }
+        let magic = bigEndian32(header, 0)
         guard magic == imagesMagic else { throw IDXError.badMagic(file: name, found: magic, expected: imagesMagic) }
-        let count = Int(bigEndian32(bytes, 4)), rows = Int(bigEndian32(bytes, 8)), columns = Int(bigEndian32(bytes, 12))
+        let count = Int(bigEndian32(header, 4)), rows = Int(bigEndian32(header, 8)), columns = Int(bigEndian32(header, 12))
         guard rows >= 1, columns >= 1, rows <= 4096, columns <= 4096, count <= 100_000_000 else {
             throw IDXError.badDimensions(file: name, reason: "\(count) images of \(rows)x\(columns)")
         }
         let expected = 16 + count * rows * columns
-        guard bytes.count == expected else { throw IDXError.wrongLength(file: name, bytes: bytes.count, expected: expected) }
+        guard total == expected else { throw IDXError.wrongLength(file: name, bytes: total, expected: expected) }
+        return (count, rows, columns)
+    }
+
+    /// Parses an images file already in memory; `name` is used in error messages.
+    public static func parseImages(_ bytes: [UInt8], name: String) throws -> Images {
+        let (count, rows, columns) = try checkImagesHeader(Array(bytes.prefix(16)), total: bytes.count, name: name)
         return Images(count: count, rows: rows, columns: columns, pixels: Array(bytes[16...]))
+    }
+
+    /// Some images of an images file: the header's count and size, and one byte array per
+    /// requested range of images.
+    public struct ImageRanges: Sendable {
+        public var count: Int
+        public var rows: Int
+        public var columns: Int
+        public var parts: [[UInt8]]
+    }
+
+    /// Reads an images file (gzip-compressed or raw) in one streaming pass, keeping only the
+    /// images in the ranges `select` returns for the header's `(count, rows, columns)` (each
+    /// range within `0..<count`; return [] to keep nothing). Nothing else of the file is held in
+    /// memory. Checks the file exactly as `readImages` does, with the same errors in the same
+    /// order (a damaged gzip stream first, then the header, then the length); `select` is only
+    /// called for a header that names a plausible size, and its ranges are filled only if the
+    /// whole file checks out.
+    public static func readImages(path: String, chunkSize: Int = 1 << 20,
+                                  select: (_ count: Int, _ rows: Int, _ columns: Int) -> [Range<Int>]) throws -> ImageRanges {
+        var header: [UInt8] = []
+        header.reserveCapacity(16)
+        // Destination byte ranges within the pixel data (the file after its header).
+        var parts: [[UInt8]] = []
+        var targets: [Range<Int>] = []
+        var pixelOffset = 0
+        let total = try streamPossiblyGzipped(path: path, chunkSize: chunkSize) { chunk in
+            var chunk = chunk
+            if header.count < 16 {
+                let take = min(16 - header.count, chunk.count)
+                header.append(contentsOf: chunk[0..<take])
+                chunk = UnsafeRawBufferPointer(rebasing: chunk[take...])
+                if header.count == 16, let dims = plausibleImagesHeader(header) {
+                    let size = dims.rows * dims.columns
+                    for r in select(dims.count, dims.rows, dims.columns) {
+                        precondition(r.lowerBound >= 0 && r.upperBound <= dims.count, "image range \(r) outside 0..<\(dims.count)")
+                        targets.append(r.lowerBound * size..<r.upperBound * size)
+                        parts.append([UInt8](repeating: 0, count: r.count * size))
+                    }
+                }
+            }
+            guard !chunk.isEmpty else { return }
+            let here = pixelOffset..<pixelOffset + chunk.count
+            for i in targets.indices where targets[i].overlaps(here) {
+                let lo = max(targets[i].lowerBound, here.lowerBound), hi = min(targets[i].upperBound, here.upperBound)
+                parts[i].withUnsafeMutableBytes { dst in
+                    (dst.baseAddress! + (lo - targets[i].lowerBound))
+                        .copyMemory(from: chunk.baseAddress! + (lo - here.lowerBound), byteCount: hi - lo)
+                }
+            }
+            pixelOffset += chunk.count
+        }
+        let (count, rows, columns) = try checkImagesHeader(header, total: total, name: path)
+        return ImageRanges(count: count, rows: rows, columns: columns, parts: parts)
+    }
+
+    /// The header's count and size if its magic and dimensions are valid (not its length).
+    private static func plausibleImagesHeader(_ header: [UInt8]) -> (count: Int, rows: Int, columns: Int)? {
+        guard header.count >= 16, bigEndian32(header, 0) == imagesMagic else { return nil }
+        let count = Int(bigEndian32(header, 4)), rows = Int(bigEndian32(header, 8)), columns = Int(bigEndian32(header, 12))
+        guard rows >= 1, columns >= 1, rows <= 4096, columns <= 4096, count <= 100_000_000 else { return nil }
+        return (count, rows, columns)
     }
 
     /// Parses a labels file already in memory; every label must be a class 0...9.

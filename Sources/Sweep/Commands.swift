@@ -128,7 +128,7 @@ public enum SweepCommands {
                 executor = try make(space)
             } else {
                 let data: DataSet
-                do { data = try DataSet.load(space.data) } catch { throw SweepError("cannot load the data set: \(error)") }
+                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(error)") }
                 BLAS.setThreads(space.trainingThreads)
                 executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }

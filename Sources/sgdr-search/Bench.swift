@@ -32,7 +32,9 @@ struct Bench: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let dataSet = try loadData(dataOptions)
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let dataSet = try loadData(dataOptions, includeTest: false)
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
         let options = TrainingOptions()
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: counts, repeats: repeats)
         let sizes = ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
@@ -49,6 +51,7 @@ struct Bench: ParsableCommand {
                 + profile.phases.map { String(format: "%@ %.3f s", $0.0, $0.1) }.joined(separator: ", ")
                 + String(format: " (total %.3f s)", profile.total))
         }
+        print(String(format: "data load: %.3f s (training and validation images, as a sweep loads them)", loadSeconds))
         print(String(format: "sgemm work per epoch: %.2f GFLOP; peak RSS: %.0f MB", (rows.first?.flopsPerEpoch ?? 0) / 1e9,
                      Double(peakResidentBytes()) / 1_048_576))
     }

@@ -10,7 +10,7 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseArgument
 
-    @Option(help: ArgumentHelp("Where to write the page ('-': stdout; default: the database path with .html).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where to write the page ('-': stdout; default: runs/<name>.html, like the sweep's default database).", valueName: "file"))
     var out: String?
 
     @Option(help: ArgumentHelp("SGDR configurations plotted beside the baselines.", valueName: "k"))
@@ -29,7 +29,8 @@ struct ReportCommand: ParsableCommand {
             parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
             trials: sweep.trials, generatedAt: Date())
         let html = renderReport(input, top: top)
-        let path = out ?? ((database.db as NSString).deletingPathExtension + ".html")
+        let path = out ?? "runs/\(sweep.space.name).html"
+        if out == nil { try? FileManager.default.createDirectory(atPath: "runs", withIntermediateDirectories: true) }
         if path == "-" {
             FileHandle.standardOutput.write(Data(html.utf8))
             return

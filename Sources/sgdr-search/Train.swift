@@ -61,10 +61,11 @@ func cliSpelling(_ problem: String) -> String {
     return out
 }
 
-/// Loads a data set, turning its error into one line on stderr and a non-zero exit.
-func loadData(_ options: DataOptions) throws -> DataSet {
+/// Loads a data set (with its test set unless `includeTest` is false), turning its error into
+/// one line on stderr and a non-zero exit.
+func loadData(_ options: DataOptions, includeTest: Bool = true) throws -> DataSet {
     do {
-        return try DataSet.load(options)
+        return try DataSet.load(options, includeTest: includeTest)
     } catch let error as DataError {
         printError("Error: \(error)")
         throw ExitCode.failure

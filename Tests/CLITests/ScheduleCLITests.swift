@@ -1,4 +1,5 @@
 import Foundation
+import SpecReference
 import XCTest
 
 /// SGDR-SPEC.md's golden table: (epoch, T_cur, T_i, lr).

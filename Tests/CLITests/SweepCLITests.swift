@@ -154,7 +154,9 @@ final class SweepCLITests: XCTestCase {
     }
 
     func testTwoProcessesOnOneDatabaseRunEveryTrialExactlyOnce() throws {
-        let space = try file("tiny.json", tinySpace(concurrency: 1))
+        // Trials long enough (a few hundred ms each in a debug build) that the second process
+        // starts while the first still has work: both must take some, and none may run twice.
+        let space = try file("tiny.json", tinySpace(trainSize: 4000, epochs: 6, concurrency: 1))
         let shared = db("shared.sqlite")
         let a = try Child([space, "--db", shared], in: dir)
         let b = try Child([space, "--db", shared], in: dir)

@@ -1,5 +1,6 @@
 import Foundation
 import Schedules
+import SpecReference
 import XCTest
 
 private func rates(_ config: ScheduleConfig) -> [Double] {

@@ -1,4 +1,5 @@
 import Schedules
+import SpecReference
 import XCTest
 
 /// SGDR-SPEC.md's golden table: lr_max 0.1, lr_min 1e-5, t0 5, tmult 2, c 1, trigger from the start.

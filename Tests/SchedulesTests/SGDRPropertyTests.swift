@@ -1,5 +1,6 @@
 import Foundation
 import Schedules
+import SpecReference
 import XCTest
 
 /// Runs `SGDRSchedule` over `valAccs`, recording what each epoch looked like from outside.

@@ -1,4 +1,5 @@
 import Schedules
+import SpecReference
 import XCTest
 
 final class ScheduleTableTests: XCTestCase {

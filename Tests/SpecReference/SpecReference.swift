@@ -2,12 +2,13 @@ import Foundation
 
 // An independent, straightforward transcription of SGDR-SPEC.md's state machine, written
 // without calling the code under test, plus a seeded random generator for property tests.
+// Shared by SchedulesTests and CLITests (a test-support target; nothing ships it).
 
 /// SplitMix64: small, seeded, reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -18,36 +19,46 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// One parameter set. `tmult` is `tmultPercent / 100`, so the spec's `floor(tmult * T_i)` can be
 /// computed exactly in integers (`tmultPercent * T_i / 100`), free of binary rounding.
-struct SpecCase: CustomStringConvertible {
-    var lrMax: Double
-    var lrMin: Double
-    var t0: Int
-    var tmultPercent: Int
-    var c: Double
-    var trigger: Double
-    var epochs: Int
+public struct SpecCase: CustomStringConvertible {
+    public var lrMax: Double
+    public var lrMin: Double
+    public var t0: Int
+    public var tmultPercent: Int
+    public var c: Double
+    public var trigger: Double
+    public var epochs: Int
 
-    var tmult: Double { Double(tmultPercent) / 100 }
+    public init(lrMax: Double, lrMin: Double, t0: Int, tmultPercent: Int, c: Double, trigger: Double, epochs: Int) {
+        self.lrMax = lrMax
+        self.lrMin = lrMin
+        self.t0 = t0
+        self.tmultPercent = tmultPercent
+        self.c = c
+        self.trigger = trigger
+        self.epochs = epochs
+    }
 
-    var description: String {
+    public var tmult: Double { Double(tmultPercent) / 100 }
+
+    public var description: String {
         "lrMax=\(lrMax) lrMin=\(lrMin) t0=\(t0) tmult=\(tmult) c=\(c) trigger=\(trigger) epochs=\(epochs)"
     }
 }
 
-struct SpecEpoch {
-    var lr: Double
-    var tCur: Int
-    var tI: Int
+public struct SpecEpoch {
+    public var lr: Double
+    public var tCur: Int
+    public var tI: Int
     /// Whether the schedule was running during this epoch.
-    var triggered: Bool
-    var peak: Double
+    public var triggered: Bool
+    public var peak: Double
     /// Whether this epoch's val_acc counted as an improvement (set next_peak).
-    var improved: Bool
+    public var improved: Bool
 }
 
 /// SGDR-SPEC.md, "The state machine", line by line. The epoch whose val_acc reaches the trigger
 /// ran at lr_max before the schedule and is not an improvement (the project's design decision).
-func specReference(_ p: SpecCase, valAccs: [Double]) -> [SpecEpoch] {
+public func specReference(_ p: SpecCase, valAccs: [Double]) -> [SpecEpoch] {
     var triggered = p.trigger <= 0
     var best = 0.0
     var peak = p.lrMax
@@ -84,10 +95,10 @@ func specReference(_ p: SpecCase, valAccs: [Double]) -> [SpecEpoch] {
 }
 
 extension SplitMix64 {
-    mutating func unit() -> Double { Double.random(in: 0..<1, using: &self) }
+    public mutating func unit() -> Double { Double.random(in: 0..<1, using: &self) }
 
     /// A valid parameter set (c never in (0, 1), which the parameters reject).
-    mutating func specCase(compression: Double? = nil, tmultPercent: Int? = nil,
+    public mutating func specCase(compression: Double? = nil, tmultPercent: Int? = nil,
                            trigger: Double? = nil, maxEpochs: Int = 80) -> SpecCase {
         let lrMax = pow(10, Double.random(in: -4...0, using: &self))
         let lrMin: Double
@@ -109,7 +120,7 @@ extension SplitMix64 {
     }
 
     /// Validation accuracies in [0, 1] of several shapes: noisy rise, random, flat, monotone.
-    mutating func valAccs(_ n: Int) -> [Double] {
+    public mutating func valAccs(_ n: Int) -> [Double] {
         switch Int.random(in: 0..<4, using: &self) {
         case 0:
             var a = 0.3 * unit()
@@ -122,6 +133,6 @@ extension SplitMix64 {
 }
 
 /// |a - b| <= rel * max(|a|, |b|) (equal values, including zeros, always pass).
-func close(_ a: Double, _ b: Double, rel: Double) -> Bool {
+public func close(_ a: Double, _ b: Double, rel: Double) -> Bool {
     a == b || abs(a - b) <= rel * max(abs(a), abs(b))
 }
