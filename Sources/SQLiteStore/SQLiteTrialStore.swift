@@ -13,7 +13,7 @@ public enum SQLiteStoreError: Error, Hashable, CustomStringConvertible {
     case notASweepDatabase(path: String, reason: String)
     /// The database was written by a newer sgdr-search with a schema this build does not know.
     case newerSchema(path: String, version: Int)
-    /// `appendEpoch` with an epoch number the trial's current attempt already has.
+    /// `appendEpochs` (or `finish`) with an epoch number the trial's current attempt already has.
     case duplicateEpoch(trial: String, epoch: Int)
     /// Any other SQLite (or decoding) error, with SQLite's message.
     case database(path: String, message: String)
@@ -234,10 +234,15 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
-    public func appendEpoch(_ metrics: EpochMetrics, trial id: String, owner: String) throws {
+    public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
         try write { db in
             try Self.checkRunning(db, id, owner)
-            let m = metrics
+            try Self.insertEpochs(db, metrics, trial: id)
+        }
+    }
+
+    private static func insertEpochs(_ db: Database, _ metrics: [EpochMetrics], trial id: String) throws {
+        for m in metrics {
             do {
                 try db.cachedStatement(sql: """
                     INSERT INTO epochs (trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
@@ -249,10 +254,11 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
-    public func finish(trial id: String, owner: String, _ finish: TrialFinish) throws {
+    public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending newEpochs: [EpochMetrics]) throws {
         let now = Date().timeIntervalSince1970
         try write { db in
             try Self.checkRunning(db, id, owner)
+            try Self.insertEpochs(db, newEpochs, trial: id)
             let epochs = try Self.fetchEpochs(db, trial: id)
             // The summary as TrialRecord defines it (first epoch on ties).
             let summary = TrialRecord(

@@ -64,13 +64,14 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
-    public func appendEpoch(_ metrics: EpochMetrics, trial id: String, owner: String) throws {
-        try mutateRunning(id, owner) { $0.epochs.append(metrics) }
+    public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
+        try mutateRunning(id, owner) { $0.epochs += metrics }
     }
 
-    public func finish(trial id: String, owner: String, _ finish: TrialFinish) throws {
+    public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws {
         let now = clock()
         try mutateRunning(id, owner) {
+            $0.epochs += epochs
             $0.status = finish.status
             $0.seconds = finish.seconds
             $0.error = finish.error

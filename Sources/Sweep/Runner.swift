@@ -181,6 +181,9 @@ public final class SweepRunner: @unchecked Sendable {
     public let cancellation: CancellationFlag
     public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
     public var onEvent: @Sendable (SweepEvent) -> Void = { _ in }
+    /// A running trial's epochs are written to the store at most this often (seconds); the rest
+    /// go with its finish, in the same transaction. 0 writes every epoch as it ends.
+    public var epochFlushInterval: Double = 1
 
     private let lock = NSLock()
     private var storeError: (any Error)?
@@ -262,14 +265,21 @@ public final class SweepRunner: @unchecked Sendable {
             func seconds() -> Double { Double(Self.now() - start) / 1e9 }
             var finish: TrialFinish?
             var epochs: [EpochMetrics] = []
+            var unsaved: [EpochMetrics] = []
+            var lastFlush = start
             var inStore: UInt64 = 0
             do {
                 defer { training += Self.now() - start - inStore }
                 let outcome = try executor.execute(spec, onEpoch: { metrics in
                     let t = Self.now()
                     defer { inStore += Self.now() - t }
-                    do { try store.appendEpoch(metrics, trial: spec.id, owner: owner) } catch { throw StoreFailure(underlying: error) }
                     epochs.append(metrics)
+                    unsaved.append(metrics)
+                    if Double(t - lastFlush) / 1e9 >= epochFlushInterval {
+                        do { try store.appendEpochs(unsaved, trial: spec.id, owner: owner) } catch { throw StoreFailure(underlying: error) }
+                        unsaved.removeAll(keepingCapacity: true)
+                        lastFlush = t
+                    }
                     onEvent(.epoch(spec, metrics))
                 }, isCancelled: { cancellation.isCancelled })
                 switch outcome {
@@ -286,10 +296,12 @@ public final class SweepRunner: @unchecked Sendable {
             }
             do {
                 if let finish {
-                    try store.finish(trial: spec.id, owner: owner, finish)
+                    try store.finish(trial: spec.id, owner: owner, finish, appending: unsaved)
                     onEvent(.finished(TrialRecord(spec: spec, status: finish.status, owner: owner,
                                                   seconds: finish.seconds, error: finish.error, epochs: epochs)))
                 } else {
+                    // Interrupted: keep what it trained visible until the trial is claimed again.
+                    if !unsaved.isEmpty { try store.appendEpochs(unsaved, trial: spec.id, owner: owner) }
                     try store.interrupt(trial: spec.id, owner: owner)
                     onEvent(.interrupted(spec))
                 }

@@ -16,8 +16,13 @@ import Engine
 ///   which `isAbandoned(owner)` is true (a dead process). Among runnable trials the smallest
 ///   `number` is taken. The epochs of earlier attempts are deleted: a claimed trial runs from its
 ///   start. `attempts` counts claims.
-/// - **Only the owner writes.** `appendEpoch`, `finish` and `interrupt` succeed only on a trial
+/// - **Only the owner writes.** `appendEpochs`, `finish` and `interrupt` succeed only on a trial
 ///   that is `running` under that same owner, and throw `TrialStoreError.notOwner` otherwise.
+/// - **Epochs arrive in batches.** `appendEpochs` stores its epochs all or none; `finish` stores
+///   the epochs it is given and the final status in one step, so a reader never sees a finished
+///   trial without all of its epochs. (The runner buffers a trial's epochs and writes them at
+///   most about once a second, and the rest with the finish: a store write costs far more than a
+///   short epoch.)
 /// - **Finished trials are immutable.** Once `done`, `diverged` or `failed`, neither the trial
 ///   nor its epochs change again.
 /// - `interrupt` moves a running trial back to `interrupted` (it keeps its partial epochs until
@@ -31,10 +36,20 @@ public protocol TrialStore: AnyObject, Sendable {
     func updateSpace(json: String, hash: String) throws
     func addTrials(_ specs: [TrialSpec]) throws
     func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec?
-    func appendEpoch(_ metrics: EpochMetrics, trial id: String, owner: String) throws
-    func finish(trial id: String, owner: String, _ finish: TrialFinish) throws
+    func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws
+    func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws
     func interrupt(trial id: String, owner: String) throws
     func trials() throws -> [TrialRecord]
+}
+
+extension TrialStore {
+    public func appendEpoch(_ metrics: EpochMetrics, trial id: String, owner: String) throws {
+        try appendEpochs([metrics], trial: id, owner: owner)
+    }
+
+    public func finish(trial id: String, owner: String, _ finish: TrialFinish) throws {
+        try self.finish(trial: id, owner: owner, finish, appending: [])
+    }
 }
 
 public enum TrialStoreError: Error, Hashable, CustomStringConvertible {

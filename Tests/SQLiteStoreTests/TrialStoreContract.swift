@@ -316,6 +316,37 @@ class TrialStoreContract: XCTestCase {
         }
     }
 
+    func checkEpochsArriveInBatchesAndWithTheFinish() throws {
+        let store = try createdStore([Self.spec(0), Self.spec(1)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        let first = [Self.epoch(1, valAcc: 0.5), Self.epoch(2, valAcc: 0.8)]
+        let rest = [Self.epoch(3, valAcc: 0.7), Self.epoch(4, valAcc: 0.9), Self.epoch(5, valAcc: 0.9)]
+        try store.appendEpochs(first, trial: spec.id, owner: "p1")
+        try store.appendEpochs([], trial: spec.id, owner: "p1")
+        XCTAssertEqual(try record(store, spec.id).epochs, first)
+        XCTAssertEqual(try record(store, spec.id).status, .running)
+
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 3), appending: rest)
+        let done = try record(store, spec.id)
+        XCTAssertEqual(done.status, .done)
+        XCTAssertEqual(done.epochs, first + rest)
+        XCTAssertEqual(done.bestValAcc, 0.9)
+        XCTAssertEqual(done.bestEpoch, 4, "the summary counts the epochs given with the finish")
+        assertThrows(.notOwner(trial: spec.id, owner: "p1")) {
+            try store.appendEpochs([Self.epoch(6, valAcc: 1)], trial: spec.id, owner: "p1")
+        }
+
+        // A finish whose epochs come only with it, and a wrong owner's finish that stores nothing.
+        let other = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        assertThrows(.notOwner(trial: other.id, owner: "p2")) {
+            try store.finish(trial: other.id, owner: "p2", TrialFinish(status: .done, seconds: 1), appending: first)
+        }
+        XCTAssertEqual(try record(store, other.id).epochs, [])
+        try store.finish(trial: other.id, owner: "p1", TrialFinish(status: .diverged, seconds: 1), appending: first)
+        XCTAssertEqual(try record(store, other.id).epochs, first)
+        XCTAssertEqual(try record(store, other.id).finalValAcc, 0.8)
+    }
+
     // MARK: Interrupt
 
     func checkInterruptKeepsEpochsUntilReclaimed() throws {
@@ -394,6 +425,7 @@ final class MemoryTrialStoreContractTests: TrialStoreContract {
     func testOnlyTheRunningOwnerWrites() throws { try checkOnlyTheRunningOwnerWrites() }
     func testFinishedTrialIsImmutable() throws { try checkFinishedTrialIsImmutable() }
     func testInterruptKeepsEpochsUntilReclaimed() throws { try checkInterruptKeepsEpochsUntilReclaimed() }
+    func testEpochsArriveInBatchesAndWithTheFinish() throws { try checkEpochsArriveInBatchesAndWithTheFinish() }
     func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
 }
@@ -429,6 +461,7 @@ final class SQLiteTrialStoreContractTests: TrialStoreContract {
     func testOnlyTheRunningOwnerWrites() throws { try checkOnlyTheRunningOwnerWrites() }
     func testFinishedTrialIsImmutable() throws { try checkFinishedTrialIsImmutable() }
     func testInterruptKeepsEpochsUntilReclaimed() throws { try checkInterruptKeepsEpochsUntilReclaimed() }
+    func testEpochsArriveInBatchesAndWithTheFinish() throws { try checkEpochsArriveInBatchesAndWithTheFinish() }
     func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
 }
