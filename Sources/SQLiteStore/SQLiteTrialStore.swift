@@ -69,13 +69,29 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         config.journalMode = .wal  // DatabasePool's default; also sets synchronous = NORMAL
         config.label = "sgdr-search.sweep"
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try Self.openPool(path: path, configuration: config)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw SQLiteStoreError.notASweepDatabase(path: path, reason: "not an SQLite database")
         } catch {
             throw Self.wrap(error, path)
         }
         try Self.checkAndMigrate(pool, path: path, create: create)
+    }
+
+    /// Opens the pool, waiting out a concurrent opener: switching a new file to WAL
+    /// (`PRAGMA journal_mode = WAL`) needs an exclusive lock and answers SQLITE_BUSY at once,
+    /// without the busy handler, while another process (or pool) is doing the same.
+    private static func openPool(path: String, configuration: GRDB.Configuration) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(10)
+        var delay = 0.005
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 0.1)
+            }
+        }
     }
 
     /// Refuses what is not a sweep database of ours: throws unless `reader` holds our schema,
