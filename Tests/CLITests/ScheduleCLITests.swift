@@ -2,16 +2,6 @@ import Foundation
 import SpecReference
 import XCTest
 
-/// SGDR-SPEC.md's golden table: (epoch, T_cur, T_i, lr).
-private let goldenTable: [(Int, Int, Int, Double)] = [
-    (1, 1, 5, 0.090451805), (2, 2, 5, 0.065454305), (3, 3, 5, 0.034555695),
-    (4, 4, 5, 0.009558195), (5, 5, 5, 0.00001), (6, 1, 10, 0.097553071),
-    (7, 2, 10, 0.090451805), (8, 3, 10, 0.079391324), (9, 4, 10, 0.065454305),
-    (10, 5, 10, 0.050005), (11, 6, 10, 0.034555695), (12, 7, 10, 0.020618676),
-    (13, 8, 10, 0.009558195), (14, 9, 10, 0.002456929), (15, 10, 10, 0.00001),
-    (16, 1, 20, 0.099384479), (17, 2, 20, 0.097553071), (18, 3, 20, 0.094550871),
-]
-
 private func arguments(_ p: SpecCase) -> [String] {
     ["schedule", "--lr-max", "\(p.lrMax)", "--lr-min", "\(p.lrMin)", "--t0", "\(p.t0)", "--tmult", "\(p.tmult)",
      "--lr-max-compression", "\(p.c)", "--trigger-val-acc", "\(p.trigger)", "--epochs", "\(p.epochs)"]
@@ -55,13 +45,13 @@ final class ScheduleCLITests: XCTestCase {
         let table = SimpleCSV(result.stdout)
         XCTAssertEqual(table.header, ["epoch", "lr", "t_cur", "t_i", "triggered", "peak"])
         XCTAssertEqual(table.rows.count, 18)
-        XCTAssertEqual(table.ints("epoch"), goldenTable.map(\.0))
-        XCTAssertEqual(table.ints("t_cur"), goldenTable.map(\.1))
-        XCTAssertEqual(table.ints("t_i"), goldenTable.map(\.2))
+        XCTAssertEqual(table.ints("epoch"), goldenTable.map(\.epoch))
+        XCTAssertEqual(table.ints("t_cur"), goldenTable.map(\.tCur))
+        XCTAssertEqual(table.ints("t_i"), goldenTable.map(\.tI))
         XCTAssertEqual(table.column("triggered"), Array(repeating: "true", count: 18))
         XCTAssertEqual(table.doubles("peak"), Array(repeating: 0.1, count: 18))
         for (lr, golden) in zip(table.doubles("lr") ?? [], goldenTable) {
-            XCTAssertEqual(lr, golden.3, accuracy: 1e-8, "epoch \(golden.0)")
+            XCTAssertEqual(lr, golden.lr, accuracy: 1e-8, "epoch \(golden.epoch)")
         }
         XCTAssertEqual(table.column("lr")?[4], "1e-05", "the last epoch of a cycle is exactly lr_min")
     }

@@ -2,16 +2,6 @@ import Schedules
 import SpecReference
 import XCTest
 
-/// SGDR-SPEC.md's golden table: lr_max 0.1, lr_min 1e-5, t0 5, tmult 2, c 1, trigger from the start.
-let goldenTable: [(epoch: Int, tCur: Int, tI: Int, lr: Double)] = [
-    (1, 1, 5, 0.090451805), (2, 2, 5, 0.065454305), (3, 3, 5, 0.034555695),
-    (4, 4, 5, 0.009558195), (5, 5, 5, 0.00001), (6, 1, 10, 0.097553071),
-    (7, 2, 10, 0.090451805), (8, 3, 10, 0.079391324), (9, 4, 10, 0.065454305),
-    (10, 5, 10, 0.050005), (11, 6, 10, 0.034555695), (12, 7, 10, 0.020618676),
-    (13, 8, 10, 0.009558195), (14, 9, 10, 0.002456929), (15, 10, 10, 0.00001),
-    (16, 1, 20, 0.099384479), (17, 2, 20, 0.097553071), (18, 3, 20, 0.094550871),
-]
-
 let goldenParameters = SGDRParameters(lrMax: 0.1, lrMin: 0.00001, t0: 5, tmult: 2, lrMaxCompression: 1, triggerValAcc: 0)
 
 final class GoldenTableTests: XCTestCase {
