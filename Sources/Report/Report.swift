@@ -364,16 +364,12 @@ struct ReportPage {
         return h
     }
 
-    func objectiveValue(_ t: TrialRecord) -> Double? {
-        input.objective == .bestValAcc ? t.bestValAcc : t.finalValAcc
-    }
-
     func parameterChart(_ p: SweptParameter, baseline: LeaderboardRow?) -> String {
         let trials = input.trials.filter { $0.spec.schedule.kind == .sgdr && $0.spec.swept[p.name] != nil }
         let xsAll = trials.compactMap { $0.spec.swept[p.name] }.filter(\.isFinite)
         let useLog = p.logScale && !xsAll.isEmpty && xsAll.allSatisfy { $0 > 0 }
         let good = trials.filter { $0.status == .done }.compactMap { t -> (Double, Double, String)? in
-            guard let x = t.spec.swept[p.name], x.isFinite, let y = objectiveValue(t), y.isFinite else { return nil }
+            guard let x = t.spec.swept[p.name], x.isFinite, let y = t.score(input.objective), y.isFinite else { return nil }
             return (x, y, t.spec.id)
         }
         let bad = trials.filter { $0.status == .diverged || $0.status == .failed }

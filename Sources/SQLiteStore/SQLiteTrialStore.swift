@@ -277,17 +277,12 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             try Self.insertEpochs(db, newEpochs, trial: id)
             let epochs = try Self.fetchEpochs(db, trial: id)
             // The summary as TrialRecord defines it (first epoch on ties).
-            let summary = TrialRecord(
-                spec: TrialSpec(id: id, number: 0, configuration: "", repeatIndex: 0, seed: 0,
-                                schedule: ScheduleConfig(kind: .constant, parameters: SGDRParameters(), epochs: 0),
-                                swept: [:]),
-                status: finish.status, epochs: epochs)
             try db.execute(sql: """
                 UPDATE trials SET status = ?, seconds = ?, error = ?, finished_at = ?,
                     best_val_acc = ?, best_epoch = ?, final_val_acc = ?
                 WHERE id = ?
                 """, arguments: [finish.status.rawValue, finish.seconds, finish.error, now,
-                                 summary.bestValAcc, summary.bestEpoch, summary.finalValAcc, id])
+                                 epochs.bestValAcc, epochs.bestEpoch, epochs.finalValAcc, id])
         }
     }
 

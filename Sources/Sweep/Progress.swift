@@ -109,7 +109,7 @@ public final class ProgressReporter: @unchecked Sendable {
     /// The record's objective value; it becomes the best so far when it beats it.
     @discardableResult
     func consider(_ record: TrialRecord) -> Double? {
-        let score = objective == .bestValAcc ? record.bestValAcc : record.finalValAcc
+        let score = record.score(objective)
         if record.status == .done, let score, score > (best?.score ?? -.infinity) {
             best = (record.spec.id, score)
         }

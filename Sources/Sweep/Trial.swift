@@ -94,15 +94,15 @@ public struct TrialRecord: Hashable, Sendable {
     }
 
     /// Best validation accuracy over the epochs (nil without epochs).
-    public var bestValAcc: Double? { bestEpoch.map { epochs[$0 - 1].valAcc } }
+    public var bestValAcc: Double? { epochs.bestValAcc }
     /// 1-based epoch of the best validation accuracy (the first one on ties).
-    public var bestEpoch: Int? {
-        guard !epochs.isEmpty else { return nil }
-        var best = 0
-        for i in epochs.indices where epochs[i].valAcc > epochs[best].valAcc { best = i }
-        return epochs[best].epoch
+    public var bestEpoch: Int? { epochs.bestEpoch }
+    public var finalValAcc: Double? { epochs.finalValAcc }
+
+    /// The trial's value of `objective` (nil without epochs).
+    public func score(_ objective: Objective) -> Double? {
+        objective == .bestValAcc ? bestValAcc : finalValAcc
     }
-    public var finalValAcc: Double? { epochs.last?.valAcc }
 }
 
 /// The sweep a store holds: the space file as given and its canonical hash.
@@ -121,4 +121,25 @@ public struct SweepInfo: Hashable, Sendable {
         self.spaceHash = spaceHash
         self.createdAt = createdAt
     }
+}
+
+/// A run's summary, as trials store and rank it.
+extension Array where Element == EpochMetrics {
+    /// 1-based epoch of the best validation accuracy (the first one on ties); nil when empty.
+    public var bestEpoch: Int? {
+        guard !isEmpty else { return nil }
+        var best = 0
+        for i in indices where self[i].valAcc > self[best].valAcc { best = i }
+        return self[best].epoch
+    }
+
+    /// The best validation accuracy (that of `bestEpoch`'s epoch); nil when empty.
+    public var bestValAcc: Double? {
+        guard !isEmpty else { return nil }
+        var best = self[0].valAcc
+        for m in self where m.valAcc > best { best = m.valAcc }
+        return best
+    }
+
+    public var finalValAcc: Double? { last?.valAcc }
 }
