@@ -35,6 +35,9 @@ public func scheduleDescription(_ config: ScheduleConfig) -> String {
         return "cosine lr_max=\(f(p.lrMax)) lr_min=\(f(p.lrMin))"
     case .constant:
         return "constant lr_max=\(f(p.lrMax))"
+    case .plateau:
+        let q = config.plateau
+        return "plateau lr_max=\(f(p.lrMax)) lr_min=\(f(p.lrMin)) factor=\(f(q.factor)) patience=\(q.patience) min_delta=\(f(q.minDelta))"
     }
 }
 

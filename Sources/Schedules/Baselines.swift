@@ -62,3 +62,76 @@ public struct ConstantSchedule: LearningRateSchedule {
     public mutating func beginEpoch() -> Double { lrMax }
     public mutating func endEpoch(valAcc: Double) {}
 }
+
+/// The settings of the `plateau` baseline (Keras's `ReduceLROnPlateau` on val_acc, no cooldown).
+public struct PlateauSettings: Hashable, Codable, Sendable {
+    /// The rate is multiplied by this (in (0, 1)) when val_acc has not improved for `patience` epochs.
+    public var factor: Double
+    /// Epochs without improvement before the rate falls (>= 1).
+    public var patience: Int
+    /// An epoch improves when `val_acc > best + minDelta` (>= 0).
+    public var minDelta: Double
+
+    public init(factor: Double = 0.1, patience: Int = 3, minDelta: Double = 1e-4) {
+        self.factor = factor
+        self.patience = patience
+        self.minDelta = minDelta
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case factor = "plateau_factor", patience = "plateau_patience", minDelta = "plateau_min_delta"
+    }
+
+    /// The rules of the three settings, shared by option and space-file validation.
+    public static let factorRule = ParameterRule(name: "plateau_factor", allowed: "a number in (0, 1)") {
+        $0.isFinite && $0 > 0 && $0 < 1
+    }
+    public static let patienceRule = ParameterRule(name: "plateau_patience", allowed: "an integer in [1, 1000000]") {
+        $0 >= 1 && $0 <= 1_000_000 && $0 == $0.rounded()
+    }
+    public static let minDeltaRule = ParameterRule(name: "plateau_min_delta", allowed: "a number in [0, 1]") {
+        $0.isFinite && $0 >= 0 && $0 <= 1
+    }
+
+    /// The first setting out of its range, or nil when all are valid.
+    public func firstInvalid() -> ParameterProblem? {
+        Self.factorRule.problem(factor) ?? Self.patienceRule.problem(Double(patience)) ?? Self.minDeltaRule.problem(minDelta)
+    }
+}
+
+/// Keras's `ReduceLROnPlateau` watching val_acc, exactly as SGDR-SPEC.md's "plateau" baseline:
+/// the rate starts at `lr_max`; at the end of each epoch, `a > best + min_delta` is an
+/// improvement (`best = a`, `wait = 0`); otherwise `wait += 1`, and once `wait >= patience`
+/// while the rate is above `lr_min`, the rate becomes `max(rate * factor, lr_min)` from the next
+/// epoch on and `wait = 0`.
+public struct PlateauSchedule: LearningRateSchedule {
+    public let lrMax: Double
+    public let lrMin: Double
+    public let settings: PlateauSettings
+    /// The rate of the next epoch.
+    public private(set) var lr: Double
+    public private(set) var best = -Double.infinity
+    public private(set) var wait = 0
+
+    public init(lrMax: Double, lrMin: Double, settings: PlateauSettings = PlateauSettings()) {
+        self.lrMax = lrMax
+        self.lrMin = lrMin
+        self.settings = settings
+        lr = lrMax
+    }
+
+    public mutating func beginEpoch() -> Double { lr }
+
+    public mutating func endEpoch(valAcc: Double) {
+        if valAcc > best + settings.minDelta {
+            best = valAcc
+            wait = 0
+        } else {
+            wait += 1
+            if wait >= settings.patience && lr > lrMin {
+                lr = max(lr * settings.factor, lrMin)
+                wait = 0
+            }
+        }
+    }
+}

@@ -46,10 +46,33 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
                                     allowed: "a finite number >= 1, or <= 0",
                                     value: lrMaxCompression)
         }
-        if !(triggerValAcc.isFinite && triggerValAcc <= 1) {
-            return ParameterProblem(parameter: "trigger_val_acc", allowed: "a number <= 1 (<= 0: from epoch 1)", value: triggerValAcc)
-        }
-        return nil
+        return Self.triggerValAccRule.problem(triggerValAcc)
+    }
+
+    /// `trigger_val_acc`'s one rule, for options and space files alike: a validation accuracy.
+    /// (The schedule itself treats any value <= 0 as "from epoch 1".)
+    public static let triggerValAccRule = ParameterRule(
+        name: "trigger_val_acc", allowed: "a number in [0, 1] (0: the schedule runs from epoch 1)"
+    ) { $0.isFinite && $0 >= 0 && $0 <= 1 }
+}
+
+/// What values one parameter allows, written once and used by every validator of it.
+public struct ParameterRule: Sendable {
+    /// The space-file spelling, e.g. `trigger_val_acc`.
+    public let name: String
+    /// What is allowed, for messages: `a number in [0, 1] (...)`.
+    public let allowed: String
+    public let isAllowed: @Sendable (Double) -> Bool
+
+    public init(name: String, allowed: String, isAllowed: @escaping @Sendable (Double) -> Bool) {
+        self.name = name
+        self.allowed = allowed
+        self.isAllowed = isAllowed
+    }
+
+    /// A problem for `value`, or nil when it is allowed.
+    public func problem(_ value: Double) -> ParameterProblem? {
+        isAllowed(value) ? nil : ParameterProblem(parameter: name, allowed: allowed, value: value)
     }
 }
 
@@ -79,7 +102,7 @@ public struct SGDRSchedule: LearningRateSchedule {
     /// The last epoch started (0 before the first `beginEpoch()`).
     public private(set) var epoch = 0
     public private(set) var triggered: Bool
-    /// Best validation accuracy seen since the trigger.
+    /// Best validation accuracy since the trigger, the trigger epoch's included.
     public private(set) var best = 0.0
     /// Peak of the current cycle.
     public private(set) var peak: Double
@@ -126,14 +149,13 @@ public struct SGDRSchedule: LearningRateSchedule {
         return lr
     }
 
+    /// SGDR-SPEC.md's end-of-epoch step: the trigger rule, then the improvement rule, in the
+    /// same step (as the seed's `on_epoch_end`). The epoch that fires the trigger is therefore
+    /// also the schedule's first improvement: `best` becomes its accuracy and `nextPeak` stays
+    /// `lr_max` (it ran at `lr_max`).
     public mutating func endEpoch(valAcc: Double) {
-        if !triggered {
-            // The epoch that crosses the threshold ran at lr_max, before the schedule:
-            // it starts the schedule but does not count as an improvement of it.
-            if valAcc >= parameters.triggerValAcc { triggered = true }
-            return
-        }
-        if valAcc > best {
+        if !triggered && valAcc >= parameters.triggerValAcc { triggered = true }
+        if triggered && valAcc > best {
             best = valAcc
             let c = parameters.lrMaxCompression
             nextPeak = c > 0 ? max(peak / c, lr) : lr

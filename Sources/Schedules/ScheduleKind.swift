@@ -1,6 +1,9 @@
 /// The schedules the tool knows, by the names users type.
 public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
-    case sgdr, step, cosine, constant
+    case sgdr, step, cosine, constant, plateau
+
+    /// Whether the rates depend on the validation accuracies fed back (`endEpoch(valAcc:)`).
+    public var reactsToValAcc: Bool { self == .sgdr || self == .plateau }
 }
 
 /// A complete description of one schedule for a run of `epochs` epochs: what a trial stores
@@ -13,19 +16,23 @@ public struct ScheduleConfig: Hashable, Codable, Sendable {
     /// Step decay's milestones (fractions of `epochs`) and factor.
     public var stepMilestones: [Double]
     public var stepFactor: Double
+    /// The plateau baseline's factor, patience and min_delta.
+    public var plateau: PlateauSettings
 
     public init(kind: ScheduleKind, parameters: SGDRParameters, epochs: Int,
-                stepMilestones: [Double] = [0.5, 0.75], stepFactor: Double = 0.1) {
+                stepMilestones: [Double] = [0.5, 0.75], stepFactor: Double = 0.1,
+                plateau: PlateauSettings = PlateauSettings()) {
         self.kind = kind
         self.parameters = parameters
         self.epochs = epochs
         self.stepMilestones = stepMilestones
         self.stepFactor = stepFactor
+        self.plateau = plateau
     }
 
     enum CodingKeys: String, CodingKey {
         case kind = "schedule", parameters, epochs
-        case stepMilestones = "step_milestones", stepFactor = "step_factor"
+        case stepMilestones = "step_milestones", stepFactor = "step_factor", plateau
     }
 
     public func makeSchedule() -> any LearningRateSchedule {
@@ -34,6 +41,7 @@ public struct ScheduleConfig: Hashable, Codable, Sendable {
         case .step: StepSchedule(lrMax: parameters.lrMax, epochs: epochs, milestones: stepMilestones, factor: stepFactor)
         case .cosine: CosineSchedule(lrMax: parameters.lrMax, lrMin: parameters.lrMin, epochs: epochs)
         case .constant: ConstantSchedule(lrMax: parameters.lrMax)
+        case .plateau: PlateauSchedule(lrMax: parameters.lrMax, lrMin: parameters.lrMin, settings: plateau)
         }
     }
 }

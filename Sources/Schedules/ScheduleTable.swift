@@ -60,7 +60,7 @@ public func scheduleTable(config: ScheduleConfig, valAccs: [Double]? = nil) -> [
                                     triggered: triggered, peak: schedule.peak, valAcc: valAcc(e)))
             schedule.endEpoch(valAcc: valAcc(e))
         }
-    case .step, .cosine, .constant:
+    case .step, .cosine, .constant, .plateau:
         var schedule = config.makeSchedule()
         for e in 1...epochs {
             let lr = schedule.beginEpoch()

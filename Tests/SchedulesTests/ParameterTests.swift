@@ -42,6 +42,9 @@ final class ParameterTests: XCTestCase {
         XCTAssertNil(SGDRParameters(lrMax: 0.1, lrMin: 0.1).firstInvalid())
         XCTAssertNil(SGDRParameters(t0: 1, tmult: 1).firstInvalid())
         XCTAssertNil(SGDRParameters(triggerValAcc: 1).firstInvalid())
-        XCTAssertNil(SGDRParameters(triggerValAcc: -1).firstInvalid())
+        XCTAssertNil(SGDRParameters(triggerValAcc: 0).firstInvalid())
+        // One rule for options and space files: a validation accuracy in [0, 1].
+        XCTAssertEqual(SGDRParameters(triggerValAcc: -0.5).firstInvalid()?.parameter, "trigger_val_acc")
+        XCTAssertEqual(SGDRParameters.triggerValAccRule.allowed, "a number in [0, 1] (0: the schedule runs from epoch 1)")
     }
 }

@@ -120,7 +120,7 @@ final class SGDRPropertyTests: XCTestCase {
             let accs = rng.valAccs(p.epochs)
             let got = runSGDR(p, accs)
             // Track "the rate of the last improving epoch" by hand: the spec's improvements are
-            // val_acc > best after the trigger, where the trigger epoch itself does not count.
+            // val_acc > best from the trigger on, the epoch that fires it included (it ran at lr_max).
             var best = 0.0
             var lastImprovingRate = p.lrMax
             var triggeredAfter = p.trigger <= 0
@@ -129,11 +129,8 @@ final class SGDRPropertyTests: XCTestCase {
                     restarts += 1
                     XCTAssertEqual(g.peak, lastImprovingRate, "\(p) epoch \(e + 1)")
                 }
-                if triggeredAfter {
-                    if accs[e] > best { best = accs[e]; lastImprovingRate = g.lr }
-                } else if accs[e] >= p.trigger {
-                    triggeredAfter = true
-                }
+                if !triggeredAfter && accs[e] >= p.trigger { triggeredAfter = true }
+                if triggeredAfter && accs[e] > best { best = accs[e]; lastImprovingRate = g.lr }
             }
         }
         XCTAssertGreaterThan(restarts, 500)

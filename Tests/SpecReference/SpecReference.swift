@@ -19,7 +19,7 @@ public struct SplitMix64: RandomNumberGenerator {
 
 /// One parameter set. `tmult` is `tmultPercent / 100`, so the spec's `floor(tmult * T_i)` can be
 /// computed exactly in integers (`tmultPercent * T_i / 100`), free of binary rounding.
-public struct SpecCase: CustomStringConvertible {
+public struct SpecCase: CustomStringConvertible, Sendable {
     public var lrMax: Double
     public var lrMin: Double
     public var t0: Int
@@ -54,10 +54,19 @@ public struct SpecEpoch {
     public var peak: Double
     /// Whether this epoch's val_acc counted as an improvement (set next_peak).
     public var improved: Bool
+    /// `best` and `next_peak` after this epoch's end.
+    public var best: Double
+    public var nextPeak: Double
 }
 
-/// SGDR-SPEC.md, "The state machine", line by line. The epoch whose val_acc reaches the trigger
-/// ran at lr_max before the schedule and is not an improvement (the project's design decision).
+/// SGDR-SPEC.md, "The state machine", transcribed from the spec's text, line by line:
+/// - state (spec: "State: ..."): triggered from the start when trigger <= 0, best 0, peak and
+///   next_peak lr_max, T_i = t0, T_cur = 0;
+/// - start of epoch (spec: "At the start of epoch e"): lr_max before the trigger; after it
+///   T_cur += 1, a restart when T_cur > T_i (T_i = floor(tmult * T_i), T_cur = 1, peak = next_peak),
+///   then the cosine;
+/// - end of epoch (spec: "these two rules run in this order, in the same step"): rule 1 fires
+///   the trigger, then rule 2 runs for every triggered epoch, the one that just fired it included.
 public func specReference(_ p: SpecCase, valAccs: [Double]) -> [SpecEpoch] {
     var triggered = p.trigger <= 0
     var best = 0.0
@@ -82,16 +91,42 @@ public func specReference(_ p: SpecCase, valAccs: [Double]) -> [SpecEpoch] {
         }
         let a = valAccs[e]
         var improved = false
-        if !triggered {
-            if a >= p.trigger { triggered = true }
-        } else if a > best {
+        // Rule 1.
+        if !triggered && a >= p.trigger { triggered = true }
+        // Rule 2, in the same step.
+        if triggered && a > best {
             best = a
             nextPeak = p.c > 0 ? max(peak / p.c, lr) : lr
             improved = true
         }
-        out.append(SpecEpoch(lr: lr, tCur: tCur, tI: tI, triggered: wasTriggered, peak: peak, improved: improved))
+        out.append(SpecEpoch(lr: lr, tCur: tCur, tI: tI, triggered: wasTriggered, peak: peak, improved: improved,
+                             best: best, nextPeak: nextPeak))
     }
     return out
+}
+
+/// SGDR-SPEC.md, "Baselines": plateau (Keras's ReduceLROnPlateau on val_acc), transcribed from
+/// the spec's text: lr = lr_max, best = -inf, wait = 0; at each epoch's end, a > best + min_delta
+/// improves (best = a, wait = 0), else wait += 1 and, once wait >= patience while lr > lr_min,
+/// lr = max(lr * factor, lr_min) from the next epoch and wait = 0. Returns each epoch's rate.
+public func plateauReference(lrMax: Double, lrMin: Double, factor: Double, patience: Int, minDelta: Double,
+                             valAccs: [Double]) -> [Double] {
+    var lr = lrMax, best = -Double.infinity, wait = 0
+    var rates: [Double] = []
+    for a in valAccs {
+        rates.append(lr)
+        if a > best + minDelta {
+            best = a
+            wait = 0
+        } else {
+            wait += 1
+            if wait >= patience && lr > lrMin {
+                lr = max(lr * factor, lrMin)
+                wait = 0
+            }
+        }
+    }
+    return rates
 }
 
 extension SplitMix64 {
@@ -113,7 +148,7 @@ extension SplitMix64 {
         let tm = tmultPercent ?? tms.randomElement(using: &self)!
         let cs: [Double] = [1, 5, 10, 0, -1, Double.random(in: 1...20, using: &self)]
         let c = compression ?? cs.randomElement(using: &self)!
-        let triggers: [Double] = [0, 0, -0.5, 1, Double.random(in: 0.05...0.95, using: &self)]
+        let triggers: [Double] = [0, 0, 0.5, 1, Double.random(in: 0.05...0.95, using: &self)]
         let trig = trigger ?? triggers.randomElement(using: &self)!
         return SpecCase(lrMax: lrMax, lrMin: lrMin, t0: t0, tmultPercent: tm, c: c, trigger: trig,
                         epochs: Int.random(in: 1...maxEpochs, using: &self))
@@ -146,3 +181,27 @@ public let goldenTable: [(epoch: Int, tCur: Int, tI: Int, lr: Double)] = [
     (13, 8, 10, 0.009558195), (14, 9, 10, 0.002456929), (15, 10, 10, 0.00001),
     (16, 1, 20, 0.099384479), (17, 2, 20, 0.097553071), (18, 3, 20, 0.094550871),
 ]
+
+/// SGDR-SPEC.md's golden table 2 (trigger and compression driven by val_acc): lr_max 0.1,
+/// lr_min 0.001, t0 3, tmult 2, c 5, trigger 0.8. `tCur` is nil where the spec shows "-".
+public let goldenTable2Case = SpecCase(lrMax: 0.1, lrMin: 0.001, t0: 3, tmultPercent: 200, c: 5, trigger: 0.8, epochs: 12)
+public let goldenTable2: [(epoch: Int, scheduled: Bool, tCur: Int?, tI: Int, peak: Double, lr: Double,
+                           valAcc: Double, best: Double, nextPeak: Double)] = [
+    (1, false, nil, 3, 0.1, 0.1, 0.70, 0, 0.1),
+    (2, false, nil, 3, 0.1, 0.1, 0.82, 0.82, 0.1),
+    (3, true, 1, 3, 0.1, 0.07525, 0.81, 0.82, 0.1),
+    (4, true, 2, 3, 0.1, 0.02575, 0.80, 0.82, 0.1),
+    (5, true, 3, 3, 0.1, 0.001, 0.815, 0.82, 0.1),
+    (6, true, 1, 6, 0.1, 0.0933682575, 0.84, 0.84, 0.0933682575),
+    (7, true, 2, 6, 0.1, 0.07525, 0.85, 0.85, 0.07525),
+    (8, true, 3, 6, 0.1, 0.0505, 0.86, 0.86, 0.0505),
+    (9, true, 4, 6, 0.1, 0.02575, 0.855, 0.86, 0.0505),
+    (10, true, 5, 6, 0.1, 0.00763174251, 0.87, 0.87, 0.02),
+    (11, true, 6, 6, 0.1, 0.001, 0.88, 0.88, 0.02),
+    (12, true, 1, 12, 0.02, 0.0196762953, 0.89, 0.89, 0.0196762953),
+]
+
+/// SGDR-SPEC.md's plateau example: lr_max 0.1, lr_min 0.001, the default factor 0.1,
+/// patience 3 and min_delta 1e-4.
+public let plateauExampleValAccs: [Double] = [0.80, 0.85, 0.86, 0.86, 0.858, 0.859, 0.87, 0.87, 0.87, 0.87, 0.871, 0.871]
+public let plateauExampleRates: [Double] = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001]
