@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SpecReference", path: "Tests/SpecReference"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine"]),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine", "SpecReference"]),
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -39,15 +39,19 @@ public struct ReportInput: Sendable {
     public var trials: [TrialRecord]
     /// When the report was made (shown in the footer; nil: not shown, for reproducible output).
     public var generatedAt: Date?
+    /// A note shown at the top of the page, e.g. that the sweep was made with earlier schedule rules.
+    public var note: String?
 
     public init(name: String, settings: [ReportSetting] = [], objective: Objective = .bestValAcc,
-                parameters: [SweptParameter] = [], trials: [TrialRecord], generatedAt: Date? = nil) {
+                parameters: [SweptParameter] = [], trials: [TrialRecord], generatedAt: Date? = nil,
+                note: String? = nil) {
         self.name = name
         self.settings = settings
         self.objective = objective
         self.parameters = parameters
         self.trials = trials
         self.generatedAt = generatedAt
+        self.note = note
     }
 }
 
@@ -176,6 +180,7 @@ struct ReportPage {
         let trials = input.trials
         var h = "<header>\n<h1>\(escapeXML("Sweep \(input.name)"))</h1>\n"
         let finished = trials.filter { $0.status.isFinished }.count
+        if let note = input.note { h += "<p class=\"notice\" data-note=\"rules\">\(escapeXML(note))</p>\n" }
         if trials.isEmpty {
             h += "<p class=\"notice\">This sweep has no trials yet.</p>\n"
         } else if finished < trials.count {

@@ -39,7 +39,9 @@ public enum SQLiteStoreError: Error, Hashable, CustomStringConvertible {
 /// snapshots. See `SQLiteSchema` and the README for the tables.
 public final class SQLiteTrialStore: TrialStore, Sendable {
     public let path: String
-    private let pool: DatabasePool
+    /// A `DatabasePool`; a read-only `DatabaseQueue` for a sweep made with earlier schedule
+    /// rules, which is read and never written (opening a pool would already change its file).
+    private let pool: any DatabaseWriter
 
     /// Opens the sweep database at `path`, creating it (and its schema) when `create` is true.
     /// With `create: false` a missing file is an error (`no sweep database at PATH`) and no file
@@ -56,7 +58,10 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         if exists {
             let size = (try? fm.attributesOfItem(atPath: path)[.size]).flatMap { ($0 as? NSNumber)?.int64Value } ?? 1
             if size > 0 {
-                try Self.probe(path: path, create: create)
+                if try Self.probe(path: path, create: create) {
+                    do { pool = try Self.openReadOnly(path: path) } catch { throw Self.wrap(error, path) }
+                    return
+                }
             } else if !create {
                 throw SQLiteStoreError.notASweepDatabase(path: path, reason: "the file is empty")
             }
@@ -68,6 +73,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         config.foreignKeysEnabled = true
         config.journalMode = .wal  // DatabasePool's default; also sets synchronous = NORMAL
         config.label = "sgdr-search.sweep"
+        let pool: DatabasePool
         do {
             pool = try Self.openPool(path: path, configuration: config)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
@@ -76,6 +82,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             throw Self.wrap(error, path)
         }
         try Self.checkAndMigrate(pool, path: path, create: create)
+        self.pool = pool
     }
 
     /// Opens the pool, waiting out a concurrent opener: switching a new file to WAL
@@ -123,21 +130,39 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
+    /// A version-1 database that holds a sweep: made with the earlier trigger rule, read as it
+    /// is and never migrated (commands refuse to extend it; see `ScheduleRules`).
+    private static func holdsEarlierSweep(_ reader: any DatabaseReader) throws -> Bool {
+        try reader.read { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            guard version == 1 else { return false }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM sweep") ?? 0 > 0
+        }
+    }
+
     /// Checks an existing file through a read-only connection, which changes nothing in it
-    /// (a pool would switch a foreign database to WAL before we could look).
-    private static func probe(path: String, create: Bool) throws {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
+    /// (a pool would switch a foreign database to WAL before we could look). Returns whether it
+    /// holds a sweep made with earlier schedule rules.
+    private static func probe(path: String, create: Bool) throws -> Bool {
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
+            let queue = try openReadOnly(path: path)
             try inspect(queue, path: path, create: create)
+            let earlier = try holdsEarlierSweep(queue)
             try queue.close()
+            return earlier
         } catch let error as SQLiteStoreError {
             throw error
         } catch {
             throw wrap(error, path)
         }
+    }
+
+    private static func openReadOnly(path: String) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        config.label = "sgdr-search.sweep"
+        return try DatabaseQueue(path: path, configuration: config)
     }
 
     /// Checks again (the file may be new) and migrates a new database.
@@ -166,8 +191,11 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         try write { db in
             if let stored = try Self.fetchInfo(db) { return stored }
             try db.execute(
-                sql: "INSERT INTO sweep (id, name, space_json, space_hash, created_at) VALUES (1, ?, ?, ?, ?)",
-                arguments: [info.name, info.spaceJSON, info.spaceHash, info.createdAt])
+                sql: """
+                    INSERT INTO sweep (id, name, space_json, space_hash, created_at, schedule_rules)
+                    VALUES (1, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [info.name, info.spaceJSON, info.spaceHash, info.createdAt, info.scheduleRules.rawValue])
             return info
         }
     }
@@ -189,8 +217,9 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO trials (id, number, configuration, schedule, repeat_index, seed,
                     lr_max, lr_min, t0, tmult, lr_max_compression, trigger_val_acc,
-                    epochs, step_milestones, step_factor, swept, status, attempts)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
+                    epochs, step_milestones, step_factor, plateau_factor, plateau_patience, plateau_min_delta,
+                    swept, status, attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
                 ON CONFLICT (id) DO NOTHING
                 """)
             for spec in specs {
@@ -200,7 +229,8 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
                     spec.id, spec.number, spec.configuration, s.kind.rawValue, spec.repeatIndex,
                     Int64(bitPattern: spec.seed),
                     p.lrMax, p.lrMin, p.t0, p.tmult, p.lrMaxCompression, p.triggerValAcc,
-                    s.epochs, try Self.json(s.stepMilestones), s.stepFactor, try Self.json(spec.swept),
+                    s.epochs, try Self.json(s.stepMilestones), s.stepFactor,
+                    s.plateau.factor, s.plateau.patience, s.plateau.minDelta, try Self.json(spec.swept),
                 ]
                 try insert.execute(arguments: StatementArguments(values))
             }
@@ -375,9 +405,14 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     }
 
     private static func fetchInfo(_ db: Database) throws -> SweepInfo? {
-        try Row.fetchOne(db, sql: "SELECT name, space_json, space_hash, created_at FROM sweep WHERE id = 1").map {
-            SweepInfo(name: $0["name"], spaceJSON: $0["space_json"], spaceHash: $0["space_hash"], createdAt: $0["created_at"])
+        // `schedule_rules` is missing from a version-1 database: the earlier trigger rule.
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sweep WHERE id = 1") else { return nil }
+        let rulesValue = (row["schedule_rules"] as Int?) ?? ScheduleRules.triggerEpochNotAnImprovement.rawValue
+        guard let rules = ScheduleRules(rawValue: rulesValue) else {
+            throw SQLiteStoreError.database(path: "", message: "the sweep has unknown schedule rules \(rulesValue)")
         }
+        return SweepInfo(name: row["name"], spaceJSON: row["space_json"], spaceHash: row["space_hash"],
+                         createdAt: row["created_at"], scheduleRules: rules)
     }
 
     private static func fetchEpochs(_ db: Database, trial id: String) throws -> [EpochMetrics] {
@@ -408,7 +443,11 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         let schedule = ScheduleConfig(
             kind: kind, parameters: parameters, epochs: row["epochs"],
             stepMilestones: try fromJSON([Double].self, row["step_milestones"], id),
-            stepFactor: real(row, "step_factor"))
+            stepFactor: real(row, "step_factor"),
+            // Missing from a version-1 database (which has no plateau trials): the defaults.
+            plateau: PlateauSettings(factor: (row["plateau_factor"] as Double?) ?? 0.1,
+                                     patience: (row["plateau_patience"] as Int?) ?? 3,
+                                     minDelta: (row["plateau_min_delta"] as Double?) ?? 1e-4))
         let seed: Int64 = row["seed"]
         return TrialSpec(
             id: id, number: row["number"], configuration: row["configuration"], repeatIndex: row["repeat_index"],

@@ -43,6 +43,9 @@ extension SearchSpace {
         for p in ScheduleParameter.allCases { if let v = fixed[p] { add("fixed." + p.rawValue, fmt(v)) } }
         add("fixed.step_milestones", list(stepMilestones))
         add("fixed.step_factor", fmt(stepFactor))
+        add("fixed.plateau_factor", fmt(plateau.factor))
+        add("fixed.plateau_patience", String(plateau.patience))
+        add("fixed.plateau_min_delta", fmt(plateau.minDelta))
         add("baselines", "[" + baselines.map(\.rawValue).joined(separator: ", ") + "]")
         add("training.dataset", data.dataset.rawValue)
         add("training.data_dir", data.dataDir ?? "-")

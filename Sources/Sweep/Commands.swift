@@ -70,7 +70,8 @@ public enum SweepCommands {
     /// `sgdr-search resume DB`: resumes from the space stored in the database.
     public static func resume(db: String, options: RunOptions, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
-            let (store, _, space) = try openExisting(db, openStore)
+            let (store, info, space) = try openExisting(db, openStore)
+            try refuseEarlierRules(info, path: db)
             return try execute(space, store: store, path: db, options: options, console: console)
         }
     }
@@ -79,8 +80,10 @@ public enum SweepCommands {
     /// for `trials` (random search; it may only grow) and `concurrency`.
     public static func prepare(_ space: SearchSpace, store: any TrialStore, path: String) throws -> SearchSpace {
         let hash = space.canonicalHash
+        if let stored = try store.info() { try refuseEarlierRules(stored, path: path) }
         let info = try store.create(SweepInfo(name: space.name, spaceJSON: space.source, spaceHash: hash,
                                               createdAt: Date().timeIntervalSince1970))
+        try refuseEarlierRules(info, path: path)
         let stored = try? SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: path)
         if info.spaceHash != hash {
             let changes = stored.map { space.changes(from: $0) } ?? []
@@ -97,6 +100,14 @@ public enum SweepCommands {
         }
         if info.spaceJSON != space.source { try store.updateSpace(json: space.source, hash: hash) }
         return space
+    }
+
+    /// A sweep made under other schedule rules is never resumed or grown: its stored results
+    /// would be mixed with trials this build runs differently.
+    static func refuseEarlierRules(_ info: SweepInfo, path: String) throws {
+        guard let note = info.scheduleRules.earlierRuleNote else { return }
+        throw SweepError("\(path) cannot be resumed or grown: \(note). Its results stay readable "
+                         + "(leaderboard, best, status, report); to run the space again, use a new \"name\" or --db PATH.")
     }
 
     static func openExisting(_ path: String, _ openStore: StoreOpener) throws -> (any TrialStore, SweepInfo, SearchSpace) {
@@ -173,6 +184,7 @@ public enum SweepCommands {
     public static func leaderboard(db: String, csv: String?, top: Int?, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
+            if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
             let space = sweep.space
             var rows = Leaderboard.rows(sweep.trials, objective: space.objective)
             if let top { rows = Array(rows.prefix(top)) }
@@ -196,6 +208,7 @@ public enum SweepCommands {
     public static func best(db: String, json: Bool, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
+            if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
             let summary = BestSummary(rows: Leaderboard.rows(sweep.trials, objective: sweep.space.objective), space: sweep.space)
             console.out(json ? summary.json() : summary.text())
             return summary.best == nil ? 1 : 0
@@ -207,6 +220,7 @@ public enum SweepCommands {
                               isAbandoned: (String) -> Bool = Owner.isAbandoned) -> Int32 {
         report(console) {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
+            if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
             console.out(statusText(space: sweep.space, info: sweep.info, trials: sweep.trials, path: db,
                                    now: Date().timeIntervalSince1970, isAbandoned: isAbandoned))
             return 0
@@ -270,6 +284,12 @@ public struct StoredSweep: Sendable {
     public static func load(db: String, openStore: StoreOpener) throws -> StoredSweep {
         let (store, info, space) = try SweepCommands.openExisting(db, openStore)
         return StoredSweep(space: space, info: info, trials: try store.trials())
+    }
+
+    /// For a sweep made under earlier schedule rules, the one line the read commands print on
+    /// stderr (and the report shows on its page); nil otherwise.
+    public func earlierRulesNote(path: String) -> String? {
+        info.scheduleRules.earlierRuleNote.map { "Note: \(path): \($0)." }
     }
 }
 

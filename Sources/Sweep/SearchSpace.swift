@@ -26,7 +26,7 @@ public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
         case .t0: "t0 must be an integer >= 1"
         case .tmult: "tmult must be a number >= 1"
         case .lrMaxCompression: "lr_max_compression must be a number >= 1, or <= 0 (next peak = the improving epoch's rate)"
-        case .triggerValAcc: "trigger_val_acc must be a number in [0, 1] (0: from epoch 1)"
+        case .triggerValAcc: "trigger_val_acc must be " + SGDRParameters.triggerValAccRule.allowed
         case .lrMax: "lr_max must be a number > 0"
         case .lrMin: "lr_min must be a number > 0"
         }
@@ -38,7 +38,7 @@ public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
         case .t0: return v >= 1 && v == v.rounded() && v < 1e9
         case .tmult: return v >= 1
         case .lrMaxCompression: return v <= 0 || v >= 1
-        case .triggerValAcc: return v >= 0 && v <= 1
+        case .triggerValAcc: return SGDRParameters.triggerValAccRule.isAllowed(v)
         case .lrMax, .lrMin: return v > 0
         }
     }
@@ -123,6 +123,8 @@ public struct SearchSpace: Hashable, Sendable {
     public var fixed: [ScheduleParameter: Double]
     public var stepMilestones: [Double]
     public var stepFactor: Double
+    /// The plateau baseline's settings (`fixed.plateau_factor`, `plateau_patience`, `plateau_min_delta`).
+    public var plateau: PlateauSettings
     public var baselines: [ScheduleKind]
     public var data: DataOptions
     /// The training settings; `seed` is set per trial.
@@ -173,7 +175,7 @@ public struct SearchSpace: Hashable, Sendable {
 
     func scheduleConfig(kind: ScheduleKind, _ p: SGDRParameters) -> ScheduleConfig {
         ScheduleConfig(kind: kind, parameters: p, epochs: training.epochs,
-                       stepMilestones: stepMilestones, stepFactor: stepFactor)
+                       stepMilestones: stepMilestones, stepFactor: stepFactor, plateau: plateau)
     }
 
     /// The baselines, then the SGDR configurations `sgdr-0000`, ... in the sampler's order.

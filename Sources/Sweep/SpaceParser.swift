@@ -6,7 +6,9 @@ extension SearchSpace {
     static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
                           "parameters", "configurations", "fixed", "baselines", "training"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
+    static let plateauRules = [PlateauSettings.factorRule, PlateauSettings.patienceRule, PlateauSettings.minDeltaRule]
     static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
+        + plateauRules.map(\.name)
     static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "hidden",
                                "optimizer", "momentum", "nesterov", "weight_decay", "threads"]
     /// Upper bounds that keep a typo from asking for a sweep that cannot end.
@@ -194,6 +196,7 @@ struct SpaceDecoder {
         var fixed: [ScheduleParameter: Double] = [:]
         var stepMilestones = [0.5, 0.75]
         var stepFactor = 0.1
+        var plateau = PlateauSettings()
         let swept = Set(domains.map(\.parameter)).union(configurations.flatMap { $0.map(\.0) })
         if let fv = top["fixed"] {
             for m in try members(fv, "fixed", allowed: SearchSpace.fixedKeys, what: "fixed") {
@@ -215,6 +218,16 @@ struct SpaceDecoder {
                     let x = try number(m.value, path, allowed)
                     guard x > 0 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
                     stepFactor = x
+                case PlateauSettings.factorRule.name, PlateauSettings.patienceRule.name, PlateauSettings.minDeltaRule.name:
+                    let rule = SearchSpace.plateauRules.first { $0.name == m.key }!
+                    let allowed = "\(rule.name) must be \(rule.allowed)"
+                    let x = try number(m.value, path, allowed)
+                    guard rule.isAllowed(x) else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                    switch m.key {
+                    case PlateauSettings.factorRule.name: plateau.factor = x
+                    case PlateauSettings.patienceRule.name: plateau.patience = Int(x)
+                    default: plateau.minDelta = x
+                    }
                 default:
                     let p = ScheduleParameter(rawValue: m.key)!
                     if swept.contains(p) {
@@ -228,8 +241,8 @@ struct SpaceDecoder {
         // baselines
         var baselines: [ScheduleKind] = []
         if let bv = top["baselines"] {
-            let kinds: [ScheduleKind] = [.step, .cosine, .constant]
-            let allowed = "baselines is a list of distinct names among \"step\", \"cosine\", \"constant\""
+            let kinds: [ScheduleKind] = [.step, .cosine, .constant, .plateau]
+            let allowed = "baselines is a list of distinct names among \"step\", \"cosine\", \"constant\", \"plateau\""
             for (i, item) in try array(bv, "baselines", allowed).enumerated() {
                 let k = try choice(item, "baselines[\(i)]", kinds, what: "baseline")
                 guard !baselines.contains(k) else { throw fail("baselines[\(i)]", "\"\(k.rawValue)\" is listed twice; \(allowed)") }
@@ -248,7 +261,7 @@ struct SpaceDecoder {
         var space = SearchSpace(
             name: name, strategy: strategy, seed: seed, repeats: repeats, concurrency: concurrency,
             objective: objective, trials: trials, parameters: domains, configurations: configurations,
-            fixed: fixed, stepMilestones: stepMilestones, stepFactor: stepFactor, baselines: baselines,
+            fixed: fixed, stepMilestones: stepMilestones, stepFactor: stepFactor, plateau: plateau, baselines: baselines,
             data: data, training: training, trainingThreads: threads, source: source)
         space.training.seed = 0
         try checkRates(space)

@@ -114,12 +114,38 @@ public struct SweepInfo: Hashable, Sendable {
     public var spaceHash: String
     /// Unix time of creation.
     public var createdAt: Double
+    /// The schedule semantics the sweep's trials were run with.
+    public var scheduleRules: ScheduleRules
 
-    public init(name: String, spaceJSON: String, spaceHash: String, createdAt: Double) {
+    public init(name: String, spaceJSON: String, spaceHash: String, createdAt: Double,
+                scheduleRules: ScheduleRules = .current) {
         self.name = name
         self.spaceJSON = spaceJSON
         self.spaceHash = spaceHash
         self.createdAt = createdAt
+        self.scheduleRules = scheduleRules
+    }
+}
+
+/// The schedule semantics a sweep was made with. Results made under other rules cannot be
+/// reproduced by this build, so such a sweep is read but never resumed or grown.
+public enum ScheduleRules: Int, Hashable, Sendable, CaseIterable {
+    /// Before SGDR-SPEC.md fixed the order of the end-of-epoch rules: the epoch that fired the
+    /// trigger did not count as an improvement (databases of schema version 1).
+    case triggerEpochNotAnImprovement = 1
+    /// SGDR-SPEC.md: the epoch that fires the trigger is also the schedule's first improvement.
+    case triggerEpochImproves = 2
+
+    public static let current = ScheduleRules.triggerEpochImproves
+
+    /// For a sweep made under other rules than this build's: what they were, in a sentence.
+    public var earlierRuleNote: String? {
+        switch self {
+        case .triggerEpochImproves: nil
+        case .triggerEpochNotAnImprovement:
+            "it was made with the earlier trigger rule (the epoch that fired the trigger did not count "
+                + "as an improvement), so its SGDR rates can differ from this version's"
+        }
     }
 }
 

@@ -14,7 +14,8 @@ struct Schedule: ParsableCommand {
 
             Without --val-acc, sgdr's trigger counts as reached before epoch 1 (--trigger-val-acc \
             is checked but has no effect) and every epoch improves on the last. With it, each \
-            epoch's accuracy drives the trigger and the peak compression.
+            epoch's accuracy drives the trigger and the peak compression. The plateau schedule \
+            follows val_acc alone, so it needs --val-acc.
 
             Example: sgdr-search schedule --lr-max 0.1 --lr-min 0.00001 --t0 5 --tmult 2 \
             --lr-max-compression 1 --epochs 18
@@ -36,8 +37,11 @@ struct Schedule: ParsableCommand {
     var svg: String?
 
     func run() throws {
-        do {
+        do throws(OptionProblem) {
             let config = try scheduleOptions.config(epochs: epochs)
+            if config.kind == .plateau && valAcc == nil {
+                throw OptionProblem(option: "--schedule plateau", message: "needs --val-acc FILE: its rate follows the validation accuracy")
+            }
             let valAccs = try valAcc.map { path throws(OptionProblem) in try readValAccs(path: path, needed: epochs) }
             let rows = scheduleTable(config: config, valAccs: valAccs)
             if let svg { try writeSVG(rows, config: config, to: svg) }

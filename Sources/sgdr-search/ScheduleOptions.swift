@@ -44,7 +44,7 @@ func fail(_ problem: OptionProblem) -> ExitCode {
 struct ScheduleOptions: ParsableArguments {
     // `.unconditional` so that `--lr-max -0.1` reaches validation (and its one-line error)
     // instead of being read as an unknown option.
-    @Option(help: "The schedule: sgdr, step, cosine or constant.")
+    @Option(help: "The schedule: sgdr, step, cosine, constant or plateau.")
     var schedule: ScheduleKind = .sgdr
 
     @Option(name: .customLong("lr-max"), parsing: .unconditional,
@@ -73,8 +73,8 @@ struct ScheduleOptions: ParsableArguments {
 
     @Option(name: .customLong("trigger-val-acc"), parsing: .unconditional,
             help: ArgumentHelp("""
-                sgdr: the schedule starts after an epoch ends with val_acc >= this (<= 1); \
-                <= 0: from epoch 1.
+                sgdr: the schedule starts after an epoch ends with val_acc >= this (in [0, 1]); \
+                0: from epoch 1.
                 """, valueName: "x"))
     var triggerValAcc: Double = 0
 
@@ -86,6 +86,19 @@ struct ScheduleOptions: ParsableArguments {
     @Option(name: .customLong("step-factor"), parsing: .unconditional,
             help: ArgumentHelp("step: the factor applied at each milestone (finite, > 0).", valueName: "x"))
     var stepFactor: Double = 0.1
+
+    @Option(name: .customLong("plateau-factor"), parsing: .unconditional,
+            help: ArgumentHelp("plateau: the rate is multiplied by this after --plateau-patience epochs without improvement (in (0, 1)).",
+                               valueName: "x"))
+    var plateauFactor: Double = 0.1
+
+    @Option(name: .customLong("plateau-patience"), parsing: .unconditional,
+            help: ArgumentHelp("plateau: epochs without improvement before the rate falls (integer >= 1).", valueName: "n"))
+    var plateauPatience: Int = 3
+
+    @Option(name: .customLong("plateau-min-delta"), parsing: .unconditional,
+            help: ArgumentHelp("plateau: an epoch improves when val_acc > best + this (in [0, 1]).", valueName: "x"))
+    var plateauMinDelta: Double = 1e-4
 
     /// The validated schedule for a run of `epochs` epochs (`epochsOption` names the option that
     /// gave them, for the error). Every option is checked whatever the schedule kind.
@@ -103,8 +116,10 @@ struct ScheduleOptions: ParsableArguments {
         guard stepFactor.isFinite, stepFactor > 0 else {
             throw OptionProblem(option: "--step-factor", message: "must be a finite number > 0 (got \(formatValue(stepFactor)))")
         }
+        let plateau = PlateauSettings(factor: plateauFactor, patience: plateauPatience, minDelta: plateauMinDelta)
+        if let problem = plateau.firstInvalid() { throw OptionProblem(problem) }
         return ScheduleConfig(kind: schedule, parameters: parameters, epochs: epochs,
-                              stepMilestones: milestones, stepFactor: stepFactor)
+                              stepMilestones: milestones, stepFactor: stepFactor, plateau: plateau)
     }
 
     /// `0.5,0.75` -> [0.5, 0.75]; an empty list is allowed (no decay).
@@ -131,7 +146,8 @@ struct ScheduleOptions: ParsableArguments {
     /// Rewrites parameter names inside an `allowed` text into option names.
     static func cliSpelling(_ text: String) -> String {
         var result = text
-        for name in ["lr_max_compression", "trigger_val_acc", "lr_max", "lr_min"] {
+        for name in ["lr_max_compression", "trigger_val_acc", "lr_max", "lr_min",
+                     "plateau_factor", "plateau_patience", "plateau_min_delta"] {
             result = result.replacingOccurrences(of: name, with: optionName(name))
         }
         return result

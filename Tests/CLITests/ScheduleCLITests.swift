@@ -148,7 +148,7 @@ final class ScheduleCLITests: XCTestCase {
             (["--lr-max", "0.01", "--lr-min", "0.1"], "--lr-min", "--lr-max"),
             (["--lr-max-compression", "0.5"], "--lr-max-compression", ">= 1"),
             (["--lr-max-compression", "inf"], "--lr-max-compression", "finite"),
-            (["--trigger-val-acc", "1.5"], "--trigger-val-acc", "<= 1"),
+            (["--trigger-val-acc", "1.5"], "--trigger-val-acc", "in [0, 1]"),
             (["--step-factor", "0"], "--step-factor", "> 0"),
             (["--step-milestones", "0.5,x"], "--step-milestones", "[0, 1]"),
             (["--val-acc", missing], "--val-acc", "does not exist"),

@@ -256,16 +256,16 @@ final class SQLiteTrialStoreTests: XCTestCase {
 
         try raw(file).read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 1)
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 2)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2"])
             func columns(_ table: String) throws -> [String] {
                 try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
             }
-            XCTAssertEqual(try columns("sweep"), ["id", "name", "space_json", "space_hash", "created_at"])
+            XCTAssertEqual(try columns("sweep"), ["id", "name", "space_json", "space_hash", "created_at", "schedule_rules"])
             XCTAssertEqual(try columns("trials"), [
                 "id", "number", "configuration", "schedule", "repeat_index", "seed", "lr_max", "lr_min", "t0",
                 "tmult", "lr_max_compression", "trigger_val_acc", "epochs", "step_milestones", "step_factor",
-                "swept", "status", "owner", "attempts", "started_at", "finished_at", "seconds", "error",
+                "plateau_factor", "plateau_patience", "plateau_min_delta", "swept", "status", "owner", "attempts", "started_at", "finished_at", "seconds", "error",
                 "best_val_acc", "best_epoch", "final_val_acc",
             ])
             XCTAssertEqual(try columns("epochs"),
@@ -277,6 +277,9 @@ final class SQLiteTrialStoreTests: XCTestCase {
             XCTAssertEqual(info["name"], C.sweepInfo.name)
             XCTAssertEqual(info["space_json"], C.sweepInfo.spaceJSON)
             XCTAssertEqual(info["created_at"], C.sweepInfo.createdAt)
+            XCTAssertEqual(info["schedule_rules"], ScheduleRules.current.rawValue)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT DISTINCT schedule FROM trials ORDER BY schedule"),
+                           ["cosine", "sgdr", "step"])
 
             // Summary columns, computed at finish like TrialRecord (first epoch on ties).
             let row = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM trials WHERE id = ?", arguments: [spec.id]))
@@ -300,6 +303,64 @@ final class SQLiteTrialStoreTests: XCTestCase {
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM epochs WHERE trial_id = ?", arguments: [spec.id]), 0)
             XCTAssertThrowsError(try db.execute(sql: "UPDATE trials SET status = 'bogus'"))
         }
+    }
+
+    // MARK: A version-1 sweep (made with the earlier trigger rule)
+
+    /// `Tests/Fixtures/v1-sweep.sqlite`: 12 finished trials written by the code before schema
+    /// version 2, copied to a temporary folder.
+    func v1Fixture() throws -> String {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/v1-sweep.sqlite")
+        let file = path("v1.sqlite")
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: file)
+        return file
+    }
+
+    func testVersion1SweepIsReadAsItIsAndNeverMigrated() throws {
+        let file = try v1Fixture()
+        let before = try Data(contentsOf: URL(fileURLWithPath: file))
+        for create in [false, true] {
+            let store = try SQLiteTrialStore(path: file, create: create)
+            let info = try XCTUnwrap(store.info())
+            XCTAssertEqual(info.name, "v1-fixture")
+            XCTAssertEqual(info.scheduleRules, .triggerEpochNotAnImprovement)
+            let trials = try store.trials()
+            XCTAssertEqual(trials.count, 12)
+            XCTAssertTrue(trials.allSatisfy { $0.status == .done && $0.epochs.count == 5 })
+            XCTAssertEqual(Set(trials.map(\.spec.schedule.kind)), [.sgdr, .step, .cosine])
+            XCTAssertTrue(trials.allSatisfy { $0.spec.schedule.plateau == PlateauSettings() })
+            // Nothing can be written to it.
+            XCTAssertThrowsError(try store.addTrials([C.spec(40)]))
+            XCTAssertNil(try store.claim(owner: "p", isAbandoned: { _ in true }), "every trial is finished")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)), before, "the file is untouched")
+        try raw(file).read { db in
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 1)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1"])
+        }
+    }
+
+    func testVersion1DatabaseWithoutASweepIsMigrated() throws {
+        // A version-1 file that never got its sweep row holds no results: it is migrated.
+        let file = path()
+        try DatabaseQueue(path: file).write { db in
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        }
+        let v1 = try raw(try v1Fixture()).read { db in
+            try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb%'")
+        }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            for statement in v1 { try db.execute(sql: statement) }
+            try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        try migrator.migrate(DatabaseQueue(path: file))
+        let store = try SQLiteTrialStore(path: file)
+        XCTAssertEqual(try store.create(C.sweepInfo).scheduleRules, .current)
+        try store.addTrials((0..<5).map { C.spec($0) })
+        XCTAssertEqual(try store.trials().map(\.spec), (0..<5).map { C.spec($0) }, "plateau trials round-trip")
+        try raw(file).read { db in XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 2) }
     }
 
     // MARK: Performance

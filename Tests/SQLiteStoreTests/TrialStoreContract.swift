@@ -22,7 +22,7 @@ class TrialStoreContract: XCTestCase {
 
     /// Trial `n`, with a schedule kind, seed and swept values that vary with `n`.
     static func spec(_ n: Int, repeatIndex: Int = 0) -> TrialSpec {
-        let kinds: [ScheduleKind] = [.sgdr, .step, .cosine, .constant]
+        let kinds: [ScheduleKind] = [.sgdr, .step, .cosine, .constant, .plateau]
         let kind = kinds[n % kinds.count]
         let configuration = kind == .sgdr ? String(format: "sgdr-%04d", n) : "\(kind.rawValue)-\(n)"
         let parameters = SGDRParameters(lrMax: 0.1 + Double(n) * 1e-3, lrMin: 0.1 / 3, t0: 1 + n % 7,
@@ -34,7 +34,9 @@ class TrialStoreContract: XCTestCase {
             configuration: configuration, repeatIndex: repeatIndex, seed: seeds[n % seeds.count],
             schedule: ScheduleConfig(kind: kind, parameters: parameters, epochs: 10 + n % 5,
                                      stepMilestones: n % 3 == 0 ? [0.5, 0.75] : [1.0 / 3, 0.9],
-                                     stepFactor: 0.1 + 0.2),
+                                     stepFactor: 0.1 + 0.2,
+                                     plateau: PlateauSettings(factor: 0.5 / Double(1 + n % 3), patience: 1 + n % 4,
+                                                              minDelta: n % 2 == 0 ? 1e-4 : 0)),
             swept: kind == .sgdr ? ["t0": Double(1 + n % 7), "tmult": 1.15, "lr_max": 0.1 + 0.2] : [:])
     }
 

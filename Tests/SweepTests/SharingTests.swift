@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Schedules
+import SpecReference
 @testable import Sweep
 import XCTest
 
@@ -15,8 +16,8 @@ final class SharingTests: XCTestCase {
                           "lr_max_compression": {"values": [1, 5]},
                           "trigger_val_acc": {"values": [0, 0.6]},
                           "lr_max": {"values": [0.1, 100000]} },
-          "fixed": {"lr_min": 0.001},
-          "baselines": ["step", "cosine", "constant"],
+          "fixed": {"lr_min": 0.001, "plateau_patience": 1, "plateau_factor": 0.5, "plateau_min_delta": 0.3},
+          "baselines": ["step", "cosine", "constant", "plateau"],
           "training": {"dataset": "synthetic", "train_size": 400, "val_size": 150, "epochs": 4,
                        "batch_size": 50, "hidden": [24]} }
         """
@@ -54,14 +55,22 @@ final class SharingTests: XCTestCase {
         let (onTwo, onTwoStats) = try sweep(cacheBytes: TrajectoryCache.defaultBudgetBytes, concurrency: 2)
         let (tinyTwo, _) = try sweep(cacheBytes: 2 * checkpointBytes, concurrency: 2)
 
-        // The grid is what it should be: 3 baselines + 48 configurations, 2 repeats; some
+        // The grid is what it should be: 4 baselines + 48 configurations, 2 repeats; some
         // trials diverge (lr_max 40), some finish, and the trigger fires for some.
-        XCTAssertEqual(off.count, 102)
+        XCTAssertEqual(off.count, 104)
         XCTAssertGreaterThan(off.filter { $0.status == .diverged }.count, 0)
         XCTAssertGreaterThan(off.filter { $0.status == .done }.count, 40)
         XCTAssertTrue(off.allSatisfy { $0.status == .done || $0.status == .diverged })
         XCTAssertTrue(off.contains { $0.spec.schedule.parameters.triggerValAcc > 0 && $0.spec.schedule.parameters.lrMax == 0.1
                                      && $0.status == .done && $0.epochs.contains { $0.lr != 0.1 } }, "the trigger fires")
+        // The plateau baseline's rates follow its own val_accs, as SGDR-SPEC.md defines them.
+        for trial in off where trial.spec.schedule.kind == .plateau {
+            let rates = plateauReference(lrMax: 0.1, lrMin: 0.001, factor: 0.5, patience: 1, minDelta: 0.3,
+                                         valAccs: trial.epochs.map(\.valAcc))
+            XCTAssertEqual(trial.epochs.map(\.lr), rates, trial.spec.id)
+        }
+        XCTAssertTrue(off.contains { $0.spec.schedule.kind == .plateau && Set($0.epochs.map(\.lr)).count > 1 },
+                      "the plateau baseline lowers its rate")
         let reference = values(off)
         XCTAssertEqual(values(on), reference, "cache on")
         for (n, (tiny, stats)) in zip([3, 5, 8, 12], tinies) {

@@ -172,3 +172,56 @@ final class ShippedSpacesTests: XCTestCase {
         XCTAssertEqual(seedExperiment.expandConfigurations().map { $0.schedule.parameters.triggerValAcc }, [0.85, 0.85, 0.85, 0.85])
     }
 }
+
+/// The plateau baseline and `trigger_val_acc`'s one rule in space files.
+final class PlateauSpaceTests: XCTestCase {
+    func testPlateauBaselineWithItsSettingsInFixed() throws {
+        let s = try space("""
+            { "name": "p", "parameters": {"t0": {"values": [2, 4]}},
+              "fixed": {"lr_max": 0.05, "lr_min": 0.0005, "plateau_factor": 0.5, "plateau_patience": 2, "plateau_min_delta": 0.001},
+              "baselines": ["plateau", "cosine"], "training": {"dataset": "synthetic", "epochs": 6} }
+            """)
+        XCTAssertEqual(s.baselines, [.plateau, .cosine])
+        let plateau = try XCTUnwrap(s.expandConfigurations().first)
+        XCTAssertEqual(plateau.id, "plateau")
+        XCTAssertEqual(plateau.schedule.kind, .plateau)
+        XCTAssertEqual(plateau.schedule.plateau, PlateauSettings(factor: 0.5, patience: 2, minDelta: 0.001))
+        XCTAssertEqual(plateau.schedule.parameters.lrMax, 0.05)
+        XCTAssertEqual(plateau.schedule.parameters.lrMin, 0.0005)
+        XCTAssertTrue(s.canonicalEntries().contains(CanonicalEntry(path: "fixed.plateau_patience", value: "2")))
+        // A different setting is a different sweep.
+        let other = try space(s.source.replacingOccurrences(of: "\"plateau_patience\": 2", with: "\"plateau_patience\": 3"))
+        XCTAssertEqual(other.changes(from: s), ["fixed.plateau_patience: 2 -> 3"])
+    }
+
+    func testPlateauDefaults() throws {
+        let s = try space(#"{"name": "p", "parameters": {"t0": {"values": [2]}}, "baselines": ["plateau"]}"#)
+        XCTAssertEqual(s.plateau, PlateauSettings(factor: 0.1, patience: 3, minDelta: 1e-4))
+    }
+
+    func testBadPlateauSettings() {
+        func check(_ fixed: String, _ path: String, _ allowed: String) {
+            guard let e = spaceError(#"{"name": "p", "parameters": {"t0": {"values": [2]}}, "fixed": {\#(fixed)}}"#) else {
+                return XCTFail("no error for \(fixed)")
+            }
+            XCTAssertEqual(e.path, path, "\(e)")
+            XCTAssertTrue(e.description.contains(allowed), "\(e)")
+        }
+        check(#""plateau_factor": 1"#, "fixed.plateau_factor", "plateau_factor must be a number in (0, 1)")
+        check(#""plateau_factor": 0"#, "fixed.plateau_factor", "plateau_factor must be a number in (0, 1)")
+        check(#""plateau_patience": 0"#, "fixed.plateau_patience", "plateau_patience must be an integer in [1, 1000000]")
+        check(#""plateau_patience": 1.5"#, "fixed.plateau_patience", "plateau_patience must be an integer in [1, 1000000]")
+        check(#""plateau_min_delta": -0.01"#, "fixed.plateau_min_delta", "plateau_min_delta must be a number in [0, 1]")
+        check(#""plateau_factor": "x""#, "fixed.plateau_factor", "expected a number")
+    }
+
+    func testTriggerValAccHasTheScheduleOptionsRule() {
+        for bad in ["-0.5", "1.5"] {
+            guard let e = spaceError(#"{"name": "p", "parameters": {"trigger_val_acc": {"values": [0, \#(bad)]}}}"#) else {
+                return XCTFail("no error for \(bad)")
+            }
+            XCTAssertEqual(e.path, "parameters.trigger_val_acc.values[1]")
+            XCTAssertTrue(e.description.contains("trigger_val_acc must be " + SGDRParameters.triggerValAccRule.allowed), "\(e)")
+        }
+    }
+}
