@@ -41,10 +41,13 @@ public struct ReportInput: Sendable {
     public var generatedAt: Date?
     /// A note shown at the top of the page, e.g. that the sweep was made with earlier schedule rules.
     public var note: String?
+    /// Racing: where the race stands (nil without racing).
+    public var race: RaceState?
 
     public init(name: String, settings: [ReportSetting] = [], objective: Objective = .bestValAcc,
                 parameters: [SweptParameter] = [], trials: [TrialRecord], generatedAt: Date? = nil,
-                note: String? = nil) {
+                note: String? = nil, race: RaceState? = nil) {
+        self.race = race
         self.name = name
         self.settings = settings
         self.objective = objective
@@ -95,7 +98,7 @@ struct ReportPage {
     init(input: ReportInput, top: Int) {
         self.input = input
         self.top = top
-        rows = Leaderboard.rows(input.trials, objective: input.objective)
+        rows = Leaderboard.rows(input.trials, objective: input.objective, eliminated: input.race?.eliminated ?? [:])
         func hasEpochs(_ r: LeaderboardRow) -> Bool { r.trials.contains { !$0.epochs.isEmpty } }
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let baselines = rows.filter { $0.schedule.kind != .sgdr }

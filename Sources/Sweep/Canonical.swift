@@ -10,7 +10,8 @@ extension SearchSpace {
     /// The decoded space as `path = value` lines, defaults filled in, in a fixed order: two files
     /// that decode to the same sweep have the same lines, whatever their layout, key order
     /// (outside `parameters`, whose order is the grid's order) or spelling of numbers.
-    /// `trials` and `concurrency` may change between runs of a sweep and are left out unless asked for.
+    /// `trials`, `concurrency` and a race's `repeats` may change between runs of a sweep and are
+    /// left out unless asked for.
     public func canonicalEntries(includingMutable: Bool = false) -> [CanonicalEntry] {
         var e: [CanonicalEntry] = []
         func add(_ path: String, _ value: String) { e.append(CanonicalEntry(path: path, value: value)) }
@@ -18,7 +19,8 @@ extension SearchSpace {
         add("name", name)
         add("strategy", strategy.rawValue)
         add("seed", String(seed))
-        add("repeats", String(repeats))
+        // A race may grow in repeats between runs (more rounds for the survivors).
+        if racing == nil || includingMutable { add("repeats", String(repeats)) }
         add("objective", objective.rawValue)
         if includingMutable {
             add("trials", trials.map(String.init) ?? "-")
@@ -47,6 +49,10 @@ extension SearchSpace {
         add("fixed.plateau_patience", String(plateau.patience))
         add("fixed.plateau_min_delta", fmt(plateau.minDelta))
         add("baselines", "[" + baselines.map(\.rawValue).joined(separator: ", ") + "]")
+        if let racing {
+            add("racing.first_round", String(racing.firstRound))
+            add("racing.confidence", fmt(racing.confidence))
+        }
         add("training.dataset", data.dataset.rawValue)
         add("training.data_dir", data.dataDir ?? "-")
         add("training.train_size", String(data.trainSize))

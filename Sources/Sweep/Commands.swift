@@ -98,6 +98,11 @@ public enum SweepCommands {
                 "\(path): trials: \(old) -> \(new): a random search can only grow (its database already holds "
                 + "\(old) configurations); give \"trials\" >= \(old), or use a new \"name\" or --db PATH.")
         }
+        if space.racing != nil, let old = stored?.repeats, space.repeats < old {
+            throw SweepError(
+                "\(path): repeats: \(old) -> \(space.repeats): a race can only grow (more rounds for the "
+                + "configurations still racing); give \"repeats\" >= \(old), or use a new \"name\" or --db PATH.")
+        }
         if info.spaceJSON != space.source { try store.updateSpace(json: space.source, hash: hash) }
         return space
     }
@@ -123,12 +128,18 @@ public enum SweepCommands {
     /// Adds the space's trials (idempotent), runs the runnable ones, prints the results.
     static func execute(_ space: SearchSpace, store: any TrialStore, path: String, options: RunOptions,
                         console: Console) throws -> Int32 {
-        try store.addTrials(space.trialSpecs())
+        if space.racing == nil {
+            try store.addTrials(space.trialSpecs())
+        } else {
+            try store.addTrials(space.wantedTrialSpecs(try store.trials()))
+        }
         let before = try store.trials()
         let concurrency = options.concurrency ?? space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
         let finished = before.filter { $0.status.isFinished }
         let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
-        console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(before.count) trials"
+        let trialsText = space.racing == nil ? "\(before.count) trials"
+            : "at most \(space.trialCount) trials, racing (\(before.count) so far)"
+        console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(trialsText)"
                     + (finished.isEmpty ? "" : " (\(finished.count) already finished)")
                     + ", concurrency \(concurrency), database \(path)\n")
         var ending = SweepRunner.Ending.exhausted
@@ -143,12 +154,25 @@ public enum SweepCommands {
                 BLAS.setThreads(space.trainingThreads)
                 executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }
-            let progress = ProgressReporter(console: console, total: before.count, alreadyFinished: finished.count,
+            // A race's total is its most: eliminations end it sooner (and its ETA is an upper bound).
+            let progress = ProgressReporter(console: console, total: space.racing == nil ? before.count : space.trialCount,
+                                            alreadyFinished: finished.count,
                                             objective: space.objective)
             for record in finished { progress.handle(.finished(record), counted: false) }
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
             runner.isAbandoned = options.isAbandoned
+            if space.racing != nil {
+                // The next round's trials, once the current round is decided (any process may add
+                // them: adding is idempotent and the decision a function of the stored trials).
+                runner.replenish = {
+                    let trials = try store.trials()
+                    let existing = Set(trials.map(\.spec.id))
+                    let new = space.wantedTrialSpecs(trials).filter { !existing.contains($0.id) }
+                    if !new.isEmpty { try store.addTrials(new) }
+                    return !new.isEmpty
+                }
+            }
             runner.onEvent = { progress.handle($0) }
             defer { progress.close() }
             ending = try runner.run()
@@ -163,7 +187,7 @@ public enum SweepCommands {
             }
         }
         let after = try store.trials()
-        let rows = Leaderboard.rows(after, objective: space.objective)
+        let rows = space.leaderboard(after)
         console.out(LeaderboardFormat.table(Array(rows.prefix(options.top)), swept: space.sweptNames))
         if rows.count > options.top { console.out("(\(rows.count - options.top) more: sgdr-search leaderboard \(path))\n") }
         console.out("\n" + BestSummary(rows: rows, space: space).text())
@@ -186,7 +210,7 @@ public enum SweepCommands {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
             if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
             let space = sweep.space
-            var rows = Leaderboard.rows(sweep.trials, objective: space.objective)
+            var rows = space.leaderboard(sweep.trials)
             if let top { rows = Array(rows.prefix(top)) }
             guard let csv else {
                 console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
@@ -209,7 +233,7 @@ public enum SweepCommands {
         report(console) {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
             if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
-            let summary = BestSummary(rows: Leaderboard.rows(sweep.trials, objective: sweep.space.objective), space: sweep.space)
+            let summary = BestSummary(rows: sweep.space.leaderboard(sweep.trials), space: sweep.space)
             console.out(json ? summary.json() : summary.text())
             return summary.best == nil ? 1 : 0
         }
@@ -234,6 +258,14 @@ public enum SweepCommands {
         let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
         var out = "Sweep \(info.name) (\(path)): \(space.strategy.rawValue), \(space.configurationCount) configurations x \(repeats) = \(trials.count) trials\n"
         out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ") + "\n"
+        if let race = space.raceState(trials) {
+            let saved = space.trialCount - space.wantedTrialSpecs(trials).count
+            out += "  race: \(race.roundsDone) of \(race.rounds) rounds done"
+                + (race.isFinished ? " (finished)" : "")
+                + "; \(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "
+                + "\(race.eliminated.count) eliminated; \(trials.count) trials so far of the full grid's \(space.trialCount)"
+                + (race.isFinished ? " (\(saved) saved)" : " (at least \(saved) saved)") + "\n"
+        }
         let live = trials.filter { $0.status == .running && !($0.owner.map(isAbandoned) ?? true) }
         let lastFinish = trials.compactMap(\.finishedAt).max() ?? info.createdAt
         let end = live.isEmpty ? lastFinish : now

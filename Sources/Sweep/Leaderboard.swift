@@ -38,13 +38,37 @@ public struct LeaderboardRow: Hashable, Sendable {
     public var score: Double?
     /// The trials of this configuration, in repeat order.
     public var trials: [TrialRecord]
+    /// The paired difference of this configuration's objective to the best baseline's, over the
+    /// repeats both finished (nil for the best baseline itself, or when they share no repeat).
+    public var vsBaseline: PairedDifference?
+    /// Racing: the round (number of repeats) after which the configuration was eliminated.
+    public var eliminatedAfter: Int?
+
+    /// The objective of each `done` repeat, by repeat index.
+    public func scores(_ objective: Objective) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for t in trials where t.status == .done {
+            if let s = t.score(objective) { out[t.spec.repeatIndex] = s }
+        }
+        return out
+    }
+
+    /// The status as the leaderboard prints it: `eliminated (round 2)` for a configuration a
+    /// race stopped, else `status`.
+    public var statusText: String {
+        eliminatedAfter.map { "eliminated (round \($0))" } ?? status
+    }
 }
 
 public enum Leaderboard {
     /// Aggregates trials by configuration and ranks them: configurations with a score by
     /// descending score (ties: dispatch order), then those without one yet, then diverged,
     /// then failed.
-    public static func rows(_ trials: [TrialRecord], objective: Objective) -> [LeaderboardRow] {
+    ///
+    /// `eliminated` (racing) maps configurations to the round after which they were stopped;
+    /// they keep their place by score. Every row gets its paired difference to the best baseline.
+    public static func rows(_ trials: [TrialRecord], objective: Objective,
+                            eliminated: [String: Int] = [:]) -> [LeaderboardRow] {
         var order: [String] = []
         var groups: [String: [TrialRecord]] = [:]
         for t in trials.sorted(by: { $0.spec.number < $1.spec.number }) {
@@ -66,8 +90,31 @@ public enum Leaderboard {
             if let sa = a.score, let sb = b.score, sa != sb { return sa > sb }
             return position[a.configuration]! < position[b.configuration]!
         }
-        for i in rows.indices { rows[i].rank = i + 1 }
+        for i in rows.indices {
+            rows[i].rank = i + 1
+            rows[i].eliminatedAfter = eliminated[rows[i].configuration]
+        }
+        if let base = bestBaseline(rows) {
+            let baseScores = base.scores(objective)
+            for i in rows.indices where rows[i].configuration != base.configuration {
+                rows[i].vsBaseline = PairedDifference(rows[i].scores(objective), baseScores)
+            }
+        }
         return rows
+    }
+
+    /// A row that finished and ranks: it has a score and neither diverged nor failed.
+    static func isRanked(_ r: LeaderboardRow) -> Bool {
+        r.score != nil && r.status != "failed" && r.status != "diverged"
+    }
+
+    /// The best SGDR configuration and the best baseline of ranked rows.
+    public static func bestSGDR(_ rows: [LeaderboardRow]) -> LeaderboardRow? {
+        rows.first { $0.schedule.kind == .sgdr && isRanked($0) }
+    }
+
+    public static func bestBaseline(_ rows: [LeaderboardRow]) -> LeaderboardRow? {
+        rows.first { $0.schedule.kind != .sgdr && isRanked($0) }
     }
 
     static func row(configuration: String, trials: [TrialRecord], objective: Objective) -> LeaderboardRow {

@@ -4,13 +4,18 @@ import Schedules
 
 /// The leaderboard as CSV and as an aligned table.
 public enum LeaderboardFormat {
-    /// The CSV header: `rank,schedule,<swept parameters>,best_val_acc,best_val_acc_std,final_val_acc,best_epoch,repeats,status,seconds`.
+    /// The CSV header: `rank,configuration,schedule,<swept parameters>,best_val_acc,best_val_acc_std,
+    /// final_val_acc,best_epoch,repeats,status,diff_vs_baseline,diff_ci95,seconds`.
     public static func header(swept: [String]) -> [String] {
-        ["rank", "schedule"] + swept + ["best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats", "status", "seconds"]
+        ["rank", "configuration", "schedule"] + swept
+            + ["best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats", "status",
+               "diff_vs_baseline", "diff_ci95", "seconds"]
     }
 
     /// One row's cells. Accuracies at full precision; `repeats` is `done/all` while some are
     /// unfinished, else the count. A baseline's swept cells are empty, except `lr_max`/`lr_min`.
+    /// `diff_vs_baseline` and `diff_ci95` (the paired mean difference of the objective to the
+    /// best baseline and the half-width of its 95% interval) are empty with fewer than 2 pairs.
     public static func cells(_ row: LeaderboardRow, swept: [String], precision: Int? = nil) -> [String] {
         func acc(_ x: Double?) -> String {
             guard let x else { return "" }
@@ -23,11 +28,16 @@ public enum LeaderboardFormat {
             }
             return ""
         }
-        return [String(row.rank), row.schedule.kind.rawValue] + sweptCells + [
+        let paired = row.vsBaseline.flatMap { d in d.halfWidth95.map { (d.mean, $0) } }
+        func signed(_ x: Double?) -> String {
+            guard let x else { return "" }
+            return precision.map { String(format: "%+.\($0)f", x) } ?? "\(x)"
+        }
+        return [String(row.rank), row.configuration, row.schedule.kind.rawValue] + sweptCells + [
             acc(row.bestValAcc), acc(row.bestValAccStd), acc(row.finalValAcc),
             row.bestEpoch.map(String.init) ?? "",
             row.repeatsDone == row.repeats ? String(row.repeats) : "\(row.repeatsDone)/\(row.repeats)",
-            row.status, String(format: "%.2f", row.seconds),
+            row.statusText, signed(paired?.0), acc(paired?.1), String(format: "%.2f", row.seconds),
         ]
     }
 
@@ -43,17 +53,12 @@ public enum LeaderboardFormat {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// An aligned table (numbers right-aligned), with the configuration's id as its second column.
+    /// An aligned table (numbers right-aligned), the CSV's columns with shorter headings.
     public static func table(_ rows: [LeaderboardRow], swept: [String]) -> String {
         let head = ["rank", "configuration", "schedule"] + swept
-            + ["best_val_acc", "std", "final_val_acc", "best_epoch", "repeats", "status", "seconds"]
-        var body: [[String]] = []
-        for row in rows {
-            var c = cells(row, swept: swept, precision: 4)
-            c.insert(row.configuration, at: 1)
-            body.append(c)
-        }
-        let leftAligned: Set<Int> = [1, 2, head.count - 2]
+            + ["best_val_acc", "std", "final_val_acc", "best_epoch", "repeats", "status", "vs_baseline", "±95%", "seconds"]
+        let body = rows.map { cells($0, swept: swept, precision: 4) }
+        let leftAligned: Set<Int> = [1, 2, head.count - 4]
         let widths = head.indices.map { i in ([head[i]] + body.map { $0[i] }).map(\.count).max()! }
         func line(_ cells: [String]) -> String {
             cells.indices.map { i in
@@ -78,24 +83,23 @@ public struct BestSummary: Sendable {
 
     public init(rows: [LeaderboardRow], space: SearchSpace) {
         objective = space.objective
-        best = rows.first { $0.schedule.kind == .sgdr && $0.score != nil && $0.status != "failed" && $0.status != "diverged" }
-        baseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil && $0.status != "failed" && $0.status != "diverged" }
+        best = Leaderboard.bestSGDR(rows)
+        baseline = Leaderboard.bestBaseline(rows)
         training = space.training
         data = space.data
         threads = space.trainingThreads
         seed = Seeds.training(sweepSeed: space.seed, repeatIndex: 0)
     }
 
-    /// best - baseline, and its standard error when both have a spread.
-    public var difference: (value: Double, standardError: Double?)? {
-        guard let b = best, let s = b.score, let base = baseline, let t = base.score else { return nil }
-        // Squared standard error of a row's mean: sample variance / done repeats.
-        let squaredError: (LeaderboardRow) -> Double? = { r in
-            r.objective(self.objective).std.map { $0 * $0 / Double(r.repeatsDone) }
-        }
-        let se: Double? = if let x = squaredError(b), let y = squaredError(base) { (x + y).squareRoot() } else { nil }
-        return (s - t, se)
+    /// best - baseline, paired over the repeats both finished (common random numbers: repeat r
+    /// of both ran with the same training seed).
+    public var difference: PairedDifference? {
+        guard let b = best, let base = baseline else { return nil }
+        return PairedDifference(b.scores(objective), base.scores(objective))
     }
+
+    /// Said instead of a verdict when the difference has no spread to judge it by.
+    public static let notMeasurable = "1 repeat: the difference is not measurable; use repeats >= 3"
 
     /// The arguments of `sgdr-search train` that rerun the best configuration's repeat 0 exactly:
     /// the schedule, the data, the training settings and repeat 0's seed.
@@ -132,9 +136,14 @@ public struct BestSummary: Sendable {
             + "lr_max_compression=\(fmt(p.lrMaxCompression)) trigger_val_acc=\(fmt(p.triggerValAcc)) epochs=\(b.schedule.epochs)\n"
         if let base = baseline, let t = base.score {
             out += "Best baseline: \(base.configuration): \(objective.rawValue) \(String(format: "%.4f", t))\(spread(base))\n"
-            if let (d, se) = difference {
-                out += "Difference (SGDR - baseline): \(String(format: "%+.4f", d))"
-                    + (se.map { String(format: " ± %.4f (standard error)", $0) } ?? "") + "\n"
+            if let d = difference {
+                if let se = d.standardError, let (low, high) = d.interval95 {
+                    out += "Difference (SGDR - baseline), paired over \(d.pairs) repeats: "
+                        + String(format: "%+.4f ± %.4f (standard error), 95%% interval [%+.4f, %+.4f]", d.mean, se, low, high)
+                        + "\n"
+                } else {
+                    out += "Difference (SGDR - baseline): \(Self.notMeasurable)\n"
+                }
             }
         } else {
             out += "Best baseline: none finished\n"
@@ -152,10 +161,18 @@ public struct BestSummary: Sendable {
             if let b = best { row(b, w, full: true) } else { w.null() }
             w.key("best_baseline")
             if let base = baseline { row(base, w, full: false) } else { w.null() }
+            let d = difference
             w.key("difference")
-            if let d = difference { w.number(d.value) } else { w.null() }
+            if let d { w.number(d.mean) } else { w.null() }
             w.key("difference_standard_error")
-            if let se = difference?.standardError { w.number(se) } else { w.null() }
+            if let se = d?.standardError { w.number(se) } else { w.null() }
+            w.key("difference_ci95")
+            if let (low, high) = d?.interval95 { w.array([low, high]) } else { w.null() }
+            w.key("difference_pairs")
+            w.number(Double(d?.pairs ?? 0))
+            if let d, d.standardError == nil {
+                w.key("difference_note"); w.string(Self.notMeasurable)
+            }
             w.key("training")
             w.object {
                 w.key("dataset"); w.string(data.dataset.rawValue)

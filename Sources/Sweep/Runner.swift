@@ -184,8 +184,15 @@ public final class SweepRunner: @unchecked Sendable {
     /// A running trial's epochs are written to the store at most this often (seconds); the rest
     /// go with its finish, in the same transaction. 0 writes every epoch as it ends.
     public var epochFlushInterval: Double = 1
+    /// Racing: called when nothing is runnable; adds the trials of the next round once the
+    /// current one is decided, and answers whether it added any. While it adds none and other
+    /// workers of this runner are still training, an idle worker waits for one of them to finish.
+    public var replenish: (@Sendable () throws -> Bool)?
 
     private let lock = NSLock()
+    /// Signalled when a worker finishes a trial (for workers waiting at a round's end).
+    private let finishedTrial = NSCondition()
+    private var busyWorkers = 0
     private var storeError: (any Error)?
     private var workerNanos: UInt64 = 0
     private var trainingNanos: UInt64 = 0
@@ -254,11 +261,31 @@ public final class SweepRunner: @unchecked Sendable {
         while !cancellation.isCancelled {
             let spec: TrialSpec
             do {
-                guard let claimed = try store.claim(owner: owner, isAbandoned: isAbandoned) else { return }
+                finishedTrial.lock()
+                var claimed = try store.claim(owner: owner, isAbandoned: isAbandoned)
+                if claimed == nil, let replenish {
+                    // A round's end: the next round exists once this one is decided.
+                    if try replenish() { claimed = try store.claim(owner: owner, isAbandoned: isAbandoned) }
+                    if claimed == nil && busyWorkers > 0 {
+                        _ = finishedTrial.wait(until: Date().addingTimeInterval(0.5))
+                        finishedTrial.unlock()
+                        continue
+                    }
+                }
+                if claimed != nil { busyWorkers += 1 }
+                finishedTrial.unlock()
+                guard let claimed else { return }
                 spec = claimed
             } catch {
+                finishedTrial.unlock()
                 fail(error)
                 return
+            }
+            defer {
+                finishedTrial.lock()
+                busyWorkers -= 1
+                finishedTrial.broadcast()
+                finishedTrial.unlock()
             }
             onEvent(.started(spec))
             let start = Self.now()

@@ -126,6 +126,8 @@ public struct SearchSpace: Hashable, Sendable {
     /// The plateau baseline's settings (`fixed.plateau_factor`, `plateau_patience`, `plateau_min_delta`).
     public var plateau: PlateauSettings
     public var baselines: [ScheduleKind]
+    /// Racing (`"racing"`): nil runs every repeat of every configuration.
+    public var racing: RacingOptions?
     public var data: DataOptions
     /// The training settings; `seed` is set per trial.
     public var training: TrainingOptions
@@ -201,12 +203,17 @@ public struct SearchSpace: Hashable, Sendable {
     /// baselines first. A trial's `number` is its position in this list, so it depends only on the
     /// space: when random search's `trials` grows, the new configurations come after the existing
     /// ones and no existing number changes.
-    public func trialSpecs() -> [TrialSpec] {
+    ///
+    /// With racing, numbers are round-major (`repeat << 32 | configuration index`), so that rounds
+    /// are claimed in order and a race can grow in `repeats` (and random search in `trials`)
+    /// without renumbering; `repeatsOf` then says how many repeats of a configuration to list.
+    public func trialSpecs(repeatsOf: ((Configuration) -> Int)? = nil) -> [TrialSpec] {
         var specs: [TrialSpec] = []
-        for c in expandConfigurations() {
-            for r in 0..<repeats {
+        for (index, c) in expandConfigurations().enumerated() {
+            for r in 0..<(repeatsOf?(c) ?? repeats) {
                 specs.append(TrialSpec(
-                    id: TrialSpec.id(configuration: c.id, repeatIndex: r), number: specs.count,
+                    id: TrialSpec.id(configuration: c.id, repeatIndex: r),
+                    number: racing == nil ? specs.count : r << 32 | index,
                     configuration: c.id, repeatIndex: r,
                     seed: Seeds.training(sweepSeed: seed, repeatIndex: r),
                     schedule: c.schedule, swept: c.swept))

@@ -4,7 +4,8 @@ import Schedules
 
 extension SearchSpace {
     static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
-                          "parameters", "configurations", "fixed", "baselines", "training"]
+                          "parameters", "configurations", "fixed", "baselines", "racing", "training"]
+    static let racingKeys = ["first_round", "confidence"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
     static let plateauRules = [PlateauSettings.factorRule, PlateauSettings.patienceRule, PlateauSettings.minDeltaRule]
     static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
@@ -250,6 +251,26 @@ struct SpaceDecoder {
             }
         }
 
+        // racing
+        var racing: RacingOptions?
+        if let rv = top["racing"] {
+            var options = RacingOptions()
+            for m in try members(rv, "racing", allowed: SearchSpace.racingKeys, what: "racing") {
+                let path = "racing." + m.key
+                switch m.key {
+                case "first_round":
+                    options.firstRound = try integer(m.value, path, min: 2, max: SearchSpace.maxRepeats,
+                                                     "first_round must be an integer in [2, \(SearchSpace.maxRepeats)]")
+                default:
+                    let allowed = "confidence must be a number in (0.5, 1)"
+                    let x = try number(m.value, path, allowed)
+                    guard x > 0.5 && x < 1 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                    options.confidence = x
+                }
+            }
+            racing = options
+        }
+
         // training
         var data = DataOptions()
         var training = TrainingOptions(epochs: 10)
@@ -262,6 +283,7 @@ struct SpaceDecoder {
             name: name, strategy: strategy, seed: seed, repeats: repeats, concurrency: concurrency,
             objective: objective, trials: trials, parameters: domains, configurations: configurations,
             fixed: fixed, stepMilestones: stepMilestones, stepFactor: stepFactor, plateau: plateau, baselines: baselines,
+            racing: racing,
             data: data, training: training, trainingThreads: threads, source: source)
         space.training.seed = 0
         try checkRates(space)

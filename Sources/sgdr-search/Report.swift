@@ -27,7 +27,8 @@ struct ReportCommand: ParsableCommand {
             name: sweep.space.name, settings: sweep.space.settingsSummary.map { ReportSetting($0.key, $0.value) },
             objective: sweep.space.objective,
             parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
-            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.db))
+            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.db),
+            race: sweep.space.raceState(sweep.trials))
         if let note = input.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let html = renderReport(input, top: top)
         let path = out ?? "runs/\(sweep.space.name).html"

@@ -105,17 +105,23 @@ final class SweepCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Best SGDR configuration: sgdr-"), r.stdout)
         let rows = try leaderboard(database)
-        XCTAssertEqual(rows[0], ["rank", "schedule", "t0", "tmult", "lr_max_compression", "best_val_acc", "best_val_acc_std",
-                                 "final_val_acc", "best_epoch", "repeats", "status"])
+        XCTAssertEqual(rows[0], ["rank", "configuration", "schedule", "t0", "tmult", "lr_max_compression", "best_val_acc",
+                                 "best_val_acc_std", "final_val_acc", "best_epoch", "repeats", "status",
+                                 "diff_vs_baseline", "diff_ci95"])
         XCTAssertEqual(rows.count, 11)
         XCTAssertEqual(rows.dropFirst().map { $0[0] }, (1...10).map(String.init))
-        XCTAssertTrue(rows.dropFirst().allSatisfy { $0[10] == "done" && $0[9] == "1" })
-        let scores = rows.dropFirst().map { Double($0[5]) ?? -1 }
+        XCTAssertTrue(rows.dropFirst().allSatisfy { $0[11] == "done" && $0[10] == "1" })
+        XCTAssertTrue(rows.dropFirst().allSatisfy { $0[12] == "" && $0[13] == "" }, "1 repeat: no paired difference")
+        let scores = rows.dropFirst().map { Double($0[6]) ?? -1 }
         XCTAssertEqual(scores, scores.sorted(by: >))
         let best = try BinaryRunner.run(["best", database, "--json"])
         XCTAssertEqual(best.status, 0, best.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(best.stdout.utf8)) as? [String: Any]
         XCTAssertNotNil(object?["train_args"] as? [String])
+        // One repeat: no spread, so no verdict.
+        XCTAssertEqual(object?["difference_note"] as? String, "1 repeat: the difference is not measurable; use repeats >= 3")
+        XCTAssertTrue(r.stdout.contains("Difference (SGDR - baseline): 1 repeat: the difference is not measurable; use repeats >= 3"),
+                      r.stdout)
         let status = try BinaryRunner.run(["status", database])
         XCTAssertTrue(status.stdout.contains("done 10"), status.stdout)
         let page = db("tiny.html")

@@ -138,19 +138,38 @@ final class CommandsTests: XCTestCase {
         let csv = try String(contentsOfFile: csvPath, encoding: .utf8)
         let lines = csv.components(separatedBy: "\r\n")
         XCTAssertEqual(lines.last, "")
-        XCTAssertEqual(lines[0], "rank,schedule,t0,tmult,lr_max_compression,best_val_acc,best_val_acc_std,final_val_acc,best_epoch,repeats,status,seconds")
+        XCTAssertEqual(lines[0], "rank,configuration,schedule,t0,tmult,lr_max_compression,best_val_acc,best_val_acc_std,"
+                       + "final_val_acc,best_epoch,repeats,status,diff_vs_baseline,diff_ci95,seconds")
         let rows = lines.dropFirst().dropLast().map { $0.components(separatedBy: ",") }
         XCTAssertEqual(rows.count, 10)
         XCTAssertEqual(rows.map { $0[0] }, (1...10).map(String.init))
-        let scores = rows.map { Double($0[5])! }
+        let scores = rows.map { Double($0[6])! }
         XCTAssertEqual(scores, scores.sorted(by: >), "best first")
-        XCTAssertTrue(rows.allSatisfy { !$0[6].isEmpty && $0[9] == "2" && $0[10] == "done" })
-        let baseline = rows.first { $0[1] == "cosine" }!
-        XCTAssertEqual(baseline[2...4], ["", "", ""])
-        // Values match the trials, at full precision.
+        XCTAssertTrue(rows.allSatisfy { !$0[7].isEmpty && $0[10] == "2" && $0[11] == "done" })
+        let baseline = rows.first { $0[2] == "cosine" }!
+        XCTAssertEqual(baseline[1], "cosine")
+        XCTAssertEqual(baseline[3...5], ["", "", ""])
+        // Values match the trials, at full precision; the configuration id traces a row to its trials.
         let trials = try stores.stores[db]!.trials()
-        let top = Leaderboard.rows(trials, objective: .bestValAcc)[0]
-        XCTAssertEqual(Double(rows[0][5]), top.bestValAcc)
+        let leaderboard = Leaderboard.rows(trials, objective: .bestValAcc)
+        let top = leaderboard[0]
+        XCTAssertEqual(rows[0][1], top.configuration)
+        XCTAssertEqual(Double(rows[0][6]), top.bestValAcc)
+        // The paired difference to the best baseline, over the 2 repeats, for every other row.
+        let bestBaseline = leaderboard.first { $0.schedule.kind != .sgdr }!
+        for (row, cells) in zip(leaderboard, rows) {
+            if row.configuration == bestBaseline.configuration {
+                XCTAssertEqual(cells[12...13], ["", ""], "the best baseline itself")
+                continue
+            }
+            let d = (0..<2).map { r in
+                row.trials[r].bestValAcc! - bestBaseline.trials[r].bestValAcc!
+            }
+            let mean = (d[0] + d[1]) / 2
+            XCTAssertEqual(Double(cells[12])!, mean, accuracy: 1e-12, row.configuration)
+            // Two pairs: the half-width is t(0.975, 1) * |d0 - d1| / 2.
+            XCTAssertEqual(Double(cells[13])!, 12.706204736174694 * abs(d[0] - d[1]) / 2, accuracy: 1e-9, row.configuration)
+        }
         // --top and stdout.
         let (c2, o2) = Console.capturing()
         XCTAssertEqual(SweepCommands.leaderboard(db: db, csv: "-", top: 3, openStore: stores.open, console: c2), 0)
@@ -167,11 +186,18 @@ final class CommandsTests: XCTestCase {
         XCTAssertEqual(best["lr_min"] as? Double, 0.001)
         let baselineRow = Leaderboard.rows(trials, objective: .bestValAcc).first { $0.schedule.kind != .sgdr }!
         XCTAssertEqual((object["best_baseline"] as? [String: Any])?["configuration"] as? String, baselineRow.configuration)
+        // The paired difference over the 2 repeats both finished.
+        let d = (0..<2).map { bestSGDR.trials[$0].bestValAcc! - baselineRow.trials[$0].bestValAcc! }
         let difference = try XCTUnwrap(object["difference"] as? Double)
-        XCTAssertEqual(difference, bestSGDR.bestValAcc! - baselineRow.bestValAcc!, accuracy: 1e-12)
+        XCTAssertEqual(difference, (d[0] + d[1]) / 2, accuracy: 1e-12)
+        XCTAssertEqual(difference, bestSGDR.bestValAcc! - baselineRow.bestValAcc!, accuracy: 1e-12, "equal means, paired or not")
         let se = try XCTUnwrap(object["difference_standard_error"] as? Double)
-        let expected = (pow(bestSGDR.bestValAccStd!, 2) / 2 + pow(baselineRow.bestValAccStd!, 2) / 2).squareRoot()
-        XCTAssertEqual(se, expected, accuracy: 1e-12)
+        XCTAssertEqual(se, abs(d[0] - d[1]) / 2, accuracy: 1e-12, "sd of two differences / sqrt(2)")
+        let interval = try XCTUnwrap(object["difference_ci95"] as? [Double])
+        XCTAssertEqual(interval[0], difference - 12.706204736174694 * se, accuracy: 1e-9)
+        XCTAssertEqual(interval[1], difference + 12.706204736174694 * se, accuracy: 1e-9)
+        XCTAssertEqual(object["difference_pairs"] as? Double, 2)
+        XCTAssertNil(object["difference_note"])
         let args = object["train_args"] as! [String]
         XCTAssertEqual(Array(args.prefix(4)), ["--schedule", "sgdr", "--lr-max", "0.1"])
         XCTAssertTrue(args.contains("--trigger-val-acc"))
@@ -192,7 +218,8 @@ final class CommandsTests: XCTestCase {
         XCTAssertEqual(LeaderboardFormat.csvField("say \"hi\""), "\"say \"\"hi\"\"\"")
         XCTAssertEqual(LeaderboardFormat.csvField("two\nlines"), "\"two\nlines\"")
         XCTAssertEqual(LeaderboardFormat.header(swept: ["tmult"]),
-                       ["rank", "schedule", "tmult", "best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats", "status", "seconds"])
+                       ["rank", "configuration", "schedule", "tmult", "best_val_acc", "best_val_acc_std", "final_val_acc",
+                        "best_epoch", "repeats", "status", "diff_vs_baseline", "diff_ci95", "seconds"])
     }
 
     func testStatusCountsAndWhatIsLeft() throws {
