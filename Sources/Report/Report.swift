@@ -60,7 +60,7 @@ public struct ReportInput: Sendable {
 
 /// The section identifiers of the page, as its `data-section` attributes use them.
 public enum ReportSection: String, CaseIterable, Sendable {
-    case summary, schedules, errors, parameters, leaderboard
+    case summary, schedules, errors, parameters, comparison, leaderboard
 }
 
 /// The whole report: one self-contained XHTML-compatible HTML page (inline CSS and SVG, no
@@ -166,6 +166,7 @@ struct ReportPage {
         h += schedulesSection()
         h += errorsSection()
         h += parametersSection()
+        h += comparisonSection()
         h += leaderboardSection()
         h += "<footer><p>Made by sgdr-search report"
         if let date = input.generatedAt {
@@ -224,8 +225,8 @@ struct ReportPage {
 
         // Best SGDR against the best baseline.
         h += "<h3>Result</h3>\n"
-        let bestSGDR = rows.first { $0.schedule.kind == .sgdr && $0.score != nil }
-        let bestBaseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil }
+        let bestSGDR = Leaderboard.bestSGDR(rows)
+        let bestBaseline = Leaderboard.bestBaseline(rows)
         let objective = escapeXML(input.objective.rawValue)
         h += "<ul class=\"result\">\n"
         if let b = bestSGDR {
@@ -242,15 +243,16 @@ struct ReportPage {
         } else {
             h += "<li>This sweep has no baseline.</li>\n"
         }
-        if let b = bestSGDR, let base = bestBaseline, let sb = b.score, let sa = base.score {
-            let d = sb - sa
-            let sign = d >= 0 ? "+" : "\u{2212}"
-            let verdict = d > 0 ? "better than" : d < 0 ? "worse than" : "equal to"
-            h += "<li>Difference: <strong>\(sign)\(Format.acc(abs(d)))</strong> (best SGDR \(verdict) the best baseline"
-            if let s1 = b.bestValAccStd, let s2 = base.bestValAccStd, input.objective == .bestValAcc {
-                h += "; repeat spreads \(Format.acc(s1)) and \(Format.acc(s2))"
+        if let b = bestSGDR, bestBaseline != nil {
+            // In pairs: repeat r of both ran with the same training seed.
+            if let d = b.vsBaseline, let se = d.standardError, let (low, high) = d.interval95 {
+                let verdict = low > 0 ? "better than" : high < 0 ? "worse than" : "not distinguishable from"
+                h += "<li>Difference, paired over \(d.pairs) repeats: <strong>\(Format.signed(d.mean))</strong> "
+                h += "\u{00B1} \(Format.acc(se)) (standard error), 95% interval [\(Format.signed(low)), \(Format.signed(high))]: "
+                h += "the best SGDR configuration is \(verdict) the best baseline.</li>\n"
+            } else {
+                h += "<li>Difference: \(escapeXML(BestSummary.notMeasurable)).</li>\n"
             }
-            h += ").</li>\n"
         }
         h += "</ul>\n"
 
@@ -422,21 +424,26 @@ struct ReportPage {
         guard !rows.isEmpty else { return h + "<p class=\"empty\">This sweep has no trials yet.</p>\n</section>\n" }
         if doneCount == 0 { h += "<p class=\"empty\">No finished trial yet: no configuration has a score.</p>\n" }
         h += "<p>Ranked by \(escapeXML(input.objective.rawValue)) (mean over done repeats); the same rows as <code>sgdr-search leaderboard</code>.</p>\n"
+        h += "<p>best_val_acc is the mean \u{00B1} sample std over the done repeats; vs_baseline the paired mean "
+        h += "difference of \(escapeXML(input.objective.rawValue)) to the best baseline \u{00B1} the half-width of its 95% interval.</p>\n"
         h += "<div class=\"table-wrap\">\n<table class=\"leaderboard\" data-section=\"leaderboard\">\n<thead><tr>"
-        h += "<th class=\"num\">rank</th><th>schedule</th>"
-        for p in input.parameters { h += "<th class=\"num\">\(escapeXML(p.name))</th>" }
-        for c in ["best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats"] {
-            h += "<th class=\"num\">\(c)</th>"
-        }
-        h += "<th>status</th><th class=\"num\">seconds</th></tr></thead>\n<tbody>\n"
+        // Headings may wrap at their underscores; cells do not wrap.
+        func heading(_ name: String) -> String { escapeXML(name).replacingOccurrences(of: "_", with: "_<wbr/>") }
+        h += "<th class=\"num\">rank</th><th>configuration</th><th>schedule</th>"
+        for p in input.parameters { h += "<th class=\"num\">\(heading(p.name))</th>" }
+        for c in ["best_val_acc", "final_val_acc", "best_epoch", "repeats"] { h += "<th class=\"num\">\(heading(c))</th>" }
+        h += "<th>status</th><th class=\"num\">\(heading("vs_baseline"))</th><th class=\"num\">seconds</th></tr></thead>\n<tbody>\n"
         for r in rows {
             h += "<tr class=\"status-\(escapeXML(r.status))\"><td class=\"num\">\(r.rank)</td><td>\(escapeXML(r.configuration))</td>"
+            h += "<td>\(escapeXML(r.schedule.kind.rawValue))</td>"
             for p in input.parameters {
                 h += "<td class=\"num\">\(r.swept[p.name].map { escapeXML(Format.number($0)) } ?? "\u{2013}")</td>"
             }
-            h += "<td class=\"num\">\(Format.acc(r.bestValAcc))</td><td class=\"num\">\(Format.acc(r.bestValAccStd))</td>"
+            h += "<td class=\"num\">\(Format.acc(r.bestValAcc))\(r.bestValAccStd.map { " \u{00B1} " + Format.acc($0) } ?? "")</td>"
             h += "<td class=\"num\">\(Format.acc(r.finalValAcc))</td><td class=\"num\">\(r.bestEpoch.map(String.init) ?? "\u{2013}")</td>"
-            h += "<td class=\"num\">\(r.repeatsDone)/\(r.repeats)</td><td>\(escapeXML(r.status))</td>"
+            h += "<td class=\"num\">\(r.repeatsDone)/\(r.repeats)</td><td class=\"status\">\(escapeXML(r.statusText))</td>"
+            let paired = r.vsBaseline.flatMap { d in d.halfWidth95.map { Format.signed(d.mean) + " \u{00B1} " + Format.acc($0) } }
+            h += "<td class=\"num\">\(paired ?? "\u{2013}")</td>"
             h += "<td class=\"num\">\(String(format: "%.1f", r.seconds))</td></tr>\n"
         }
         h += "</tbody>\n</table>\n</div>\n</section>\n"
@@ -445,12 +452,14 @@ struct ReportPage {
 
     static let css = """
         body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1a1a1a;
-               max-width: 1000px; margin: 24px auto; padding: 0 16px; line-height: 1.45; background: #ffffff; }
+               max-width: 1200px; margin: 24px auto; padding: 0 16px; line-height: 1.45; background: #ffffff; }
         h1 { font-size: 1.6em; margin-bottom: 0.3em; }
         h2 { font-size: 1.25em; border-bottom: 1px solid #cccccc; padding-bottom: 3px; margin-top: 1.8em; }
         h3 { font-size: 1.05em; margin-bottom: 0.3em; }
         table { border-collapse: collapse; font-size: 13px; }
-        th, td { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: left; vertical-align: top; }
+        th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
+        table.leaderboard td { white-space: nowrap; }
+        table.leaderboard td.status { white-space: normal; }
         thead th { background: #f2f2f2; }
         .num { text-align: right; font-variant-numeric: tabular-nums; }
         .table-wrap { overflow-x: auto; }

@@ -33,6 +33,12 @@ enum Format {
         return String(format: "%.4f", v)
     }
 
+    /// A signed difference with four decimals (`+0.0012`, `−0.0030`), or "–" when non-finite.
+    static func signed(_ v: Double) -> String {
+        guard v.isFinite else { return "\u{2013}" }
+        return (v < 0 ? "\u{2212}" : "+") + String(format: "%.4f", abs(v))
+    }
+
     /// A swept parameter's value or a tick label: short, no trailing zeros (`%g`), with the
     /// exponent written `1e-5` rather than `1e-05`.
     static func number(_ v: Double) -> String {

@@ -53,16 +53,18 @@ final class ReportPageTests: XCTestCase {
         let bodyRows = descendants(table, named: "tbody").flatMap { descendants($0, named: "tr") }
         XCTAssertEqual(bodyRows.count, rows.count)
         let header = descendants(table, named: "th").map { $0.stringValue ?? "" }
-        XCTAssertEqual(header, ["rank", "schedule", "t0", "tmult", "lr_max_compression", "trigger_val_acc",
-                                "best_val_acc", "best_val_acc_std", "final_val_acc", "best_epoch", "repeats",
-                                "status", "seconds"])
+        XCTAssertEqual(header, ["rank", "configuration", "schedule", "t0", "tmult", "lr_max_compression", "trigger_val_acc",
+                                "best_val_acc", "final_val_acc", "best_epoch", "repeats", "status", "vs_baseline",
+                                "seconds"])
         for (tr, row) in zip(bodyRows, rows) {
             let cells = descendants(tr, named: "td").map { $0.stringValue ?? "" }
             XCTAssertEqual(cells.count, header.count)
             XCTAssertEqual(cells[0], String(row.rank))
             XCTAssertEqual(cells[1], row.configuration)
-            XCTAssertEqual(cells[6], row.bestValAcc.map { String(format: "%.4f", $0) } ?? "\u{2013}")
-            XCTAssertEqual(cells[11], row.status)
+            XCTAssertEqual(cells[2], row.schedule.kind.rawValue)
+            XCTAssertEqual(cells[7], (row.bestValAcc.map { String(format: "%.4f", $0) } ?? "\u{2013}")
+                           + (row.bestValAccStd.map { String(format: " \u{00B1} %.4f", $0) } ?? ""))
+            XCTAssertEqual(cells[11], row.statusText)
         }
 
         // Summary: settings, statuses, the best SGDR against the best baseline, the failures.
@@ -153,7 +155,7 @@ final class ReportPageTests: XCTestCase {
         let page = try ParsedPage(renderReport(Fixture.input([])))
         XCTAssertTrue(page.text.contains("This sweep has no trials yet."))
         XCTAssertEqual(page.elements("svg").count, 0)
-        XCTAssertEqual(page.elements("section").count, 5)
+        XCTAssertEqual(page.elements("section").count, ReportSection.allCases.count)
     }
 
     func testOnlyFailedTrialsShowTheirErrors() throws {

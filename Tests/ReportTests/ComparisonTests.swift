@@ -1,0 +1,75 @@
+import Engine
+import Foundation
+import Report
+import Schedules
+import Sweep
+import XCTest
+
+/// The forest plot (paired differences to the best baseline) and the race, on planted trials.
+final class ComparisonTests: XCTestCase {
+    static let json = """
+        { "name": "race", "strategy": "grid", "seed": 5, "repeats": 4, "racing": {},
+          "parameters": { "t0": {"values": [1, 2, 3]} },
+          "baselines": ["cosine"], "training": {"dataset": "synthetic", "epochs": 2} }
+        """
+
+    /// Levels: t0 3 best, 2 close, 1 clearly worse; the baseline in between. Noise shared per repeat.
+    func trials(_ space: SearchSpace, rounds: [String: Int]) -> [TrialRecord] {
+        let level: [String: Double] = ["sgdr-0000": 0.70, "sgdr-0001": 0.899, "sgdr-0002": 0.90, "cosine": 0.85]
+        return space.trialSpecs { rounds[$0.id] ?? space.repeats }.map { spec in
+            let shared = [0.01, -0.004, 0.006, 0.0][spec.repeatIndex]
+            let own = spec.configuration == "sgdr-0001" ? [0.001, 0.0, 0.002, -0.001][spec.repeatIndex] : 0
+            let acc = level[spec.configuration]! + shared + own
+            let epochs = (1...2).map { e in
+                EpochMetrics(epoch: e, lr: 0.1, trainLoss: 0.5, trainAcc: acc, valLoss: 0.5, valAcc: acc - 0.01 * Double(2 - e), trainSeconds: 0.1)
+            }
+            return TrialRecord(spec: spec, status: .done, seconds: 1, epochs: epochs)
+        }
+    }
+
+    func testForestAndRace() throws {
+        let space = try SearchSpace.parse(data: Data(Self.json.utf8), file: "race.json")
+        let records = trials(space, rounds: ["sgdr-0000": 2])
+        let race = try XCTUnwrap(space.raceState(records))
+        XCTAssertEqual(race.eliminated, ["sgdr-0000": 2])
+        XCTAssertTrue(race.isFinished)
+        let input = ReportInput(name: "race", objective: .bestValAcc,
+                                parameters: [Report.SweptParameter(name: "t0", logScale: false)],
+                                trials: records, race: race)
+        let page = try ParsedPage(renderReport(input))
+        for svg in page.elements("svg") { assertInsidePlot(svg) }
+
+        // Forest plot: the three SGDR configurations against cosine, sorted by mean, with a zero line.
+        let forest = try XCTUnwrap(page.charts("comparison").first)
+        let rows = descendants(forest, named: "g").filter { attr($0, "class") == "forest-row" }
+        XCTAssertEqual(rows.map { attr($0, "data-configuration") ?? "" }, ["sgdr-0002", "sgdr-0001", "sgdr-0000"])
+        XCTAssertEqual(descendants(forest, named: "line").filter { attr($0, "class") == "zero" }.count, 1)
+        // Its points: right of zero for t0 3 (+0.05 every repeat), left for t0 1.
+        let zero = try XCTUnwrap(descendants(forest, named: "line").first { attr($0, "class") == "zero" }.flatMap { attr($0, "x1") }.flatMap(Double.init))
+        let xs = rows.map { descendants($0, named: "circle").first.flatMap { attr($0, "cx") }.flatMap(Double.init) ?? .nan }
+        XCTAssertGreaterThan(xs[0], zero)
+        XCTAssertLessThan(xs[2], zero)
+
+        // The race: rounds run per configuration.
+        let raceChart = try XCTUnwrap(page.charts("race").first)
+        let raceRows = descendants(raceChart, named: "g").filter { attr($0, "class") == "race-row" }
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: raceRows.map { (attr($0, "data-configuration") ?? "", attr($0, "data-rounds") ?? "") }),
+                       ["sgdr-0000": "2", "sgdr-0001": "4", "sgdr-0002": "4"])
+        let text = page.text
+        XCTAssertTrue(text.contains("4 of 4 rounds done (finished)"), text)
+        XCTAssertTrue(text.contains("eliminated (round 2)"), text)
+        // The summary compares in pairs: t0 3 beats cosine by 0.05 in every repeat.
+        XCTAssertTrue(text.contains("Difference, paired over 4 repeats: +0.0500"), text)
+        XCTAssertTrue(text.contains("better than the best baseline"), text)
+    }
+
+    func testOneRepeatSaysTheDifferenceIsNotMeasurable() throws {
+        let space = try SearchSpace.parse(data: Data(Self.json.replacingOccurrences(of: "\"repeats\": 4, \"racing\": {}", with: "\"repeats\": 1").utf8), file: "one.json")
+        let records = trials(space, rounds: [:])
+        let page = try ParsedPage(renderReport(ReportInput(name: "one", trials: records)))
+        let text = page.text
+        XCTAssertTrue(text.contains("1 repeat: the difference is not measurable; use repeats >= 3"), text)
+        XCTAssertEqual(page.charts("comparison").count, 0)
+        XCTAssertFalse(text.contains("better than the best baseline"))
+    }
+}
