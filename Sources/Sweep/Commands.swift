@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 import Schedules
 
 /// Opens the store of a sweep database: `create` false must fail, without creating anything,
@@ -162,10 +163,13 @@ public enum SweepCommands {
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
             runner.isAbandoned = options.isAbandoned
+            let decisions = RaceTiming()
             if space.racing != nil {
                 // The next round's trials, once the current round is decided (any process may add
                 // them: adding is idempotent and the decision a function of the stored trials).
                 runner.replenish = {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    defer { decisions.add(DispatchTime.now().uptimeNanoseconds - start) }
                     let trials = try store.trials()
                     let existing = Set(trials.map(\.spec.id))
                     let new = space.wantedTrialSpecs(trials).filter { !existing.contains($0.id) }
@@ -184,6 +188,11 @@ public enum SweepCommands {
             }
             if let engine = executor as? EngineExecutor {
                 console.err(engine.cache.statistics.summary + "\n")
+            }
+            if space.racing != nil {
+                let (count, nanos) = decisions.total
+                console.err(String(format: "Race decisions: %d, %.1f ms in total (reading the trials, deciding, adding the next round)\n",
+                                   count, Double(nanos) / 1e6))
             }
         }
         let after = try store.trials()
@@ -343,4 +352,11 @@ extension SearchSpace {
             return (name, log)
         }
     }
+}
+
+/// How often, and how long, a racing sweep's workers spent deciding rounds.
+final class RaceTiming: Sendable {
+    private let state = Mutex<(count: Int, nanos: UInt64)>((0, 0))
+    func add(_ nanos: UInt64) { state.withLock { $0.count += 1; $0.nanos += nanos } }
+    var total: (count: Int, nanos: UInt64) { state.withLock { $0 } }
 }
