@@ -7,9 +7,9 @@ struct Bench: ParsableCommand {
         abstract: "Measure the engine on this machine: the reference configuration (784-256-128-10, batch 128, SGD momentum) against its sgemm-only floor, with 1 and 2 BLAS threads.")
 
     @OptionGroup var data: DataArguments
-    @Option(help: "Timed repeats of every part of an epoch (the best time of each part counts).")
+    @Option(parsing: .unconditional, help: "Timed repeats of every part of an epoch (the best time of each part counts).")
     var repeats: Int = 3
-    @Option(help: "BLAS thread counts to measure, comma-separated.")
+    @Option(parsing: .unconditional, help: "BLAS thread counts to measure, comma-separated.")
     var threads: String = "1,2"
 
     func threadCounts() throws(OptionProblem) -> [Int] {
