@@ -108,7 +108,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.")
     var weightDecay: Double = 5e-4
     @Option(parsing: .unconditional, help: "Seed of the initialisation and shuffles.")
-    var seed: UInt64 = 0
+    var seed: String = "0"
     @Option(parsing: .unconditional, help: "OpenBLAS threads.")
     var threads: Int = 1
 
@@ -127,9 +127,13 @@ struct Train: ParsableCommand {
 
     /// Every option, validated: the schedule, the run and the data.
     func checked() throws(OptionProblem) -> (ScheduleConfig, TrainingOptions, DataOptions) {
+        // A string, so that a negative or too large seed gets the range in its message.
+        guard let seedValue = UInt64(seed.trimmingCharacters(in: .whitespaces)) else {
+            throw OptionProblem(option: "--seed", message: "must be an integer in [0, \(UInt64.max)] (got \"\(seed)\")")
+        }
         let options = TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs,
                                       optimizer: optimizer, momentum: momentum, nesterov: nesterov,
-                                      weightDecay: weightDecay, seed: seed)
+                                      weightDecay: weightDecay, seed: seedValue)
         if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
         let config = try scheduleOptions.config(epochs: epochs)
         if threads < 1 || threads > 256 {
