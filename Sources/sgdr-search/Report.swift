@@ -36,7 +36,7 @@ struct ReportCommand: ParsableCommand {
             objective: sweep.space.objective,
             parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
             trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.db))
-        if let note = input.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        if let note = input.note { try console.err(note + "\n") }
         let html = renderReport(input, top: top)
         let path = out ?? "runs/\(sweep.space.name).html"
         if out == nil { try? FileManager.default.createDirectory(atPath: "runs", withIntermediateDirectories: true) }
