@@ -18,6 +18,12 @@ struct SGDRSearch: ParsableCommand {
     /// errors become one `Error:` line too; its help goes to stdout.
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        // A closed stdin, stdout or stderr (`>&-`) gets /dev/null opened read-only in its place:
+        // writes to it fail (EBADF, one error line and status 1) as before, and no file this
+        // process opens later (an output file) can take descriptor 1 or 2 and receive messages.
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            _ = open("/dev/null", O_RDONLY)
+        }
         let console = Console.standard
         do {
             var command = try parseAsRoot()

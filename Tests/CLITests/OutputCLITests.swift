@@ -47,7 +47,8 @@ final class OutputCLITests: XCTestCase {
     }
 
     /// Runs the binary with stdout and stderr sent to `stdout` and `stderr`.
-    func run(_ arguments: [String], stdout: Target = .capture, stderr: Target = .capture) throws -> CommandResult {
+    func run(_ arguments: [String], stdout: Target = .capture, stderr: Target = .capture,
+             via program: String? = nil) throws -> CommandResult {
         var keep: [Any] = []
         func handle(_ target: Target, _ name: String) throws -> (FileHandle, URL?) {
             switch target {
@@ -67,7 +68,7 @@ final class OutputCLITests: XCTestCase {
         let (out, outURL) = try handle(stdout, "stdout")
         let (err, errURL) = try handle(stderr, "stderr")
         let process = Process()
-        process.executableURL = try BinaryRunner.binaryURL()
+        process.executableURL = try program.map { URL(fileURLWithPath: $0) } ?? BinaryRunner.binaryURL()
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
@@ -117,6 +118,15 @@ final class OutputCLITests: XCTestCase {
         // Both streams full: nothing can be said, still status 1 and no trap.
         let both = try run(["status", db], stdout: .file("/dev/full"), stderr: .file("/dev/full"))
         XCTAssertEqual(both.status, 1)
+        // A closed stdout (`>&-`): a write error like any other; an output file is still written.
+        let binary = try BinaryRunner.binaryURL().path
+        let csv = path("closed.csv")
+        let shell = try run(["-c", "exec \"$0\" status \"$1\" >&-", binary, db], via: "/bin/sh")
+        XCTAssertEqual(shell.status, 1)
+        XCTAssertEqual(shell.stderr, "Error: cannot write to standard output: Bad file descriptor\n")
+        let toFile = try run(["-c", "exec \"$0\" leaderboard \"$1\" --csv \"$2\" >&-", binary, db, csv], via: "/bin/sh")
+        XCTAssertEqual(toFile.status, 0, toFile.stderr)
+        XCTAssertTrue(try String(contentsOfFile: csv, encoding: .utf8).hasPrefix("rank,schedule,"))
     }
 
     func testAClosedPipeEndsTheCommandQuietlyWith141() throws {
