@@ -23,6 +23,9 @@ public enum SweepCommands {
     public static let exitInterrupted: Int32 = 130
     /// An invalid space file, like an invalid option elsewhere in the tool (EX_USAGE).
     public static let exitUsage: Int32 = 64
+    /// stdout or stderr is a closed pipe (`| head -1`): the command ends quietly with the status
+    /// a shell reports for `seq` or `yes` there (128 + SIGPIPE).
+    public static let exitBrokenPipe: Int32 = 141
 
     /// How `run` and `resume` run the trials.
     public struct RunOptions {
@@ -53,7 +56,7 @@ public enum SweepCommands {
         do {
             space = try SearchSpace.load(path: spaceFile)
         } catch {
-            console.err("Error: \(error)\n")
+            console.error("\(error)")
             return exitUsage
         }
         let path = db ?? space.defaultDatabasePath
@@ -140,7 +143,7 @@ public enum SweepCommands {
         let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
         let trialsText = space.racing == nil ? "\(before.count) trials"
             : "at most \(space.trialCount) trials, racing (\(before.count) so far)"
-        console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(trialsText)"
+        try console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(trialsText)"
                     + (finished.isEmpty ? "" : " (\(finished.count) already finished)")
                     + ", concurrency \(concurrency), database \(path)\n")
         var ending = SweepRunner.Ending.exhausted
@@ -159,6 +162,9 @@ public enum SweepCommands {
             let progress = ProgressReporter(console: console, total: space.racing == nil ? before.count : space.trialCount,
                                             alreadyFinished: finished.count,
                                             objective: space.objective)
+            // A failed write of the progress (a full disk, a closed pipe) stops the sweep as Ctrl-C
+            // does: the running trials are recorded interrupted, then the failure ends the command.
+            progress.onFailure = { [cancellation = options.cancellation] _ in cancellation.cancel() }
             for record in finished { progress.handle(.finished(record), counted: false) }
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
@@ -181,57 +187,57 @@ public enum SweepCommands {
             defer { progress.close() }
             ending = try runner.run()
             progress.close()
+            if let failure = progress.failure { throw failure }
             let (worker, training) = runner.timing
             if worker > 0 {
-                console.err(String(format: "Storage and dispatch: %.3f s of %.2f s of worker time (%.2f%%)\n",
+                try console.err(String(format: "Storage and dispatch: %.3f s of %.2f s of worker time (%.2f%%)\n",
                                    worker - training, worker, 100 * (worker - training) / worker))
             }
             if let engine = executor as? EngineExecutor {
-                console.err(engine.cache.statistics.summary + "\n")
+                try console.err(engine.cache.statistics.summary + "\n")
             }
             if space.racing != nil {
                 let (count, nanos) = decisions.total
-                console.err(String(format: "Race decisions: %d, %.1f ms in total (reading the trials, deciding, adding the next round)\n",
+                try console.err(String(format: "Race decisions: %d, %.1f ms in total (reading the trials, deciding, adding the next round)\n",
                                    count, Double(nanos) / 1e6))
             }
         }
         let after = try store.trials()
         let rows = space.leaderboard(after)
-        console.out(LeaderboardFormat.table(Array(rows.prefix(options.top)), swept: space.sweptNames))
-        if rows.count > options.top { console.out("(\(rows.count - options.top) more: sgdr-search leaderboard \(path))\n") }
-        console.out("\n" + BestSummary(rows: rows, space: space).text())
+        try console.out(LeaderboardFormat.table(Array(rows.prefix(options.top)), swept: space.sweptNames))
+        if rows.count > options.top { try console.out("(\(rows.count - options.top) more: sgdr-search leaderboard \(path))\n") }
+        try console.out("\n" + BestSummary(rows: rows, space: space).text())
         if ending == .cancelled {
-            console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")
+            try console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")
             return exitInterrupted
         }
         let elsewhere = after.filter { $0.status == .running }.count
         if elsewhere > 0 {
-            console.err("\(elsewhere) trial\(elsewhere == 1 ? " is" : "s are") still running in another process.\n")
+            try console.err("\(elsewhere) trial\(elsewhere == 1 ? " is" : "s are") still running in another process.\n")
         }
         return 0
     }
 
     // MARK: results
 
-    /// `sgdr-search leaderboard DB [--csv FILE] [--top N]`.
+    /// `sgdr-search leaderboard DB [--csv FILE] [--top N]` (`top` 0: the header alone).
     public static func leaderboard(db: String, csv: String?, top: Int?, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
+            if let csv, csv != "-" { try checkOutput(csv, option: "--csv", database: db) }
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
-            if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
+            if let note = sweep.earlierRulesNote(path: db) { try console.err(note + "\n") }
             let space = sweep.space
             var rows = space.leaderboard(sweep.trials)
             if let top { rows = Array(rows.prefix(top)) }
             guard let csv else {
-                console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                 return 0
             }
             let text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
             if csv == "-" {
-                console.out(text)
+                try console.data(text)
             } else {
-                do { try Data(text.utf8).write(to: URL(fileURLWithPath: csv), options: .atomic) } catch {
-                    throw SweepError("cannot write \(csv): \(error.localizedDescription)")
-                }
+                try writeOutput(text, to: csv, option: "--csv", database: db)
             }
             return 0
         }
@@ -241,10 +247,15 @@ public enum SweepCommands {
     public static func best(db: String, json: Bool, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
-            if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
+            if let note = sweep.earlierRulesNote(path: db) { try console.err(note + "\n") }
             let summary = BestSummary(rows: sweep.space.leaderboard(sweep.trials), space: sweep.space)
-            console.out(json ? summary.json() : summary.text())
-            return summary.best == nil ? 1 : 0
+            guard summary.best != nil else {
+                let done = sweep.trials.filter { $0.status == .done }.count
+                throw SweepError("\(db): no SGDR configuration has finished yet (\(done) of \(sweep.trials.count) trials done); "
+                                 + "run or resume the sweep: sgdr-search resume \(db)")
+            }
+            if json { try console.data(summary.json()) } else { try console.out(summary.text()) }
+            return 0
         }
     }
 
@@ -253,8 +264,8 @@ public enum SweepCommands {
                               isAbandoned: (String) -> Bool = Owner.isAbandoned) -> Int32 {
         report(console) {
             let sweep = try StoredSweep.load(db: db, openStore: openStore)
-            if let note = sweep.earlierRulesNote(path: db) { console.err(note + "\n") }
-            console.out(statusText(space: sweep.space, info: sweep.info, trials: sweep.trials, path: db,
+            if let note = sweep.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            try console.out(statusText(space: sweep.space, info: sweep.info, trials: sweep.trials, path: db,
                                    now: Date().timeIntervalSince1970, isAbandoned: isAbandoned))
             return 0
         }
@@ -301,16 +312,41 @@ public enum SweepCommands {
         return out
     }
 
-    /// Runs `body`, printing any error as one `Error:` line.
+    /// Runs `body`, printing any error as one `Error:` line; a failed write to stdout or stderr
+    /// ends it as `Console.exitStatus(after:)` says.
     static func report(_ console: Console, _ body: () throws -> Int32) -> Int32 {
         do {
             return try body()
+        } catch let e as OutputError {
+            return console.exitStatus(after: e)
         } catch let e as SweepError {
-            console.err("Error: \(e.description)\n")
+            console.error(e.description)
             return e.exitCode
         } catch {
-            console.err("Error: \(error)\n")
+            console.error("\(error)")
             return 1
+        }
+    }
+
+    /// Refuses an output path that is the sweep database or one of its companion files (exit 64).
+    public static func checkOutput(_ path: String, option: String, database: String) throws(SweepError) {
+        do throws(OutputFileError) {
+            try OutputFile.checkNotDatabase(path, database: database)
+        } catch {
+            throw SweepError("\(option) \(error)", exitCode: error.exitCode)
+        }
+    }
+
+    /// Writes an output file (see `OutputFile`), after checking it is not the sweep database.
+    /// Throws `SweepError`, or `OutputError` when the file is a pipe whose reader went away (the
+    /// command then ends quietly, as on a closed stdout).
+    public static func writeOutput(_ text: String, to path: String, option: String, database: String) throws {
+        try checkOutput(path, option: option, database: database)
+        do throws(OutputFileError) {
+            try OutputFile.write(text, to: path)
+        } catch {
+            if error.isBrokenPipe { throw OutputError(stream: .stdout, code: error.code) }
+            throw SweepError("\(option) \(error)", exitCode: error.exitCode)
         }
     }
 }

@@ -3,33 +3,6 @@ import Foundation
 import Glibc
 #endif
 
-/// Where a command writes: stdout, stderr, and whether stderr is a terminal.
-public final class Console: @unchecked Sendable {
-    public let out: @Sendable (String) -> Void
-    public let err: @Sendable (String) -> Void
-    public let isTerminal: Bool
-
-    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void, isTerminal: Bool) {
-        self.out = out
-        self.err = err
-        self.isTerminal = isTerminal
-    }
-
-    /// The process's stdout and stderr (unbuffered writes).
-    public static let standard = Console(
-        out: { s in FileHandle.standardOutput.write(Data(s.utf8)) },
-        err: { s in FileHandle.standardError.write(Data(s.utf8)) },
-        isTerminal: isatty(2) == 1)
-
-    /// A console that collects its output, for tests.
-    public static func capturing() -> (Console, () -> (out: String, err: String)) {
-        let lock = NSLock()
-        nonisolated(unsafe) var o = "", e = ""
-        let console = Console(out: { s in lock.withLock { o += s } }, err: { s in lock.withLock { e += s } }, isTerminal: false)
-        return (console, { lock.withLock { (o, e) } })
-    }
-}
-
 /// Progress on stderr: on a terminal one live line redrawn in place (done/total, running, best
 /// so far, elapsed, ETA); otherwise one line per finished trial.
 public final class ProgressReporter: @unchecked Sendable {
@@ -44,6 +17,10 @@ public final class ProgressReporter: @unchecked Sendable {
     let start = DispatchTime.now().uptimeNanoseconds
     var lastDraw: UInt64 = 0
     var drewLine = false
+    /// The first write that failed; later progress is not written.
+    public private(set) var failure: OutputError?
+    /// Called once, on the first failed write (the sweep stops as on Ctrl-C).
+    public var onFailure: @Sendable (OutputError) -> Void = { _ in }
 
     /// `alreadyFinished` trials were finished before this run (pass them to `handle(_:counted: false)`
     /// so that the best so far includes them).
@@ -100,7 +77,9 @@ public final class ProgressReporter: @unchecked Sendable {
                         : record.status.rawValue + (record.error.map { ": \($0)" } ?? "")
                     let width = String(total).count
                     let n = String(repeating: " ", count: max(0, width - String(done).count)) + String(done)
-                    console.err("[\(n)/\(total)] \(record.spec.id) \(result) (\(String(format: "%.1f", record.seconds ?? 0)) s) | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)\n")
+                    write { c throws(OutputError) in
+                        try c.err("[\(n)/\(total)] \(record.spec.id) \(result) (\(String(format: "%.1f", record.seconds ?? 0)) s) | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)\n")
+                    }
                 }
             }
         }
@@ -123,12 +102,30 @@ public final class ProgressReporter: @unchecked Sendable {
         guard force || now - lastDraw > 100_000_000 else { return }
         lastDraw = now
         drewLine = true
-        console.err("\r\u{1B}[K\(done)/\(total) done, \(running.count) running | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)")
+        let line = "\(done)/\(total) done, \(running.count) running | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)"
+        write { c throws(OutputError) in try c.terminal("\r\u{1B}[K" + escapeControlCharacters(line, keepingNewlines: false)) }
     }
 
     /// Ends the live line so that what follows starts on a fresh line.
     public func close() {
-        lock.withLock { if drewLine { console.err("\n"); drewLine = false } }
+        lock.withLock {
+            if drewLine {
+                write { c throws(OutputError) in try c.err("\n") }
+                drewLine = false
+            }
+        }
+    }
+
+    /// Writes unless a write failed already; the first failure is kept and reported to `onFailure`.
+    /// Called with `lock` held.
+    private func write(_ body: (Console) throws(OutputError) -> Void) {
+        guard failure == nil else { return }
+        do throws(OutputError) {
+            try body(console)
+        } catch {
+            failure = error
+            onFailure(error)
+        }
     }
 }
 
@@ -143,7 +140,7 @@ public enum InterruptHandler {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 if flag.isCancelled { exit(130) }
-                console.err("\nInterrupted: stopping the running trials (they will run again on resume)...\n")
+                try? console.err("\nInterrupted: stopping the running trials (they will run again on resume)...\n")
                 flag.cancel()
             }
             source.resume()

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Sweep
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the engine on this machine: the reference configuration (784-256-128-10, batch 128, SGD momentum) against its sgemm-only floor, with 1 and 2 BLAS threads.")
 
     @OptionGroup var data: DataArguments
-    @Option(help: "Timed repeats of every part of an epoch (the best time of each part counts).")
+    @Option(parsing: .unconditional, help: "Timed repeats of every part of an epoch (the best time of each part counts).")
     var repeats: Int = 3
-    @Option(help: "BLAS thread counts to measure, comma-separated.")
+    @Option(parsing: .unconditional, help: "BLAS thread counts to measure, comma-separated.")
     var threads: String = "1,2"
 
     func threadCounts() throws(OptionProblem) -> [Int] {
@@ -38,21 +39,21 @@ struct Bench: ParsableCommand {
         let options = TrainingOptions()
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: counts, repeats: repeats)
         let sizes = ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
-        print("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum); best of \(repeats) alternating repeats of each 20-batch chunk")
-        print("threads  s/epoch  sgemm-floor s  ratio  GFLOP/s  floor GFLOP/s")
+        try printOut("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum); best of \(repeats) alternating repeats of each 20-batch chunk")
+        try printOut("threads  s/epoch  sgemm-floor s  ratio  GFLOP/s  floor GFLOP/s")
         for r in rows {
-            print(String(format: "%7d  %7.3f  %13.3f  %5.2f  %7.1f  %13.1f", r.threads, r.secondsPerEpoch,
+            try printOut(String(format: "%7d  %7.3f  %13.3f  %5.2f  %7.1f  %13.1f", r.threads, r.secondsPerEpoch,
                          r.gemmSecondsPerEpoch, r.ratio, r.gigaflops, r.floorGigaflops))
         }
         for threads in counts {
             BLAS.setThreads(threads)
             let profile = Engine.profileEpoch(data: dataSet, options: options)
-            print("one epoch, \(threads) thread\(threads == 1 ? "" : "s"), by phase: "
+            try printOut("one epoch, \(threads) thread\(threads == 1 ? "" : "s"), by phase: "
                 + profile.phases.map { String(format: "%@ %.3f s", $0.0, $0.1) }.joined(separator: ", ")
                 + String(format: " (total %.3f s)", profile.total))
         }
-        print(String(format: "data load: %.3f s (training and validation images, as a sweep loads them)", loadSeconds))
-        print(String(format: "sgemm work per epoch: %.2f GFLOP; peak RSS: %.0f MB", (rows.first?.flopsPerEpoch ?? 0) / 1e9,
+        try printOut(String(format: "data load: %.3f s (training and validation images, as a sweep loads them)", loadSeconds))
+        try printOut(String(format: "sgemm work per epoch: %.2f GFLOP; peak RSS: %.0f MB", (rows.first?.flopsPerEpoch ?? 0) / 1e9,
                      Double(peakResidentBytes()) / 1_048_576))
     }
 }

@@ -8,14 +8,14 @@ struct LeaderboardCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseArgument
 
-    @Option(help: ArgumentHelp("Write RFC 4180 CSV to FILE instead of a table ('-': stdout).", valueName: "file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Write RFC 4180 CSV to FILE instead of a table ('-': stdout).", valueName: "file"))
     var csv: String?
 
-    @Option(help: ArgumentHelp("Only the first N rows.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only the first N rows (0: the header alone).", valueName: "n"))
     var top: Int?
 
     func run() throws {
-        if let top, top < 1 { throw fail(OptionProblem(option: "--top", message: "must be an integer >= 1 (got \(top))")) }
+        if let top { try checkTop(top) }
         try exitWith(SweepCommands.leaderboard(db: database.db, csv: csv, top: top, openStore: openStore,
                                                console: .standard))
     }

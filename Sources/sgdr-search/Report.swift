@@ -10,17 +10,25 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseArgument
 
-    @Option(help: ArgumentHelp("Where to write the page ('-': stdout; default: runs/<name>.html, like the sweep's default database).", valueName: "file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Where to write the page ('-': stdout; default: runs/<name>.html, like the sweep's default database).", valueName: "file"))
     var out: String?
 
-    @Option(help: ArgumentHelp("SGDR configurations plotted beside the baselines.", valueName: "k"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("SGDR configurations plotted beside the baselines (0: the baselines alone).", valueName: "k"))
     var top = 5
 
     func run() throws {
-        if top < 0 { throw fail(OptionProblem(option: "--top", message: "must be an integer >= 0 (got \(top))")) }
+        try checkTop(top)
+        let console = Console.standard
+        if let out, out != "-" {
+            do throws(SweepError) { try SweepCommands.checkOutput(out, option: "--out", database: database.db) } catch {
+                console.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
+        }
         let sweep: StoredSweep
         do { sweep = try StoredSweep.load(db: database.db, openStore: openStore) } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            console.error("\(error)")
             throw ExitCode(1)
         }
         let input = ReportInput(
@@ -29,18 +37,18 @@ struct ReportCommand: ParsableCommand {
             parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
             trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.db),
             race: sweep.space.raceState(sweep.trials))
-        if let note = input.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        if let note = input.note { try console.err(note + "\n") }
         let html = renderReport(input, top: top)
         let path = out ?? "runs/\(sweep.space.name).html"
         if out == nil { try? FileManager.default.createDirectory(atPath: "runs", withIntermediateDirectories: true) }
         if path == "-" {
-            FileHandle.standardOutput.write(Data(html.utf8))
+            try console.data(html)
             return
         }
-        do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            FileHandle.standardError.write(Data("Error: cannot write \(path): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(1)
+        do { try SweepCommands.writeOutput(html, to: path, option: "--out", database: database.db) } catch let error as SweepError {
+            console.error(error.description)
+            throw ExitCode(error.exitCode)
         }
-        FileHandle.standardError.write(Data("Wrote \(path)\n".utf8))
+        try console.err("Wrote \(path)\n")
     }
 }

@@ -15,7 +15,7 @@ struct Run: ParsableCommand {
     @Argument(help: ArgumentHelp("The search-space JSON file (see search-spaces/).", valueName: "space.json"))
     var space: String
 
-    @Option(help: ArgumentHelp("The database (default: runs/<name>.sqlite).", valueName: "path"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The database (default: runs/<name>.sqlite).", valueName: "path"))
     var db: String?
 
     @OptionGroup var concurrency: ConcurrencyOption

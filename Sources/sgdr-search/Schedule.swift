@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Schedules
+import Sweep
 
 struct Schedule: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,18 +27,19 @@ struct Schedule: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Number of epochs to print (integer >= 1).", valueName: "n"))
     var epochs: Int
 
-    @Option(name: .customLong("val-acc"),
+    @Option(name: .customLong("val-acc"), parsing: .unconditional,
             help: ArgumentHelp("""
                 A file with one validation accuracy in [0, 1] per line, in epoch order, at least \
                 --epochs lines; adds a val_acc column.
                 """, valueName: "file"))
     var valAcc: String?
 
-    @Option(help: ArgumentHelp("Also write the lr chart (log scale) as a standalone SVG file.", valueName: "file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also write the lr chart (log scale) as a standalone SVG file.", valueName: "file"))
     var svg: String?
 
     func run() throws {
-        do throws(OptionProblem) {
+        let csv: String
+        do {
             let config = try scheduleOptions.config(epochs: epochs)
             if config.kind == .plateau && valAcc == nil {
                 throw OptionProblem(option: "--schedule plateau", message: "needs --val-acc FILE: its rate follows the validation accuracy")
@@ -45,23 +47,24 @@ struct Schedule: ParsableCommand {
             let valAccs = try valAcc.map { path throws(OptionProblem) in try readValAccs(path: path, needed: epochs) }
             let rows = scheduleTable(config: config, valAccs: valAccs)
             if let svg { try writeSVG(rows, config: config, to: svg) }
-            print(scheduleCSV(rows, kind: config.kind, includeValAcc: valAccs != nil), terminator: "")
-        } catch {
-            throw fail(error)
+            csv = scheduleCSV(rows, kind: config.kind, includeValAcc: valAccs != nil)
+        } catch let problem as OptionProblem {
+            throw fail(problem)
+        } catch let failure as OutputFileError {
+            if failure.isBrokenPipe { throw OutputError(stream: .stdout, code: failure.code) }
+            Console.standard.error("--svg \(failure)")
+            throw ExitCode(failure.exitCode)
         }
+        try Console.standard.data(csv)
     }
 }
 
 /// Writes the lr chart of `rows` as a standalone SVG file (`--svg`).
-func writeSVG(_ rows: [ScheduleRow], config: ScheduleConfig, to path: String) throws(OptionProblem) {
+func writeSVG(_ rows: [ScheduleRow], config: ScheduleConfig, to path: String) throws(OutputFileError) {
     let series = ChartSeries(label: scheduleDescription(config),
                              points: rows.map { ChartPoint(x: Double($0.epoch), y: $0.lr) })
     let document = scheduleChartSVG([series], title: "Learning rate: \(scheduleDescription(config))")
-    do {
-        try document.write(toFile: path, atomically: true, encoding: .utf8)
-    } catch {
-        throw OptionProblem(option: "--svg", message: "must be a writable file path (\"\(path)\" cannot be written)")
-    }
+    try OutputFile.write(document, to: path)
 }
 
 /// Reads and checks a `--val-acc` file.

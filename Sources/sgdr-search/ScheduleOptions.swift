@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Schedules
+import Sweep
 
 extension ScheduleKind: ExpressibleByArgument {}
 
@@ -34,7 +35,7 @@ func formatValue(_ value: Double) -> String {
 /// Prints `Error: <problem>` as one line on stderr and returns the exit code to throw
 /// (`ExitCode.validationFailure`, 64): no usage text, no stack trace.
 func fail(_ problem: OptionProblem) -> ExitCode {
-    FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+    Console.standard.error(problem.description)
     return .validationFailure
 }
 
@@ -44,7 +45,7 @@ func fail(_ problem: OptionProblem) -> ExitCode {
 struct ScheduleOptions: ParsableArguments {
     // `.unconditional` so that `--lr-max -0.1` reaches validation (and its one-line error)
     // instead of being read as an unknown option.
-    @Option(help: "The schedule: sgdr, step, cosine, constant or plateau.")
+    @Option(parsing: .unconditional, help: "The schedule: sgdr, step, cosine, constant or plateau.")
     var schedule: ScheduleKind = .sgdr
 
     @Option(name: .customLong("lr-max"), parsing: .unconditional,

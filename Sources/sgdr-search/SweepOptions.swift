@@ -9,13 +9,21 @@ struct DatabaseArgument: ParsableArguments {
     var db: String
 }
 
+/// `--top N` of `leaderboard` and `report`: one rule for both, any integer >= 0 (0: no rows,
+/// only the baselines in the report's charts).
+func checkTop(_ top: Int) throws {
+    if top < 0 { throw fail(OptionProblem(option: "--top", message: "must be an integer >= 0 (got \(top))")) }
+}
+
 /// `--concurrency N`, shared by `run` and `resume`.
 struct ConcurrencyOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Trials at once (overrides the space's \"concurrency\"; default: the number of cores).",
+    // `.unconditional` (here and on every numeric option) so that `--concurrency -1` reaches
+    // the range check and its one-line error instead of being read as an unknown option.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Trials at once (overrides the space's \"concurrency\"; default: the number of cores).",
                                valueName: "n"))
     var concurrency: Int?
 
-    @Option(name: .customLong("cache-mb"),
+    @Option(name: .customLong("cache-mb"), parsing: .unconditional,
             help: ArgumentHelp("Memory for training states shared between trials, in MiB (0: no sharing; the results are the same).",
                                valueName: "mib"))
     var cacheMB: Int = TrajectoryCache.defaultBudgetBytes >> 20

@@ -2,19 +2,20 @@ import ArgumentParser
 import Engine
 import Foundation
 import Schedules
+import Sweep
 
 extension DatasetKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 
 /// Options shared by `train` and `bench`: the data and the run.
 struct DataArguments: ParsableArguments {
-    @Option(help: "The data set: fashion-mnist or synthetic.")
+    @Option(parsing: .unconditional, help: "The data set: fashion-mnist or synthetic.")
     var dataset: DatasetKind = .fashionMNIST
-    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    @Option(name: .customLong("data-dir"), parsing: .unconditional, help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
     var dataDir: String?
-    @Option(name: .customLong("train-size"), help: "Training images: the first N of the training file.")
+    @Option(name: .customLong("train-size"), parsing: .unconditional, help: "Training images: the first N of the training file.")
     var trainSize: Int = 50000
-    @Option(name: .customLong("val-size"), help: "Validation images: the last N of the training file.")
+    @Option(name: .customLong("val-size"), parsing: .unconditional, help: "Validation images: the last N of the training file.")
     var valSize: Int = 10000
 
     var options: DataOptions {
@@ -67,17 +68,19 @@ func loadData(_ options: DataOptions, includeTest: Bool = true) throws -> DataSe
     do {
         return try DataSet.load(options, includeTest: includeTest)
     } catch let error as DataError {
-        printError("Error: \(error)")
+        Console.standard.error("\(error)")
         throw ExitCode.failure
     }
 }
 
-func printOut(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+/// A line of data (CSV) on stdout, as it is; a failed write throws `OutputError`.
+func printOut(_ line: String) throws(OutputError) {
+    try Console.standard.data(line + "\n")
 }
 
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+/// A line of text on stderr, control characters escaped; a failed write throws `OutputError`.
+func printError(_ line: String) throws(OutputError) {
+    try Console.standard.err(line + "\n")
 }
 
 struct Train: ParsableCommand {
@@ -88,23 +91,25 @@ struct Train: ParsableCommand {
     @OptionGroup var scheduleOptions: ScheduleOptions
     @OptionGroup var data: DataArguments
 
-    @Option(help: "Hidden layer widths, comma-separated (empty: none).")
+    // `.unconditional` on every option with a value, so that a negative number reaches the
+    // range check and its one-line error instead of being read as an unknown option.
+    @Option(parsing: .unconditional, help: "Hidden layer widths, comma-separated (empty: none).")
     var hidden: String = "256,128"
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Mini-batch size.")
     var batchSize: Int = 128
-    @Option(help: "Epochs.")
+    @Option(parsing: .unconditional, help: "Epochs.")
     var epochs: Int = 10
-    @Option(help: "The optimizer: sgd or adam.")
+    @Option(parsing: .unconditional, help: "The optimizer: sgd or adam.")
     var optimizer: OptimizerKind = .sgd
-    @Option(help: "SGD momentum.")
+    @Option(parsing: .unconditional, help: "SGD momentum.")
     var momentum: Double = 0.9
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
-    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.")
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.")
     var weightDecay: Double = 5e-4
-    @Option(help: "Seed of the initialisation and shuffles.")
-    var seed: UInt64 = 0
-    @Option(help: "OpenBLAS threads.")
+    @Option(parsing: .unconditional, help: "Seed of the initialisation and shuffles.")
+    var seed: String = "0"
+    @Option(parsing: .unconditional, help: "OpenBLAS threads.")
     var threads: Int = 1
 
     func hiddenSizes() throws(OptionProblem) -> [Int] {
@@ -122,9 +127,13 @@ struct Train: ParsableCommand {
 
     /// Every option, validated: the schedule, the run and the data.
     func checked() throws(OptionProblem) -> (ScheduleConfig, TrainingOptions, DataOptions) {
+        // A string, so that a negative or too large seed gets the range in its message.
+        guard let seedValue = UInt64(seed.trimmingCharacters(in: .whitespaces)) else {
+            throw OptionProblem(option: "--seed", message: "must be an integer in [0, \(UInt64.max)] (got \"\(seed)\")")
+        }
         let options = TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs,
                                       optimizer: optimizer, momentum: momentum, nesterov: nesterov,
-                                      weightDecay: weightDecay, seed: seed)
+                                      weightDecay: weightDecay, seed: seedValue)
         if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
         let config = try scheduleOptions.config(epochs: epochs)
         if threads < 1 || threads > 256 {
@@ -143,24 +152,33 @@ struct Train: ParsableCommand {
         let dataSet = try loadData(dataOptions)
         BLAS.setThreads(threads)
         var schedule = config.makeSchedule()
-        printOut("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds")
+        try printOut("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds")
+        // A failed write (a full disk, a closed pipe) stops the training after that epoch and
+        // ends the command (see the main).
+        var outputFailure: OutputError?
         let result = try Engine.train(
             data: dataSet, options: options,
             learningRate: { _ in schedule.beginEpoch() },
             onEpoch: { m in
                 schedule.endEpoch(valAcc: m.valAcc)
-                printOut("\(m.epoch),\(m.lr),\(m.trainLoss),\(m.trainAcc),\(m.valLoss),\(m.valAcc),\(m.trainSeconds)")
+                do throws(OutputError) {
+                    try printOut("\(m.epoch),\(m.lr),\(m.trainLoss),\(m.trainAcc),\(m.valLoss),\(m.valAcc),\(m.trainSeconds)")
+                } catch {
+                    outputFailure = error
+                    return .stop
+                }
                 return .proceed
             },
             evaluateTest: true)
+        if let outputFailure { throw outputFailure }
         let trainSeconds = result.epochs.reduce(0) { $0 + $1.trainSeconds }
         if let best = result.best {
-            printError("best val_acc \(format(best.valAcc)) at epoch \(best.epoch)")
+            try printError("best val_acc \(format(best.valAcc)) at epoch \(best.epoch)")
         }
-        if let test = result.testAccuracy { printError("test accuracy \(format(test))") }
-        printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"), peak RSS \(peakResidentBytes() / 1_048_576) MB)")
+        if let test = result.testAccuracy { try printError("test accuracy \(format(test))") }
+        try printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"), peak RSS \(peakResidentBytes() / 1_048_576) MB)")
         if case let .diverged(epoch) = result.outcome {
-            printError("Error: the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
+            Console.standard.error("the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
             throw ExitCode.failure
         }
     }
