@@ -1,6 +1,6 @@
 import Foundation
 
-// An independent, straightforward transcription of SGDR-SPEC.md's state machine, written
+// An independent, straightforward transcription of docs/SCHEDULE.md (SGDR-SPEC.md) state machine, written
 // without calling the code under test, plus a seeded random generator for property tests.
 // Shared by SchedulesTests and CLITests (a test-support target; nothing ships it).
 
