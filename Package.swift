@@ -22,7 +22,7 @@ let package = Package(
         // Search spaces, samplers, the trial-store protocol, the runner, results.
         .target(name: "Sweep", dependencies: ["Engine", "Schedules"]),
         // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).
-        .target(name: "SQLiteStore", dependencies: ["Sweep", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SQLiteStore", dependencies: ["Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         // Self-contained HTML + SVG reports.
         .target(name: "Report", dependencies: ["Sweep", "Schedules"]),
         // The thin command-line shell.
