@@ -8,6 +8,18 @@ extension ReportPage {
     /// Rows drawn at most in the forest plot and the race chart (the best ranked first).
     static let maxComparisonRows = 60
 
+    /// A row's label in these charts, short enough for their 250-pixel margin:
+    /// `sgdr-0011 t0=4 tmult=1 c=5 trigger=0.8`, `cosine (baseline)`.
+    func shortLabel(_ row: LeaderboardRow) -> String {
+        guard row.schedule.kind == .sgdr else { return "\(row.configuration) (baseline)" }
+        let short = ["lr_max_compression": "c", "trigger_val_acc": "trigger"]
+        let values = input.parameters.compactMap { p in
+            row.swept[p.name].map { "\(short[p.name] ?? p.name)=\(Format.number($0))" }
+        }
+        let text = ([row.configuration] + values).joined(separator: " ")
+        return text.count <= 36 ? text : String(text.prefix(35)) + "\u{2026}"
+    }
+
     func comparisonSection() -> String {
         var h = "<section id=\"comparison\" data-section=\"comparison\">\n<h2>Against the best baseline, in pairs</h2>\n"
         if doneCount == 0 {
@@ -66,10 +78,10 @@ extension ReportPage {
             guard let d = row.vsBaseline, let (low, high) = d.interval95 else { continue }
             let y = plot.y + 4 + (Double(i) + 0.5) * rowHeight
             let color = row.schedule.kind != .sgdr ? Palette.color(1) : row.eliminatedAfter != nil ? "#999999" : Palette.color(0)
-            let label = row.schedule.kind == .sgdr ? Self.label(row, parameters: input.parameters) : "\(row.configuration) (baseline)"
+            let label = shortLabel(row)
             s += "<g class=\"forest-row\" data-configuration=\"\(escapeXML(row.configuration))\">"
             s += "<title>\(escapeXML(label)): \(String(format: "%+.4f [%+.4f, %+.4f]", d.mean, low, high)), \(d.pairs) pairs</title>"
-            s += "<text x=\"\(c(plot.x - 8))\" y=\"\(c(y + 4))\" text-anchor=\"end\">\(escapeXML(String(label.prefix(38))))</text>"
+            s += "<text x=\"\(c(plot.x - 8))\" y=\"\(c(y + 4))\" text-anchor=\"end\">\(escapeXML(label))</text>"
             s += "<polyline points=\"\(c(px(low))),\(c(y)) \(c(px(high))),\(c(y))\" stroke=\"\(color)\" stroke-width=\"2\" fill=\"none\"/>"
             s += "<circle class=\"point\" cx=\"\(c(px(d.mean)))\" cy=\"\(c(y))\" r=\"3.5\" fill=\"\(color)\"/></g>\n"
         }
@@ -84,7 +96,8 @@ extension ReportPage {
         let saved = rows.reduce(0) { $0 + ($1.schedule.kind == .sgdr ? race.rounds - $1.trials.count : 0) }
         h += "<p>\(race.roundsDone) of \(race.rounds) rounds done\(race.isFinished ? " (finished)" : ""); "
         h += "\(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "
-        h += "\(race.eliminated.count) eliminated; \(saved) SGDR trials not run of the full grid's.</p>\n"
+        h += "\(race.eliminated.count) eliminated; \(saved) of the full grid's \(race.rounds * (race.survivors.count + race.eliminated.count)) "
+        h += "SGDR trials not run.</p>\n"
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let shown = Array(sgdr.prefix(Self.maxComparisonRows))
         guard !shown.isEmpty else { return h }
@@ -99,7 +112,7 @@ extension ReportPage {
         }
         let values = intervals.compactMap { $0 }
         let axis = Axis.linear(min: values.map { $0.0 - $0.1 }.min() ?? 0, max: values.map { $0.0 + $0.1 }.max() ?? 1, target: 5)
-        let meanLeft = plot.x + barWidth + 20
+        let meanLeft = plot.x + barWidth + 40
         func bx(_ rounds: Double) -> Double { plot.x + 4 + rounds / Double(max(1, race.rounds)) * (barWidth - 8) }
         func mx(_ v: Double) -> Double { meanLeft + (axis.fraction(v) ?? 0) * (plot.right - 4 - meanLeft) }
         let height = plot.bottom + 46
@@ -129,10 +142,10 @@ extension ReportPage {
             let out = race.eliminated[row.configuration] != nil
             let color = out ? "#999999" : Palette.color(0)
             let rounds = race.eliminated[row.configuration] ?? row.trials.count
-            let label = Self.label(row, parameters: input.parameters)
+            let label = shortLabel(row)
             s += "<g class=\"race-row\" data-configuration=\"\(escapeXML(row.configuration))\" data-rounds=\"\(rounds)\">"
             s += "<title>\(escapeXML(label)): \(rounds) round\(rounds == 1 ? "" : "s")\(out ? ", eliminated" : ", still racing")</title>"
-            s += "<text x=\"\(c(plot.x - 8))\" y=\"\(c(y + 4))\" text-anchor=\"end\">\(escapeXML(String(label.prefix(38))))</text>"
+            s += "<text x=\"\(c(plot.x - 8))\" y=\"\(c(y + 4))\" text-anchor=\"end\">\(escapeXML(label))</text>"
             s += "<rect x=\"\(c(bx(0)))\" y=\"\(c(y - 5))\" width=\"\(c(bx(Double(rounds)) - bx(0)))\" height=\"10\" fill=\"\(color)\"/>"
             if let (m, hw) = intervals[i] {
                 s += "<polyline points=\"\(c(mx(m - hw))),\(c(y)) \(c(mx(m + hw))),\(c(y))\" stroke=\"\(color)\" stroke-width=\"2\" fill=\"none\"/>"
