@@ -1,11 +1,4 @@
-/// SplitMix64's finalizer: a bijective mix of 64 bits (Steele, Lea, Flood 2014).
-@inlinable
-public func splitMix64(_ x: UInt64) -> UInt64 {
-    var z = x &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-}
+import Engine
 
 /// Derived seeds. Each use has its own domain constant so that, e.g., configuration 3's sampler
 /// and repeat 3's training seed are unrelated.
@@ -27,45 +20,6 @@ public enum Seeds {
     /// Mixes two 64-bit values into one; not symmetric.
     public static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         splitMix64(splitMix64(a) ^ (b &* 0xD1B5_4A32_D192_ED03))
-    }
-}
-
-/// xoshiro256** (Blackman and Vigna), seeded through SplitMix64. Deterministic, no system randomness.
-public struct Xoshiro256: RandomNumberGenerator, Sendable {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
-
-    public init(seed: UInt64) {
-        var x = seed
-        func next() -> UInt64 { x &+= 0x9E37_79B9_7F4A_7C15; return splitMix64(x &- 0x9E37_79B9_7F4A_7C15) }
-        s = (next(), next(), next(), next())
-    }
-
-    public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0
-        s.3 ^= s.1
-        s.1 ^= s.2
-        s.0 ^= s.3
-        s.2 ^= t
-        s.3 = s.3 << 45 | s.3 >> 19
-        return result
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
-    }
-
-    /// Uniform integer in `range` (inclusive), without modulo bias (rejection sampling, written
-    /// out so that the sequence does not depend on the standard library's version).
-    public mutating func nextInt(in range: ClosedRange<Int>) -> Int {
-        let span = UInt64(bitPattern: Int64(range.upperBound) &- Int64(range.lowerBound)) &+ 1
-        if span == 0 { return Int(truncatingIfNeeded: next()) }  // the full 64-bit range
-        let limit = UInt64.max - UInt64.max % span  // accept draws below a multiple of span
-        var x = next()
-        while x >= limit { x = next() }
-        return range.lowerBound &+ Int(truncatingIfNeeded: x % span)
     }
 }
 

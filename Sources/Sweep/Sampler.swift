@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 
 /// Produces a space's SGDR configurations, by index (like Optuna's samplers, small). Each
 /// configuration is a list of (parameter, value) in the space's parameter order. Samplers are
@@ -66,7 +67,7 @@ public struct RandomSampler: Sampler {
             if integer && !log {
                 return Double(rng.nextInt(in: Int(lo.rounded(.up))...Int(hi.rounded(.down))))
             }
-            let u = rng.nextUnit()
+            let u = rng.nextDouble()
             let x = log ? Foundation.exp(Foundation.log(lo) + u * (Foundation.log(hi) - Foundation.log(lo)))
                         : lo + u * (hi - lo)
             guard integer else { return Swift.min(Swift.max(x, lo), hi) }
