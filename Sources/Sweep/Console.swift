@@ -106,7 +106,7 @@ private func hex2(_ v: UInt32) -> String {
 /// `out` and `err` are for text read by a person: control characters in it are escaped (see
 /// `escapeControlCharacters`), line feeds kept. `data` writes bytes as they are (CSV, JSON, HTML
 /// a program reads), `terminal` the live progress line's own terminal codes.
-public final class Console: @unchecked Sendable {
+public final class Console: Sendable {
     public typealias Sink = @Sendable (String) throws(OutputError) -> Void
     private let writeOut: Sink
     private let writeErr: Sink

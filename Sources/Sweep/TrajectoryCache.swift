@@ -12,6 +12,8 @@ import Foundation
 /// the saved state. Results never depend on the cache: an evicted state is recomputed, bit for bit.
 ///
 /// Thread-safe; least recently used entries are evicted past `budgetBytes` (0: cache nothing).
+// @unchecked: every mutable property is read and written only under `lock` (an NSCondition, since
+// workers wait on it for an epoch another worker is training, which Mutex cannot do).
 public final class TrajectoryCache: @unchecked Sendable {
     /// A training seed and the exact bit patterns of the rates of epochs 1...n.
     public struct Key: Hashable, Sendable {
