@@ -33,13 +33,7 @@ public func peakResidentBytes() -> Int {
 
 /// The sgemm floating-point operations of one training epoch of `options` on `trainCount` images.
 public func trainingFlopsPerEpoch(options: TrainingOptions, trainCount: Int) -> Double {
-    let sizes = [DataSet.pixels] + options.hidden + [DataSet.classes]
-    var perImage = 0.0
-    for l in 0..<(sizes.count - 1) {
-        let macs = Double(sizes[l] * sizes[l + 1])
-        perImage += macs * (l == 0 ? 2 : 3)  // forward, weight gradient, input gradient (not for layer 1)
-    }
-    return 2 * perImage * Double(trainCount)
+    options.modelSpec().trainingFlopsPerImage * Double(trainCount)
 }
 
 /// Measures training against the same sgemm calls alone, for each thread count. An epoch is cut
@@ -103,12 +97,12 @@ public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [In
 public struct EpochProfile: Sendable, Hashable {
     /// Gathering the shuffled images as bytes and converting them to floats.
     public var loadBatch = 0.0
-    /// Linear + ReLU forward (sgemm, bias broadcast, ReLU).
+    /// Forward to the logits (MLP: Linear + ReLU; CNN: also convolution, ReLU, pooling).
     public var forward = 0.0
     /// Softmax, loss and its gradient.
     public var loss = 0.0
-    /// Linear + ReLU backward (sgemm, bias gradient, ReLU mask) with each layer's optimizer
-    /// update right after it.
+    /// Backward (sgemm, bias gradients, ReLU masks; CNN: also pooling and col2im) with each
+    /// layer's optimizer update right after it.
     public var backward = 0.0
     /// The whole epoch, shuffle included.
     public var total = 0.0

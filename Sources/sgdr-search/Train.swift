@@ -5,6 +5,50 @@ import Schedules
 
 extension DatasetKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+extension ModelKind: ExpressibleByArgument {}
+
+/// Options shared by `train` and `bench`: the network.
+struct ModelArguments: ParsableArguments {
+    @Option(help: "The network: mlp or cnn.")
+    var model: ModelKind = .mlp
+    @Option(help: "CNN only: widths of the 3x3 conv + ReLU + 2x2 max-pool blocks, comma-separated (default 32,64).")
+    var conv: String?
+    @Option(help: "Hidden (fully connected) layer widths, comma-separated, or empty for none (default 256,128 for mlp, 128 for cnn).")
+    var hidden: String?
+
+    /// "32,64" → [32, 64]; `allowEmpty`: "" → [].
+    static func widths(_ text: String, option: String, allowEmpty: Bool) throws(OptionProblem) -> [Int] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let allowed = "must be comma-separated positive integers like \(option == "--conv" ? "32,64" : "256,128")\(allowEmpty ? ", or empty" : "") (got \"\(text)\")"
+        if trimmed.isEmpty {
+            if allowEmpty { return [] }
+            throw OptionProblem(option: option, message: allowed)
+        }
+        var sizes: [Int] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+                throw OptionProblem(option: option, message: allowed)
+            }
+            sizes.append(n)
+        }
+        return sizes
+    }
+
+    /// The model, its conv widths and hidden widths, with the model's defaults filled in.
+    func checked() throws(OptionProblem) -> (ModelKind, [Int], [Int]) {
+        let hiddenSizes = try hidden.map { (h: String) throws(OptionProblem) in try Self.widths(h, option: "--hidden", allowEmpty: true) }
+            ?? (model == .cnn ? [128] : [256, 128])
+        switch model {
+        case .mlp:
+            if conv != nil { throw OptionProblem(option: "--conv", message: "applies only to --model cnn") }
+            return (.mlp, TrainingOptions.defaultConv, hiddenSizes)
+        case .cnn:
+            let widths = try conv.map { (c: String) throws(OptionProblem) in try Self.widths(c, option: "--conv", allowEmpty: false) }
+                ?? TrainingOptions.defaultConv
+            return (.cnn, widths, hiddenSizes)
+        }
+    }
+}
 
 /// Options shared by `train` and `bench`: the data and the run.
 struct DataArguments: ParsableArguments {
@@ -45,7 +89,7 @@ extension OptionProblem {
 /// "batch_size must be …" → "--batch-size must be …": the library's snake_case field names
 /// become the command's option names wherever they appear in a message.
 func cliSpelling(_ problem: String) -> String {
-    let fields: Set<String> = ["hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
+    let fields: Set<String> = ["model", "conv", "hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
                                "train_size", "val_size", "lr_max", "lr_min", "t0", "tmult",
                                "lr_max_compression", "trigger_val_acc", "seed", "threads"]
     var out = ""
@@ -88,8 +132,7 @@ struct Train: ParsableCommand {
     @OptionGroup var scheduleOptions: ScheduleOptions
     @OptionGroup var data: DataArguments
 
-    @Option(help: "Hidden layer widths, comma-separated (empty: none).")
-    var hidden: String = "256,128"
+    @OptionGroup var model: ModelArguments
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
     var batchSize: Int = 128
     @Option(help: "Epochs.")
@@ -107,22 +150,10 @@ struct Train: ParsableCommand {
     @Option(help: "OpenBLAS threads.")
     var threads: Int = 1
 
-    func hiddenSizes() throws(OptionProblem) -> [Int] {
-        let trimmed = hidden.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty { return [] }
-        var sizes: [Int] = []
-        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
-                throw OptionProblem(option: "--hidden", message: "must be comma-separated positive integers like 256,128, or empty (got \"\(hidden)\")")
-            }
-            sizes.append(n)
-        }
-        return sizes
-    }
-
     /// Every option, validated: the schedule, the run and the data.
     func checked() throws(OptionProblem) -> (ScheduleConfig, TrainingOptions, DataOptions) {
-        let options = TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs,
+        let (kind, conv, hidden) = try model.checked()
+        let options = TrainingOptions(model: kind, conv: conv, hidden: hidden, batchSize: batchSize, epochs: epochs,
                                       optimizer: optimizer, momentum: momentum, nesterov: nesterov,
                                       weightDecay: weightDecay, seed: seed)
         if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
