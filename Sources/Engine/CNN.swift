@@ -20,8 +20,8 @@ final class CNN: Model {
     /// Convolution shapes at `maxBatch` (a smaller batch uses the same buffers).
     let convShapes: [Conv2D.Shape]
     let convWeightOffsets: [Int]
-    /// Per block: the convolution's output (after ReLU), its patch matrix, the pooled output and
-    /// the pooling's argmax indices.
+    /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it), its patch
+    /// matrix, the pooled output (bias, ReLU, max-pool) and the pooling's argmax indices.
     let convOut: [UnsafeMutablePointer<Float>]
     let cols: [UnsafeMutablePointer<Float>]
     let pooled: [UnsafeMutablePointer<Float>]
@@ -154,10 +154,9 @@ final class CNN: Model {
         var x = channelMajorInput(batch: batch)
         for l in 0..<convShapes.count {
             let s = shape(l, batch: batch), w = params + convWeightOffsets[l]
-            Conv2D.forward(y: convOut[l], x: x, col: cols[l], w: w, b: w + s.weightCount, shape: s)
-            ReLU.forward(convOut[l], count: s.outputCount)
-            MaxPool2x2.forward(y: pooled[l], argmax: argmax[l], x: convOut[l],
-                               planes: s.outChannels * batch, height: s.height, width: s.width)
+            Conv2D.forward(y: convOut[l], x: x, col: cols[l], w: w, b: nil, shape: s)
+            BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l], bias: w + s.weightCount,
+                                    channels: s.outChannels, batch: batch, height: s.height, width: s.width)
             x = UnsafePointer(pooled[l])
         }
         // channels x batch x plane → batch x (channels·plane).
@@ -216,9 +215,8 @@ final class CNN: Model {
         }
         for l in stride(from: blocks - 1, through: 0, by: -1) {
             let s = shape(l, batch: batch)
-            MaxPool2x2.backward(dx: dConv, dy: dPooled, argmax: argmax[l], planes: s.outChannels * batch,
-                                height: s.height, width: s.width)
-            ReLU.backward(dConv, y: convOut[l], count: s.outputCount)
+            BiasReLUMaxPool.backward(dx: dConv, dy: dPooled, y: pooled[l], argmax: argmax[l],
+                                     planes: s.outChannels * batch, height: s.height, width: s.width)
             let (dw, beta) = target(convWeightOffsets[l])
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
             // The gradient of the previous block's pooled output overwrites dPooled, already consumed.

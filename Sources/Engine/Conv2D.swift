@@ -26,78 +26,79 @@ enum Conv2D {
     }
 
     /// `col[(ci·k + ky)·k + kx][b·H·W + y·W + x] = x[ci][b][y + ky - pad][x + kx - pad]`, zero
-    /// outside the image.
+    /// outside the image. One input plane at a time (it stays in L1) is spread over the k² rows.
     static func im2col(col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, shape s: Shape) {
         let k = s.kernel, pad = s.pad, h = s.height, w = s.width, plane = h * w
-        var row = col
         for ci in 0..<s.inChannels {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let dx = kx - pad, dy = ky - pad
-                    let x0 = max(0, -dx), x1 = min(w, w - dx)
-                    for b in 0..<s.batch {
-                        let src = x + (ci * s.batch + b) * plane
-                        let dst = row + b * plane
+            for b in 0..<s.batch {
+                let src = x + (ci * s.batch + b) * plane
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        let dx = kx - pad, dy = ky - pad
+                        let x0 = max(0, -dx), x1 = min(w, w - dx)
+                        let dst = col + ((ci * k + ky) * k + kx) * s.positions + b * plane
                         for y in 0..<h {
                             let d = dst + y * w
                             let yy = y + dy
-                            if yy < 0 || yy >= h {
+                            if yy < 0 || yy >= h || x1 <= x0 {
                                 d.update(repeating: 0, count: w)
                                 continue
                             }
-                            if x0 > 0 { d.update(repeating: 0, count: x0) }
-                            if x1 > x0 { d.advanced(by: x0).update(from: src + yy * w + x0 + dx, count: x1 - x0) }
-                            if x1 < w { d.advanced(by: x1).update(repeating: 0, count: w - x1) }
+                            let r = src + yy * w + dx
+                            for x in 0..<x0 { d[x] = 0 }
+                            for x in x0..<x1 { d[x] = r[x] }
+                            for x in x1..<w { d[x] = 0 }
                         }
                     }
-                    row += s.positions
                 }
             }
         }
     }
 
-    /// The adjoint of `im2col`: `dx` = Σ over the patch entries that read each input element.
+    /// The adjoint of `im2col`: `dx` = Σ over the patch entries that read each input element,
+    /// one input plane at a time (it stays in L1), taps in a fixed order.
     static func col2im(dx: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>, shape s: Shape) {
         let k = s.kernel, pad = s.pad, h = s.height, w = s.width, plane = h * w
-        dx.update(repeating: 0, count: s.inputCount)
-        var row = col
         for ci in 0..<s.inChannels {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let dxOff = kx - pad, dyOff = ky - pad
-                    let x0 = max(0, -dxOff), x1 = min(w, w - dxOff)
-                    let y0 = max(0, -dyOff), y1 = min(h, h - dyOff)
-                    if x1 > x0 {
-                        for b in 0..<s.batch {
-                            let dst = dx + (ci * s.batch + b) * plane
-                            let src = row + b * plane
-                            for y in y0..<y1 {
-                                let d = dst + (y + dyOff) * w + dxOff
-                                let c = src + y * w
-                                for x in x0..<x1 { d[x] += c[x] }
-                            }
+            for b in 0..<s.batch {
+                let dst = dx + (ci * s.batch + b) * plane
+                dst.update(repeating: 0, count: plane)
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        let dxOff = kx - pad, dyOff = ky - pad
+                        let x0 = max(0, -dxOff), x1 = min(w, w - dxOff)
+                        let y0 = max(0, -dyOff), y1 = min(h, h - dyOff)
+                        if x1 <= x0 { continue }
+                        let src = col + ((ci * k + ky) * k + kx) * s.positions + b * plane
+                        for y in y0..<y1 {
+                            let d = dst + (y + dyOff) * w + dxOff
+                            let c = src + y * w
+                            for x in x0..<x1 { d[x] += c[x] }
                         }
                     }
-                    row += s.positions
                 }
             }
         }
     }
 
-    /// y = W ∗ x + b. `col` (patch x positions) receives the patch matrix of `x`, which
+    /// y = W ∗ x + b, or W ∗ x when `b` is nil (a following layer adds the bias: see
+    /// `BiasReLUMaxPool`). `col` (patch x positions) receives the patch matrix of `x`, which
     /// `backward` needs.
     static func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
-                        w: UnsafePointer<Float>, b: UnsafePointer<Float>, shape s: Shape) {
+                        w: UnsafePointer<Float>, b: UnsafePointer<Float>?, shape s: Shape) {
         let p = s.positions
-        for co in 0..<s.outChannels { (y + co * p).update(repeating: b[co], count: p) }
+        if let b {
+            for co in 0..<s.outChannels { (y + co * p).update(repeating: b[co], count: p) }
+        }
+        let beta: Float = b == nil ? 0 : 1
         if s.kernel == 1 {
             BLAS.sgemm(transA: false, transB: false, m: s.outChannels, n: p, k: s.patch,
-                       alpha: 1, a: w, lda: s.patch, b: x, ldb: p, beta: 1, c: y, ldc: p)
+                       alpha: 1, a: w, lda: s.patch, b: x, ldb: p, beta: beta, c: y, ldc: p)
             return
         }
         im2col(col: col, x: x, shape: s)
         BLAS.sgemm(transA: false, transB: false, m: s.outChannels, n: p, k: s.patch,
-                   alpha: 1, a: w, lda: s.patch, b: col, ldb: p, beta: 1, c: y, ldc: p)
+                   alpha: 1, a: w, lda: s.patch, b: col, ldb: p, beta: beta, c: y, ldc: p)
     }
 
     /// dW = dy · colᵀ + beta · dW, db = Σ dy + beta · db and, when `dx` is given,
@@ -305,5 +306,128 @@ enum MaxPool2x2 {
                 }
             }
         }
+    }
+}
+
+/// A convolution's bias, ReLU and 2x2 max pooling fused into one pass over the convolution's
+/// raw output `x` (`channels x batch x height x width`, without bias):
+/// `y = max(0, max over the window of x + b[channel])`. Adding the bias after the window's
+/// maximum gives the same floats (rounding is monotone), and the ReLU after it the same as
+/// before it; `backward` sends the gradient to the window's argmax where `y > 0`, which is what
+/// ReLU's backward then pooling's backward give (the argmax can differ only where adding the
+/// bias rounds two different window values to one float: then both are maxima). The un-fused
+/// layers (`ReLU`, `MaxPool2x2`) are the reference.
+enum BiasReLUMaxPool {
+    static func forward(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                        x: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                        channels: Int, batch: Int, height: Int, width: Int) {
+        let oh = height / 2, ow = width / 2
+        var o = 0
+        for c in 0..<channels {
+            let b = bias[c]
+            for n in 0..<batch {
+                let base = (c * batch + n) * height * width
+                for oy in 0..<oh {
+                    let r0 = base + 2 * oy * width
+                    if ow >= 8 {
+                        // Chunks of 8 outputs; the last one overlaps the one before (same values).
+                        var start = 0
+                        while true {
+                            let from = min(start, ow - 8)
+                            window8(y + o + from, argmax + o + from, x, r0 + 2 * from, width, b)
+                            if from == ow - 8 { break }
+                            start += 8
+                        }
+                    } else if ow >= 4 {
+                        var start = 0
+                        while true {
+                            let from = min(start, ow - 4)
+                            window4(y + o + from, argmax + o + from, x, r0 + 2 * from, width, b)
+                            if from == ow - 4 { break }
+                            start += 4
+                        }
+                    } else {
+                        for ox in 0..<ow { window1(y + o + ox, argmax + o + ox, x, r0 + 2 * ox, width, b) }
+                    }
+                    o += ow
+                }
+            }
+        }
+    }
+
+    /// One window whose top-left element is `x[i]`.
+    @inline(__always)
+    static func window1(_ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
+                        _ x: UnsafePointer<Float>, _ i: Int, _ width: Int, _ b: Float) {
+        var m = x[i]
+        var best = Int32(truncatingIfNeeded: i)
+        // First maximum in row-major order; a NaN wins (and stays).
+        @inline(__always) func consider(_ j: Int) {
+            let v = x[j]
+            if (v > m || v != v) && m == m { m = v; best = Int32(truncatingIfNeeded: j) }
+        }
+        consider(i + 1)
+        consider(i + width)
+        consider(i + width + 1)
+        let v = m + b
+        y.pointee = v <= 0 ? 0 : v
+        argmax.pointee = best
+    }
+
+    /// 8 (or 4) adjacent windows, the first one's top-left element at `x[i]`: loads 16 (8)
+    /// floats of each of the two rows and splits them into the windows' left and right columns.
+    @inline(__always)
+    static func window8(_ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
+                        _ x: UnsafePointer<Float>, _ i: Int, _ width: Int, _ b: Float) {
+        let top = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        let bottom = UnsafeRawPointer(x + i + width).loadUnaligned(as: SIMD16<Float>.self)
+        var m = top.evenHalf
+        let i0 = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: i)) &+ SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        var best = i0
+        @inline(__always) func consider(_ v: SIMD8<Float>, _ index: SIMD8<Int32>) {
+            let take = (v .> m .| v .!= v) .& (m .== m)
+            m.replace(with: v, where: take)
+            best.replace(with: index, where: take)
+        }
+        let w = Int32(truncatingIfNeeded: width)
+        consider(top.oddHalf, i0 &+ 1)
+        consider(bottom.evenHalf, i0 &+ w)
+        consider(bottom.oddHalf, i0 &+ (w + 1))
+        var v = m + SIMD8(repeating: b)
+        v.replace(with: 0, where: v .<= 0)
+        UnsafeMutableRawPointer(y).storeBytes(of: v, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(argmax).storeBytes(of: best, as: SIMD8<Int32>.self)
+    }
+
+    @inline(__always)
+    static func window4(_ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
+                        _ x: UnsafePointer<Float>, _ i: Int, _ width: Int, _ b: Float) {
+        let top = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        let bottom = UnsafeRawPointer(x + i + width).loadUnaligned(as: SIMD8<Float>.self)
+        var m = top.evenHalf
+        let i0 = SIMD4<Int32>(repeating: Int32(truncatingIfNeeded: i)) &+ SIMD4<Int32>(0, 2, 4, 6)
+        var best = i0
+        @inline(__always) func consider(_ v: SIMD4<Float>, _ index: SIMD4<Int32>) {
+            let take = (v .> m .| v .!= v) .& (m .== m)
+            m.replace(with: v, where: take)
+            best.replace(with: index, where: take)
+        }
+        let w = Int32(truncatingIfNeeded: width)
+        consider(top.oddHalf, i0 &+ 1)
+        consider(bottom.evenHalf, i0 &+ w)
+        consider(bottom.oddHalf, i0 &+ (w + 1))
+        var v = m + SIMD4(repeating: b)
+        v.replace(with: 0, where: v .<= 0)
+        UnsafeMutableRawPointer(y).storeBytes(of: v, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(argmax).storeBytes(of: best, as: SIMD4<Int32>.self)
+    }
+
+    /// dx (channels x batch x height x width) = dy routed to each window's argmax where the
+    /// output `y` is > 0, zero elsewhere.
+    static func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>,
+                         argmax: UnsafePointer<Int32>, planes: Int, height: Int, width: Int) {
+        dx.update(repeating: 0, count: planes * height * width)
+        let n = planes * (height / 2) * (width / 2)
+        for o in 0..<n where y[o] > 0 { dx[Int(argmax[o])] = dy[o] }
     }
 }

@@ -110,6 +110,38 @@ final class CNNTests: XCTestCase {
         XCTAssertTrue(y[1].isNaN)
     }
 
+    /// The fused bias + ReLU + max-pool against bias, `ReLU` and the naive `MaxPool2x2`.
+    func testFusedBiasReLUMaxPoolMatchesTheLayersItFuses() {
+        for (channels, batch, h, w) in [(1, 1, 2, 2), (3, 2, 7, 7), (4, 3, 6, 9), (2, 2, 4, 20), (1, 3, 14, 14), (2, 1, 28, 28)] {
+            let plane = h * w, n = channels * batch * (h / 2) * (w / 2)
+            let x = randomFloats(channels * batch * plane, seed: UInt64(h * w + channels))
+            let bias = randomFloats(channels, seed: 5, scale: 0.5)
+            var activated = x
+            for c in 0..<channels {
+                for i in 0..<(batch * plane) { activated[c * batch * plane + i] += bias[c] }
+            }
+            ReLU.forward(&activated, count: activated.count)
+            var expected = [Float](repeating: .nan, count: n)
+            MaxPool2x2.forwardNaive(y: &expected, x: activated, planes: channels * batch, height: h, width: w)
+            var y = [Float](repeating: .nan, count: n), idx = [Int32](repeating: -1, count: n)
+            BiasReLUMaxPool.forward(y: &y, argmax: &idx, x: x, bias: bias, channels: channels, batch: batch,
+                                    height: h, width: w)
+            XCTAssertEqual(y, expected)
+            if n > 4 { XCTAssertTrue(y.contains(0) && y.contains { $0 > 0 }) }
+            let dy = randomFloats(n, seed: 6)
+            var dxExpected = [Float](repeating: .nan, count: x.count)
+            MaxPool2x2.backwardNaive(dx: &dxExpected, dy: dy, x: activated, planes: channels * batch, height: h, width: w)
+            ReLU.backwardNaive(&dxExpected, y: activated, count: activated.count)
+            var dx = [Float](repeating: .nan, count: x.count)
+            BiasReLUMaxPool.backward(dx: &dx, dy: dy, y: y, argmax: idx, planes: channels * batch, height: h, width: w)
+            XCTAssertEqual(dx, dxExpected)
+        }
+        // A NaN propagates (so the loss shows it).
+        var y: [Float] = [0], idx: [Int32] = [0]
+        BiasReLUMaxPool.forward(y: &y, argmax: &idx, x: [1, .nan, 2, 0], bias: [0], channels: 1, batch: 1, height: 2, width: 2)
+        XCTAssertTrue(y[0].isNaN)
+    }
+
     func testMaxPoolGradientAgainstFiniteDifferences() {
         let planes = 2, h = 5, w = 6
         var x = randomFloats(planes * h * w, seed: 81)
