@@ -36,6 +36,11 @@ public func trainingFlopsPerEpoch(options: TrainingOptions, trainCount: Int) -> 
     options.modelSpec().trainingFlopsPerImage * Double(trainCount)
 }
 
+/// The same for images of `data`'s shape.
+func trainingFlopsPerEpoch(options: TrainingOptions, data: DataSet) -> Double {
+    options.modelSpec(channels: data.channels, side: data.side).trainingFlopsPerImage * Double(data.trainCount)
+}
+
 /// Measures training against the same sgemm calls alone, for each thread count. An epoch is cut
 /// into chunks of `chunkBatches` batches; each chunk is timed training, then as sgemm calls
 /// alone, alternately, `repeats` times, and an epoch's figure is the sum over chunks of each
@@ -45,7 +50,7 @@ public func trainingFlopsPerEpoch(options: TrainingOptions, trainCount: Int) -> 
 public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [Int], repeats: Int = 3,
                       lr: Double = 0.01, chunkBatches: Int = 20) -> [BenchmarkRow] {
     var rows: [BenchmarkRow] = []
-    let flops = trainingFlopsPerEpoch(options: options, trainCount: data.trainCount)
+    let flops = trainingFlopsPerEpoch(options: options, data: data)
     let n = data.trainCount, batchSize = options.batchSize
     let chunkImages = max(1, chunkBatches) * batchSize
     let chunks = (n + chunkImages - 1) / chunkImages

@@ -273,10 +273,11 @@ final class Trainer {
         let maxBatch = options.sessionBatch(trainCount: data.trainCount)
         switch options.model {
         case .mlp:
-            let sizes = [DataSet.pixels] + options.hidden + [DataSet.classes]
+            let sizes = [data.pixelsPerImage] + options.hidden + [DataSet.classes]
             model = MLP(sizes: sizes, maxBatch: maxBatch, seed: options.seed)
         case .cnn:
-            model = CNN(spec: options.modelSpec(), maxBatch: maxBatch, seed: options.seed)
+            model = CNN(spec: options.modelSpec(channels: data.channels, side: data.side), maxBatch: maxBatch,
+                        seed: options.seed)
         }
         optimizer = Optimizer(kind: options.optimizer, count: model.parameterCount,
                               momentum: options.momentum, nesterov: options.nesterov,

@@ -363,7 +363,7 @@ struct SpaceDecoder {
                 }
                 convGiven = true
             case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
-            case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's IDX files")
+            case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's files (Fashion-MNIST IDX, or CIFAR-10 binary)")
             case "train_size": data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
             case "val_size": data.valSize = try integer(m.value, path, min: 1, max: 10_000_000, "val_size must be an integer >= 1")
             case "epochs": training.epochs = try integer(m.value, path, min: 1, max: 100_000, "epochs must be an integer in [1, 100000]")

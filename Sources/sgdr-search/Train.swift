@@ -52,9 +52,9 @@ struct ModelArguments: ParsableArguments {
 
 /// Options shared by `train` and `bench`: the data and the run.
 struct DataArguments: ParsableArguments {
-    @Option(help: "The data set: fashion-mnist or synthetic.")
+    @Option(help: "The data set: fashion-mnist, synthetic or cifar10 (needs --data-dir).")
     var dataset: DatasetKind = .fashionMNIST
-    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist), or of CIFAR-10's data_batch_1..5.bin and test_batch.bin.")
     var dataDir: String?
     @Option(name: .customLong("train-size"), help: "Training images: the first N of the training file.")
     var trainSize: Int = 50000
@@ -90,7 +90,7 @@ extension OptionProblem {
 /// become the command's option names wherever they appear in a message.
 func cliSpelling(_ problem: String) -> String {
     let fields: Set<String> = ["model", "conv", "hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
-                               "train_size", "val_size", "lr_max", "lr_min", "t0", "tmult",
+                               "train_size", "val_size", "data_dir", "lr_max", "lr_min", "t0", "tmult",
                                "lr_max_compression", "trigger_val_acc", "seed", "threads"]
     var out = ""
     var word = ""
