@@ -346,7 +346,7 @@ struct SpaceDecoder {
     }
 
     func decodeTraining(_ v: JSONValue, data: inout DataOptions, training: inout TrainingOptions, threads: inout Int) throws(SpaceError) {
-        var hiddenGiven = false, convGiven = false
+        var hiddenGiven = false, convGiven = false, trainSizeGiven = false
         for m in try members(v, "training", allowed: SearchSpace.trainingKeys, what: "training") {
             let path = "training." + m.key
             switch m.key {
@@ -364,7 +364,9 @@ struct SpaceDecoder {
                 convGiven = true
             case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
             case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's files (Fashion-MNIST IDX, or CIFAR-10 binary)")
-            case "train_size": data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
+            case "train_size":
+                data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
+                trainSizeGiven = true
             case "val_size": data.valSize = try integer(m.value, path, min: 1, max: 10_000_000, "val_size must be an integer >= 1")
             case "epochs": training.epochs = try integer(m.value, path, min: 1, max: 100_000, "epochs must be an integer in [1, 100000]")
             case "batch_size": training.batchSize = try integer(m.value, path, min: 1, max: 1_000_000, "batch_size must be an integer >= 1")
@@ -395,6 +397,8 @@ struct SpaceDecoder {
         if convGiven && training.model != .cnn {
             throw fail("training.conv", "applies only to \"model\": \"cnn\" (the model is \"\(training.model.rawValue)\")")
         }
+        // CIFAR-10 has 50,000 training images: train_size defaults to all but the validation ones.
+        if !trainSizeGiven && data.dataset == .cifar10 { data.trainSize = max(1, data.dataset.trainFileCount - data.valSize) }
         // A CNN's fully connected part defaults to one hidden layer of 128.
         if training.model == .cnn && !hiddenGiven { training.hidden = [128] }
         // The engine's own checks (e.g. train_size + val_size within the 60,000-image training file).

@@ -56,13 +56,14 @@ struct DataArguments: ParsableArguments {
     var dataset: DatasetKind = .fashionMNIST
     @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist), or of CIFAR-10's data_batch_1..5.bin and test_batch.bin.")
     var dataDir: String?
-    @Option(name: .customLong("train-size"), help: "Training images: the first N of the training file.")
-    var trainSize: Int = 50000
+    @Option(name: .customLong("train-size"), help: "Training images: the first N of the training file (default 50000; cifar10: 50000 - --val-size).")
+    var trainSize: Int?
     @Option(name: .customLong("val-size"), help: "Validation images: the last N of the training file.")
     var valSize: Int = 10000
 
     var options: DataOptions {
-        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize, valSize: valSize)
+        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize ?? (dataset == .cifar10 ? max(1, dataset.trainFileCount - valSize) : 50000),
+                    valSize: valSize)
     }
 
     /// The data options, validated.

@@ -98,7 +98,7 @@ final class TrainCLITests: XCTestCase {
                                  (["--dataset", "mnist"], "fashion-mnist"),
                                  (["--data-dir", "/nonexistent-dir"], "dataset-fashion-mnist"),
                                 (["--dataset", "cifar10"], "Error: --data-dir is needed for cifar10: a folder holding data_batch_1.bin"),
-                                (["--dataset", "cifar10", "--data-dir", "/nonexistent-dir"], "data directory /nonexistent-dir not found: point --data-dir at a folder holding CIFAR-10's")] {
+                                (["--dataset", "cifar10", "--data-dir", "/nonexistent-dir", "--val-size", "5000"], "data directory /nonexistent-dir not found: point --data-dir at a folder holding CIFAR-10's")] {
             let r = try run(["train"] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")

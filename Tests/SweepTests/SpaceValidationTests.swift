@@ -52,6 +52,11 @@ final class SpaceValidationTests: XCTestCase {
         XCTAssertNotEqual(cnn.canonicalHash, try space(base + #"{"model": "cnn", "conv": [32, 48]}}"#).canonicalHash)
         XCTAssertTrue(wide.changes(from: cnn).contains("training.conv: [32, 64] -> [16, 32, 64]"), "\(wide.changes(from: cnn))")
 
+        // CIFAR-10: training images default to all of its 50,000 but the validation ones.
+        let cifar = try space(base + #"{"dataset": "cifar10", "data_dir": "/data/cifar", "val_size": 5000, "model": "cnn"}}"#)
+        XCTAssertEqual(cifar.data.trainSize, 45000)
+        XCTAssertEqual(try space(base + #"{"val_size": 5000}}"#).data.trainSize, 50000, "Fashion-MNIST's default is unchanged")
+        assertError(base + #"{"dataset": "cifar10"}}"#, path: "training", contains: ["data_dir is needed for cifar10"])
         assertError(base + #"{"model": "resnet"}}"#, path: "training.model", contains: ["\"resnet\"", "mlp", "cnn"])
         assertError(base + #"{"conv": [32, 64]}}"#, path: "training.conv",
                     contains: ["applies only to \"model\": \"cnn\"", "the model is \"mlp\""])
