@@ -215,12 +215,13 @@ final class CNN: Model {
         }
         for l in stride(from: blocks - 1, through: 0, by: -1) {
             let s = shape(l, batch: batch)
-            BiasReLUMaxPool.backward(dx: dConv, dy: dPooled, y: pooled[l], argmax: argmax[l],
-                                     planes: s.outChannels * batch, height: s.height, width: s.width)
             let (dw, beta) = target(convWeightOffsets[l])
+            BiasReLUMaxPool.backward(dx: dConv, dy: dPooled, y: pooled[l], argmax: argmax[l],
+                                     channels: s.outChannels, batch: batch, height: s.height, width: s.width,
+                                     db: dw + s.weightCount, beta: beta)
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
             // The gradient of the previous block's pooled output overwrites dPooled, already consumed.
-            Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: dw + s.weightCount, dy: dConv, x: x,
+            Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, x: x,
                             col: cols[l], w: params + convWeightOffsets[l], shape: s, beta: beta)
             optimizer?.update(params: params, grads: grads, offset: convWeightOffsets[l],
                               count: s.weightCount + s.outChannels, lr: lr, gradientInMomentum: inMomentum)

@@ -101,22 +101,23 @@ enum Conv2D {
                    alpha: 1, a: w, lda: s.patch, b: col, ldb: p, beta: beta, c: y, ldc: p)
     }
 
-    /// dW = dy · colᵀ + beta · dW, db = Σ dy + beta · db and, when `dx` is given,
-    /// dx = col2im(Wᵀ · dy). `col` must hold the patch matrix `forward` left there (for a 1x1
-    /// kernel, `x` itself is the patch matrix); with `dx` it is overwritten (scratch).
+    /// dW = dy · colᵀ + beta · dW, db = Σ dy + beta · db (unless `db` is nil: a fused layer
+    /// computed it) and, when `dx` is given, dx = col2im(Wᵀ · dy). `col` must hold the patch
+    /// matrix `forward` left there (for a 1x1 kernel, `x` itself is the patch matrix); with `dx`
+    /// it is overwritten (scratch).
     static func backward(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
-                         db: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                         db: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
                          x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
                          w: UnsafePointer<Float>, shape s: Shape, beta: Float = 0) {
         let p = s.positions
         let patches = s.kernel == 1 ? x : UnsafePointer(col)
         BLAS.sgemm(transA: false, transB: true, m: s.outChannels, n: s.patch, k: p,
                    alpha: 1, a: dy, lda: p, b: patches, ldb: p, beta: beta, c: dw, ldc: s.patch)
-        for co in 0..<s.outChannels {
-            let row = dy + co * p
-            var sum: Float = 0
-            for i in 0..<p { sum += row[i] }
-            db[co] = beta == 0 ? sum : beta * db[co] + sum
+        if let db {
+            for co in 0..<s.outChannels {
+                let sum = simdSum(dy + co * p, count: p)
+                db[co] = beta == 0 ? sum : beta * db[co] + sum
+            }
         }
         if let dx {
             if s.kernel == 1 {
@@ -423,11 +424,59 @@ enum BiasReLUMaxPool {
     }
 
     /// dx (channels x batch x height x width) = dy routed to each window's argmax where the
-    /// output `y` is > 0, zero elsewhere.
+    /// output `y` is > 0, zero elsewhere; and, when `db` is given, the bias gradient
+    /// `db[c] = Σ dx over channel c + beta · db[c]` (the same sum as over dx, over a quarter of
+    /// the elements).
     static func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>,
-                         argmax: UnsafePointer<Int32>, planes: Int, height: Int, width: Int) {
-        dx.update(repeating: 0, count: planes * height * width)
-        let n = planes * (height / 2) * (width / 2)
-        for o in 0..<n where y[o] > 0 { dx[Int(argmax[o])] = dy[o] }
+                         argmax: UnsafePointer<Int32>, channels: Int, batch: Int, height: Int, width: Int,
+                         db: UnsafeMutablePointer<Float>? = nil, beta: Float = 0) {
+        let plane = height * width, outPlane = (height / 2) * (width / 2)
+        let perChannel = batch * outPlane
+        for c in 0..<channels {
+            let first = c * perChannel
+            // Plane by plane, so that the zeroed plane is still in L1 when the gradient lands in it.
+            for p in (c * batch)..<((c + 1) * batch) {
+                (dx + p * plane).update(repeating: 0, count: plane)
+                for o in (p * outPlane)..<((p + 1) * outPlane) where y[o] > 0 { dx[Int(argmax[o])] = dy[o] }
+            }
+            if let db {
+                let sum = maskedSum(dy + first, where: y + first, count: perChannel)
+                db[c] = beta == 0 ? sum : beta * db[c] + sum
+            }
+        }
     }
+}
+
+/// Σ p[i] in a fixed order: 16 running lanes, then the lanes, then the tail (a plain loop would
+/// be one serial chain of additions). Deterministic.
+@inline(__always)
+func simdSum(_ p: UnsafePointer<Float>, count n: Int) -> Float {
+    var acc = SIMD16<Float>()
+    var i = 0
+    while i + 16 <= n {
+        acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+        i += 16
+    }
+    var s = acc.sum()
+    while i < n { s += p[i]; i += 1 }
+    return s
+}
+
+/// Σ p[i] over the i where y[i] > 0, in the order of `simdSum`.
+@inline(__always)
+func maskedSum(_ p: UnsafePointer<Float>, where y: UnsafePointer<Float>, count n: Int) -> Float {
+    var acc = SIMD16<Float>()
+    var i = 0
+    while i + 16 <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+        let m = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+        acc += v.replacing(with: 0, where: .!(m .> 0))
+        i += 16
+    }
+    var s = acc.sum()
+    while i < n {
+        if y[i] > 0 { s += p[i] }
+        i += 1
+    }
+    return s
 }
