@@ -33,13 +33,12 @@ public func peakResidentBytes() -> Int {
 
 /// The sgemm floating-point operations of one training epoch of `options` on `trainCount` images.
 public func trainingFlopsPerEpoch(options: TrainingOptions, trainCount: Int) -> Double {
-    let sizes = [DataSet.pixels] + options.hidden + [DataSet.classes]
-    var perImage = 0.0
-    for l in 0..<(sizes.count - 1) {
-        let macs = Double(sizes[l] * sizes[l + 1])
-        perImage += macs * (l == 0 ? 2 : 3)  // forward, weight gradient, input gradient (not for layer 1)
-    }
-    return 2 * perImage * Double(trainCount)
+    options.modelSpec().trainingFlopsPerImage * Double(trainCount)
+}
+
+/// The same for images of `data`'s shape.
+func trainingFlopsPerEpoch(options: TrainingOptions, data: DataSet) -> Double {
+    options.modelSpec(channels: data.channels, side: data.side).trainingFlopsPerImage * Double(data.trainCount)
 }
 
 /// Measures training against the same sgemm calls alone, for each thread count. An epoch is cut
@@ -51,7 +50,7 @@ public func trainingFlopsPerEpoch(options: TrainingOptions, trainCount: Int) -> 
 public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [Int], repeats: Int = 3,
                       lr: Double = 0.01, chunkBatches: Int = 20) -> [BenchmarkRow] {
     var rows: [BenchmarkRow] = []
-    let flops = trainingFlopsPerEpoch(options: options, trainCount: data.trainCount)
+    let flops = trainingFlopsPerEpoch(options: options, data: data)
     let n = data.trainCount, batchSize = options.batchSize
     let chunkImages = max(1, chunkBatches) * batchSize
     let chunks = (n + chunkImages - 1) / chunkImages
@@ -103,12 +102,12 @@ public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [In
 public struct EpochProfile: Sendable, Hashable {
     /// Gathering the shuffled images as bytes and converting them to floats.
     public var loadBatch = 0.0
-    /// Linear + ReLU forward (sgemm, bias broadcast, ReLU).
+    /// Forward to the logits (MLP: Linear + ReLU; CNN: also convolution, ReLU, pooling).
     public var forward = 0.0
     /// Softmax, loss and its gradient.
     public var loss = 0.0
-    /// Linear + ReLU backward (sgemm, bias gradient, ReLU mask) with each layer's optimizer
-    /// update right after it.
+    /// Backward (sgemm, bias gradients, ReLU masks; CNN: also pooling and col2im) with each
+    /// layer's optimizer update right after it.
     public var backward = 0.0
     /// The whole epoch, shuffle included.
     public var total = 0.0

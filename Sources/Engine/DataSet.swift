@@ -6,6 +6,11 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
     case fashionMNIST = "fashion-mnist"
     /// A seeded, learnable 10-class set of 28x28 byte images generated in memory.
     case synthetic
+    /// CIFAR-10's binary files (3x32x32 colour images) in `dataDir`.
+    case cifar10
+
+    /// Images in the training file(s): train_size + val_size may not exceed it.
+    public var trainFileCount: Int { self == .cifar10 ? 50000 : DataSet.fileTrainCount }
 }
 
 /// Which data to load and how to split it.
@@ -13,9 +18,11 @@ public struct DataOptions: Hashable, Codable, Sendable {
     public static let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
     public var dataset: DatasetKind
-    /// Folder of the IDX files; nil: `defaultFashionMNISTDirectory`.
+    /// Folder of the IDX files (Fashion-MNIST; nil: `defaultFashionMNISTDirectory`) or of the
+    /// CIFAR-10 binary files (required for it).
     public var dataDir: String?
-    /// Training images: the first `trainSize` of the 60,000-image training file.
+    /// Training images: the first `trainSize` of the training file (60,000 images; CIFAR-10:
+    /// the five training files, 50,000).
     public var trainSize: Int
     /// Validation images: the last `valSize` of the training file (never overlapping training).
     public var valSize: Int
@@ -48,10 +55,13 @@ public struct DataOptions: Hashable, Codable, Sendable {
 
     /// The first out-of-range field, as "train_size must be ..." (snake_case), or nil.
     public func firstInvalid() -> String? {
+        if dataset == .cifar10 && dataDir == nil {
+            return "data_dir is needed for cifar10: a folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin"
+        }
         if trainSize < 1 { return "train_size must be >= 1 (got \(trainSize))" }
         if valSize < 1 { return "val_size must be >= 1 (got \(valSize))" }
-        if trainSize > DataSet.fileTrainCount - valSize {
-            return "train_size + val_size must be <= \(DataSet.fileTrainCount) so that training and validation never overlap (got \(trainSize) + \(valSize))"
+        if trainSize > dataset.trainFileCount - valSize {
+            return "train_size + val_size must be <= \(dataset.trainFileCount) so that training and validation never overlap (got \(trainSize) + \(valSize))"
         }
         return nil
     }
@@ -65,6 +75,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case wrongImageSize(file: String, rows: Int, columns: Int)
     case tooFewImages(file: String, count: Int, needed: Int)
     case idx(IDXError)
+    case missingCIFAR10(directory: String, name: String?)
+    case cifar10(CIFAR10Error)
 
     public var description: String {
         switch self {
@@ -83,6 +95,11 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file) holds \(count) images, fewer than the \(needed) that --train-size + --val-size ask for"
         case let .idx(error):
             return error.description
+        case let .missingCIFAR10(dir, name):
+            if let name { return "\(dir) has no \(name): point --data-dir at a folder holding CIFAR-10's binary files data_batch_1.bin … data_batch_5.bin and test_batch.bin" }
+            return "data directory \(dir) not found: point --data-dir at a folder holding CIFAR-10's binary files data_batch_1.bin … data_batch_5.bin and test_batch.bin"
+        case let .cifar10(error):
+            return error.description
         }
     }
 }
@@ -96,7 +113,11 @@ public final class DataSet: Sendable {
     public static let fileTrainCount = 60000
 
     public let kind: DatasetKind
-    /// Row-major `count x 784` bytes, and one label (0...9) per image.
+    /// Every image is `channels x side x side` bytes (channel-major, then row-major).
+    public let channels: Int
+    public let side: Int
+    public var pixelsPerImage: Int { channels * side * side }
+    /// Row-major `count x pixelsPerImage` bytes, and one label (0...9) per image.
     let trainImages: [UInt8], trainLabels: [UInt8]
     let valImages: [UInt8], valLabels: [UInt8]
     /// Whether the test set was loaded (`load(_:includeTest:)`).
@@ -119,11 +140,15 @@ public final class DataSet: Sendable {
     public var testCount: Int { storedTestLabels.count }
 
     /// `test` nil: a data set without its test set.
-    init(kind: DatasetKind, train: ([UInt8], [UInt8]), val: ([UInt8], [UInt8]), test: ([UInt8], [UInt8])?) {
-        precondition(train.0.count == train.1.count * Self.pixels)
-        precondition(val.0.count == val.1.count * Self.pixels)
-        precondition(test.map { $0.0.count == $0.1.count * Self.pixels } ?? true)
+    init(kind: DatasetKind, channels: Int = 1, side: Int = DataSet.imageSide,
+         train: ([UInt8], [UInt8]), val: ([UInt8], [UInt8]), test: ([UInt8], [UInt8])?) {
+        let pixels = channels * side * side
+        precondition(train.0.count == train.1.count * pixels)
+        precondition(val.0.count == val.1.count * pixels)
+        precondition(test.map { $0.0.count == $0.1.count * pixels } ?? true)
         self.kind = kind
+        self.channels = channels
+        self.side = side
         (trainImages, trainLabels) = train
         (valImages, valLabels) = val
         hasTest = test != nil
@@ -139,6 +164,9 @@ public final class DataSet: Sendable {
         case .synthetic:
             return synthetic(trainSize: options.trainSize, valSize: options.valSize,
                              testSize: includeTest ? max(options.valSize, 1000) : nil, seed: options.syntheticSeed)
+        case .cifar10:
+            return try loadCIFAR10(directory: options.dataDir, trainSize: options.trainSize, valSize: options.valSize,
+                                   includeTest: includeTest)
         case .fashionMNIST:
             return try loadFashionMNIST(directory: options.dataDir ?? DataOptions.defaultFashionMNISTDirectory,
                                         trainSize: options.trainSize, valSize: options.valSize,

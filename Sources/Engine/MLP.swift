@@ -1,7 +1,7 @@
 /// A multi-layer perceptron `784 → hidden… → 10` (Linear, ReLU between, softmax cross-entropy on
 /// top) with every buffer it needs allocated once: parameters and gradients as flat vectors,
 /// the input batch as floats, one activation buffer per layer and two gradient scratch buffers.
-final class MLP {
+final class MLP: Model {
     /// Widths: inputs, hidden layers, classes.
     let sizes: [Int]
     var layerCount: Int { sizes.count - 1 }
@@ -80,32 +80,8 @@ final class MLP {
     /// into `input`, and copies their labels.
     func loadBatch(images: UnsafePointer<UInt8>, labels source: UnsafePointer<UInt8>,
                    indices: UnsafePointer<Int32>?, start: Int, count: Int) {
-        let width = sizes[0]
-        if let indices {
-            // The images are scattered over the data set: touch every cache line of the batch
-            // first with independent loads, so that the misses overlap instead of stalling the
-            // conversion one image at a time.
-            var touched: UInt8 = 0
-            for r in 0..<count {
-                let src = images + Int(indices[start + r]) * width
-                var offset = 0
-                while offset < width {
-                    touched |= src[offset]
-                    offset += 64
-                }
-                touched |= src[width - 1]
-            }
-            touchSink = touched
-        }
-        let scale: Float = 1 / 255
-        var dst = input
-        for r in 0..<count {
-            let index = indices.map { Int($0[start + r]) } ?? (start + r)
-            let src = images + index * width
-            for i in 0..<width { dst[i] = Float(src[i]) * scale }
-            labels[r] = source[index]
-            dst += width
-        }
+        touchSink = gatherBatch(into: input, labels: labels, images: images, sourceLabels: source,
+                                indices: indices, start: start, count: count, width: sizes[0])
     }
 
     /// Forward pass over the first `batch` rows of `input`; answers the logits.

@@ -6,7 +6,13 @@ import Darwin
 
 /// Everything about one training run except the data and the learning rates.
 public struct TrainingOptions: Hashable, Codable, Sendable {
-    /// Widths of the hidden layers (may be empty: softmax regression).
+    /// The network: an MLP (the default) or a CNN with `conv` widths.
+    public var model: ModelKind
+    /// Convolution widths of a CNN (one 3x3 conv + ReLU + 2x2 max-pool block each); ignored by
+    /// the MLP.
+    public var conv: [Int]
+    /// Widths of the hidden (fully connected) layers (may be empty: softmax regression, or a
+    /// CNN's features straight to the classes).
     public var hidden: [Int]
     public var batchSize: Int
     public var epochs: Int
@@ -20,9 +26,17 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
     /// Seeds the initialisation and the shuffles.
     public var seed: UInt64
 
-    public init(hidden: [Int] = [256, 128], batchSize: Int = 128, epochs: Int = 10,
+    /// Conv widths when a CNN names none.
+    public static let defaultConv = [32, 64]
+    /// At most this many convolution blocks (28 → 14 → 7 → 3).
+    public static let maxConvBlocks = 3
+
+    public init(model: ModelKind = .mlp, conv: [Int] = TrainingOptions.defaultConv,
+                hidden: [Int] = [256, 128], batchSize: Int = 128, epochs: Int = 10,
                 optimizer: OptimizerKind = .sgd, momentum: Double = 0.9, nesterov: Bool = false,
                 weightDecay: Double = 5e-4, seed: UInt64 = 0) {
+        self.model = model
+        self.conv = conv
         self.hidden = hidden
         self.batchSize = batchSize
         self.epochs = epochs
@@ -34,7 +48,7 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case hidden, batchSize = "batch_size", epochs, optimizer, momentum, nesterov
+        case model, conv, hidden, batchSize = "batch_size", epochs, optimizer, momentum, nesterov
         case weightDecay = "weight_decay", seed
     }
 
@@ -42,7 +56,9 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainingOptions()
-        self.init(hidden: try c.decodeIfPresent([Int].self, forKey: .hidden) ?? d.hidden,
+        self.init(model: try c.decodeIfPresent(ModelKind.self, forKey: .model) ?? d.model,
+                  conv: try c.decodeIfPresent([Int].self, forKey: .conv) ?? d.conv,
+                  hidden: try c.decodeIfPresent([Int].self, forKey: .hidden) ?? d.hidden,
                   batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize,
                   epochs: try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs,
                   optimizer: try c.decodeIfPresent(OptimizerKind.self, forKey: .optimizer) ?? d.optimizer,
@@ -54,6 +70,14 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
 
     /// The first out-of-range field, as "batch_size must be >= 1 (got 0)", or nil.
     public func firstInvalid() -> String? {
+        if model == .cnn {
+            if conv.isEmpty || conv.count > Self.maxConvBlocks {
+                return "conv must list 1 to \(Self.maxConvBlocks) convolution widths (got \(conv.count))"
+            }
+            if let c = conv.first(where: { $0 < 1 || $0 > 4096 }) {
+                return "conv widths must be in 1...4096 (got \(c))"
+            }
+        }
         if let h = hidden.first(where: { $0 < 1 || $0 > 65536 }) {
             return "hidden sizes must be in 1...65536 (got \(h))"
         }
@@ -207,13 +231,38 @@ public func train(data: DataSet, options: TrainingOptions,
                           seconds: monotonicSeconds() - start)
 }
 
+extension TrainingOptions {
+    /// The network these options train on images of `channels x side x side`.
+    public func modelSpec(channels: Int = 1, side: Int = DataSet.imageSide) -> ModelSpec {
+        ModelSpec(kind: model, conv: conv, hidden: hidden, channels: channels, side: side, classes: DataSet.classes)
+    }
+
+    /// Images every buffer of a session holds: the batch size (at most the training set) for a
+    /// CNN, whose evaluation runs in such batches too; for the MLP, also the evaluation batch.
+    public func sessionBatch(trainCount: Int) -> Int {
+        switch model {
+        case .mlp: max(batchSize, evaluationBatch)
+        case .cnn: max(1, min(batchSize, trainCount))
+        }
+    }
+
+    /// Bytes one training session of these options allocates on `trainCount` training images
+    /// (model buffers, optimizer state, shuffle order), before anything is allocated.
+    public func estimatedSessionBytes(trainCount: Int, channels: Int = 1, side: Int = DataSet.imageSide) -> Int {
+        let spec = modelSpec(channels: channels, side: side)
+        let optimizerFloats = spec.parameterCount * (optimizer == .adam ? 2 : 1)
+        return spec.estimatedBytes(batch: sessionBatch(trainCount: trainCount))
+            + optimizerFloats * MemoryLayout<Float>.stride + trainCount * MemoryLayout<Int32>.stride
+    }
+}
+
 /// One run's model, optimizer and shuffle state.
 final class Trainer {
     enum Pass { case done(loss: Double, accuracy: Double, seconds: Double), diverged, cancelled }
 
     let data: DataSet
     let options: TrainingOptions
-    let model: MLP
+    let model: any Model
     let optimizer: Optimizer
     var shuffleRNG: Xoshiro256
     let order: UnsafeMutablePointer<Int32>
@@ -221,8 +270,15 @@ final class Trainer {
     init(data: DataSet, options: TrainingOptions) {
         self.data = data
         self.options = options
-        let sizes = [DataSet.pixels] + options.hidden + [DataSet.classes]
-        model = MLP(sizes: sizes, maxBatch: max(options.batchSize, evaluationBatch), seed: options.seed)
+        let maxBatch = options.sessionBatch(trainCount: data.trainCount)
+        switch options.model {
+        case .mlp:
+            let sizes = [data.pixelsPerImage] + options.hidden + [DataSet.classes]
+            model = MLP(sizes: sizes, maxBatch: maxBatch, seed: options.seed)
+        case .cnn:
+            model = CNN(spec: options.modelSpec(channels: data.channels, side: data.side), maxBatch: maxBatch,
+                        seed: options.seed)
+        }
         optimizer = Optimizer(kind: options.optimizer, count: model.parameterCount,
                               momentum: options.momentum, nesterov: options.nesterov,
                               weightDecay: options.weightDecay)

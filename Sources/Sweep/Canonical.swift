@@ -59,6 +59,11 @@ extension SearchSpace {
         add("training.val_size", String(data.valSize))
         add("training.epochs", String(training.epochs))
         add("training.batch_size", String(training.batchSize))
+        // Only a CNN adds lines, so that the hashes of MLP sweeps stay what they were.
+        if training.model == .cnn {
+            add("training.model", training.model.rawValue)
+            add("training.conv", "[" + training.conv.map(String.init).joined(separator: ", ") + "]")
+        }
         add("training.hidden", "[" + training.hidden.map(String.init).joined(separator: ", ") + "]")
         add("training.optimizer", training.optimizer.rawValue)
         add("training.momentum", fmt(training.momentum))

@@ -111,8 +111,11 @@ public struct BestSummary: Sendable {
                     "--trigger-val-acc", fmt(p.triggerValAcc), "--epochs", String(b.schedule.epochs),
                     "--dataset", data.dataset.rawValue]
         if let dir = data.dataDir { args += ["--data-dir", dir] }
-        args += ["--train-size", String(data.trainSize), "--val-size", String(data.valSize),
-                 "--hidden", training.hidden.map(String.init).joined(separator: ","),
+        args += ["--train-size", String(data.trainSize), "--val-size", String(data.valSize)]
+        if training.model == .cnn {
+            args += ["--model", training.model.rawValue, "--conv", training.conv.map(String.init).joined(separator: ",")]
+        }
+        args += ["--hidden", training.hidden.map(String.init).joined(separator: ","),
                  "--batch-size", String(training.batchSize), "--optimizer", training.optimizer.rawValue,
                  "--momentum", fmt(training.momentum)]
         if training.nesterov { args.append("--nesterov") }
@@ -180,6 +183,8 @@ public struct BestSummary: Sendable {
                 w.key("val_size"); w.number(Double(data.valSize))
                 w.key("epochs"); w.number(Double(training.epochs))
                 w.key("batch_size"); w.number(Double(training.batchSize))
+                w.key("model"); w.string(training.model.rawValue)
+                if training.model == .cnn { w.key("conv"); w.array(training.conv.map { Double($0) }) }
                 w.key("hidden"); w.array(training.hidden.map { Double($0) })
                 w.key("optimizer"); w.string(training.optimizer.rawValue)
                 w.key("momentum"); w.number(training.momentum)

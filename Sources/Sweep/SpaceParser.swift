@@ -10,7 +10,7 @@ extension SearchSpace {
     static let plateauRules = [PlateauSettings.factorRule, PlateauSettings.patienceRule, PlateauSettings.minDeltaRule]
     static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
         + plateauRules.map(\.name)
-    static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "hidden",
+    static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "model", "conv", "hidden",
                                "optimizer", "momentum", "nesterov", "weight_decay", "threads"]
     /// Upper bounds that keep a typo from asking for a sweep that cannot end.
     static let maxRepeats = 1000, maxTrials = 1_000_000, maxConcurrency = 256, maxConfigurations = 1_000_000
@@ -381,12 +381,27 @@ struct SpaceDecoder {
     }
 
     func decodeTraining(_ v: JSONValue, data: inout DataOptions, training: inout TrainingOptions, threads: inout Int) throws(SpaceError) {
+        var hiddenGiven = false, convGiven = false, trainSizeGiven = false
         for m in try members(v, "training", allowed: SearchSpace.trainingKeys, what: "training") {
             let path = "training." + m.key
             switch m.key {
+            case "model": training.model = try choice(m.value, path, ModelKind.allCases, what: "model")
+            case "conv":
+                let allowed = "conv is a list of 1 to \(TrainingOptions.maxConvBlocks) convolution widths, integers in [1, 4096] (e.g. [32, 64])"
+                let items = try array(m.value, path, allowed)
+                guard (1...TrainingOptions.maxConvBlocks).contains(items.count) else {
+                    throw fail(path, "has \(items.count) widths; \(allowed)")
+                }
+                training.conv = []
+                for (i, item) in items.enumerated() {
+                    training.conv.append(try integer(item, "\(path)[\(i)]", min: 1, max: 4096, allowed))
+                }
+                convGiven = true
             case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
-            case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's IDX files")
-            case "train_size": data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
+            case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's files (Fashion-MNIST IDX, or CIFAR-10 binary)")
+            case "train_size":
+                data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
+                trainSizeGiven = true
             case "val_size": data.valSize = try integer(m.value, path, min: 1, max: 10_000_000, "val_size must be an integer >= 1")
             case "epochs": training.epochs = try integer(m.value, path, min: 1, max: 100_000, "epochs must be an integer in [1, 100000]")
             case "batch_size": training.batchSize = try integer(m.value, path, min: 1, max: 1_000_000, "batch_size must be an integer >= 1")
@@ -396,6 +411,7 @@ struct SpaceDecoder {
                 for (i, item) in try array(m.value, path, allowed).enumerated() {
                     training.hidden.append(try integer(item, "\(path)[\(i)]", min: 1, max: 1_000_000, allowed))
                 }
+                hiddenGiven = true
             case "optimizer": training.optimizer = try choice(m.value, path, OptimizerKind.allCases, what: "optimizer")
             case "momentum":
                 let allowed = "momentum must be a number in [0, 1)"
@@ -413,6 +429,13 @@ struct SpaceDecoder {
             default: preconditionFailure("unhandled training key \(m.key)")
             }
         }
+        if convGiven && training.model != .cnn {
+            throw fail("training.conv", "applies only to \"model\": \"cnn\" (the model is \"\(training.model.rawValue)\")")
+        }
+        // CIFAR-10 has 50,000 training images: train_size defaults to all but the validation ones.
+        if !trainSizeGiven && data.dataset == .cifar10 { data.trainSize = max(1, data.dataset.trainFileCount - data.valSize) }
+        // A CNN's fully connected part defaults to one hidden layer of 128.
+        if training.model == .cnn && !hiddenGiven { training.hidden = [128] }
         // The engine's own checks (e.g. train_size + val_size within the 60,000-image training file).
         if let problem = data.firstInvalid() {
             throw fail("training", problem)

@@ -5,9 +5,10 @@ import Sweep
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the engine on this machine: the reference configuration (784-256-128-10, batch 128, SGD momentum) against its sgemm-only floor, with 1 and 2 BLAS threads.")
+        abstract: "Measure the engine on this machine: a network (default the reference MLP 784-256-128-10; --model cnn: conv32-pool-conv64-pool-fc128), batch 128, SGD momentum, against its sgemm-only floor, with 1 and 2 BLAS threads.")
 
     @OptionGroup var data: DataArguments
+    @OptionGroup var model: ModelArguments
     @Option(parsing: .unconditional, help: "Timed repeats of every part of an epoch (the best time of each part counts).")
     var repeats: Int = 3
     @Option(parsing: .unconditional, help: "BLAS thread counts to measure, comma-separated.")
@@ -25,8 +26,11 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let counts: [Int], dataOptions: DataOptions
+        let counts: [Int], dataOptions: DataOptions, options: TrainingOptions
         do throws(OptionProblem) {
+            let (kind, conv, hidden) = try model.checked()
+            options = TrainingOptions(model: kind, conv: conv, hidden: hidden)
+            if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
             if repeats < 1 { throw OptionProblem(option: "--repeats", message: "must be an integer >= 1 (got \(repeats))") }
             counts = try threadCounts()
             dataOptions = try data.checked()
@@ -36,9 +40,10 @@ struct Bench: ParsableCommand {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let dataSet = try loadData(dataOptions, includeTest: false)
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
-        let options = TrainingOptions()
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: counts, repeats: repeats)
-        let sizes = ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
+        let sizes = options.model == .mlp
+            ? ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
+            : (options.conv.map { "conv\($0)-pool" } + options.hidden.map { "fc\($0)" } + ["10"]).joined(separator: "-")
         try printOut("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum); best of \(repeats) alternating repeats of each 20-batch chunk")
         try printOut("threads  s/epoch  sgemm-floor s  ratio  GFLOP/s  floor GFLOP/s")
         for r in rows {

@@ -6,20 +6,65 @@ import Sweep
 
 extension DatasetKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+extension ModelKind: ExpressibleByArgument {}
+
+/// Options shared by `train` and `bench`: the network.
+struct ModelArguments: ParsableArguments {
+    @Option(parsing: .unconditional, help: "The network: mlp or cnn.")
+    var model: ModelKind = .mlp
+    @Option(parsing: .unconditional, help: "CNN only: widths of the 3x3 conv + ReLU + 2x2 max-pool blocks, comma-separated (default 32,64).")
+    var conv: String?
+    @Option(parsing: .unconditional, help: "Hidden (fully connected) layer widths, comma-separated, or empty for none (default 256,128 for mlp, 128 for cnn).")
+    var hidden: String?
+
+    /// "32,64" → [32, 64]; `allowEmpty`: "" → [].
+    static func widths(_ text: String, option: String, allowEmpty: Bool) throws(OptionProblem) -> [Int] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let allowed = "must be comma-separated positive integers like \(option == "--conv" ? "32,64" : "256,128")\(allowEmpty ? ", or empty" : "") (got \"\(text)\")"
+        if trimmed.isEmpty {
+            if allowEmpty { return [] }
+            throw OptionProblem(option: option, message: allowed)
+        }
+        var sizes: [Int] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+                throw OptionProblem(option: option, message: allowed)
+            }
+            sizes.append(n)
+        }
+        return sizes
+    }
+
+    /// The model, its conv widths and hidden widths, with the model's defaults filled in.
+    func checked() throws(OptionProblem) -> (ModelKind, [Int], [Int]) {
+        let hiddenSizes = try hidden.map { (h: String) throws(OptionProblem) in try Self.widths(h, option: "--hidden", allowEmpty: true) }
+            ?? (model == .cnn ? [128] : [256, 128])
+        switch model {
+        case .mlp:
+            if conv != nil { throw OptionProblem(option: "--conv", message: "applies only to --model cnn") }
+            return (.mlp, TrainingOptions.defaultConv, hiddenSizes)
+        case .cnn:
+            let widths = try conv.map { (c: String) throws(OptionProblem) in try Self.widths(c, option: "--conv", allowEmpty: false) }
+                ?? TrainingOptions.defaultConv
+            return (.cnn, widths, hiddenSizes)
+        }
+    }
+}
 
 /// Options shared by `train` and `bench`: the data and the run.
 struct DataArguments: ParsableArguments {
-    @Option(parsing: .unconditional, help: "The data set: fashion-mnist or synthetic.")
+    @Option(parsing: .unconditional, help: "The data set: fashion-mnist, synthetic or cifar10 (needs --data-dir).")
     var dataset: DatasetKind = .fashionMNIST
-    @Option(name: .customLong("data-dir"), parsing: .unconditional, help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist).")
+    @Option(name: .customLong("data-dir"), parsing: .unconditional, help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist), or of CIFAR-10's data_batch_1..5.bin and test_batch.bin.")
     var dataDir: String?
-    @Option(name: .customLong("train-size"), parsing: .unconditional, help: "Training images: the first N of the training file.")
-    var trainSize: Int = 50000
+    @Option(name: .customLong("train-size"), parsing: .unconditional, help: "Training images: the first N of the training file (default 50000; cifar10: 50000 - --val-size).")
+    var trainSize: Int?
     @Option(name: .customLong("val-size"), parsing: .unconditional, help: "Validation images: the last N of the training file.")
     var valSize: Int = 10000
 
     var options: DataOptions {
-        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize, valSize: valSize)
+        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize ?? (dataset == .cifar10 ? max(1, dataset.trainFileCount - valSize) : 50000),
+                    valSize: valSize)
     }
 
     /// The data options, validated.
@@ -46,8 +91,8 @@ extension OptionProblem {
 /// "batch_size must be …" → "--batch-size must be …": the library's snake_case field names
 /// become the command's option names wherever they appear in a message.
 func cliSpelling(_ problem: String) -> String {
-    let fields: Set<String> = ["hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
-                               "train_size", "val_size", "lr_max", "lr_min", "t0", "tmult",
+    let fields: Set<String> = ["model", "conv", "hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
+                               "train_size", "val_size", "data_dir", "lr_max", "lr_min", "t0", "tmult",
                                "lr_max_compression", "trigger_val_acc", "seed", "threads"]
     var out = ""
     var word = ""
@@ -93,8 +138,7 @@ struct Train: ParsableCommand {
 
     // `.unconditional` on every option with a value, so that a negative number reaches the
     // range check and its one-line error instead of being read as an unknown option.
-    @Option(parsing: .unconditional, help: "Hidden layer widths, comma-separated (empty: none).")
-    var hidden: String = "256,128"
+    @OptionGroup var model: ModelArguments
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Mini-batch size.")
     var batchSize: Int = 128
     @Option(parsing: .unconditional, help: "Epochs.")
@@ -112,26 +156,14 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "OpenBLAS threads.")
     var threads: Int = 1
 
-    func hiddenSizes() throws(OptionProblem) -> [Int] {
-        let trimmed = hidden.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty { return [] }
-        var sizes: [Int] = []
-        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
-                throw OptionProblem(option: "--hidden", message: "must be comma-separated positive integers like 256,128, or empty (got \"\(hidden)\")")
-            }
-            sizes.append(n)
-        }
-        return sizes
-    }
-
     /// Every option, validated: the schedule, the run and the data.
     func checked() throws(OptionProblem) -> (ScheduleConfig, TrainingOptions, DataOptions) {
         // A string, so that a negative or too large seed gets the range in its message.
         guard let seedValue = UInt64(seed.trimmingCharacters(in: .whitespaces)) else {
             throw OptionProblem(option: "--seed", message: "must be an integer in [0, \(UInt64.max)] (got \"\(seed)\")")
         }
-        let options = TrainingOptions(hidden: try hiddenSizes(), batchSize: batchSize, epochs: epochs,
+        let (kind, conv, hidden) = try model.checked()
+        let options = TrainingOptions(model: kind, conv: conv, hidden: hidden, batchSize: batchSize, epochs: epochs,
                                       optimizer: optimizer, momentum: momentum, nesterov: nesterov,
                                       weightDecay: weightDecay, seed: seedValue)
         if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }

@@ -66,12 +66,39 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(rows(never.stdout).map { $0["lr"] }, [lrMax, lrMax, lrMax])
     }
 
+    func testCNNTrainsFromTheCommandLine() throws {
+        let r = try run(["train", "--dataset", "synthetic", "--train-size", "200", "--val-size", "100", "--model", "cnn",
+                         "--conv", "8", "--hidden", "", "--batch-size", "16", "--epochs", "2", "--lr-max", "0.1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(rows(r.stdout).map { $0["epoch"] }, [1, 2])
+        XCTAssertTrue(r.stderr.contains("test accuracy"), r.stderr)
+    }
+
+    func testBadModelOptionsGiveOneLine() throws {
+        for (args, message) in [(["--model", "cnn", "--conv", "32,x"], "Error: --conv must be comma-separated positive integers like 32,64 (got \"32,x\")"),
+                                (["--model", "cnn", "--conv", ""], "Error: --conv must be comma-separated positive integers like 32,64 (got \"\")"),
+                                (["--model", "cnn", "--conv", "8,8,8,8"], "Error: --conv must list 1 to 3 convolution widths (got 4)"),
+                                (["--conv", "32,64"], "Error: --conv applies only to --model cnn"),
+                                (["--model", "cnn", "--hidden", "0"], "Error: --hidden must be comma-separated positive integers like 256,128, or empty (got \"0\")")] {
+            for command in ["train", "bench"] {
+                let r = try run([command] + args)
+                XCTAssertEqual(r.status, 64, "\(command) \(args): \(r.stderr)")
+                XCTAssertEqual(r.stderr, message + "\n", "\(command) \(args)")
+            }
+        }
+        let r = try run(["train", "--model", "rnn"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("mlp") && r.stderr.contains("cnn"), r.stderr)
+    }
+
     func testBadOptionsGiveOneLineAndNonZeroExit() throws {
         for (args, fragment) in [(["--batch-size", "0"], "--batch-size must be >= 1"),
                                  (["--train-size", "55000"], "--train-size + --val-size"),
                                  (["--lr-min", "1"], "--lr-min"),
                                  (["--dataset", "mnist"], "fashion-mnist"),
-                                 (["--data-dir", "/nonexistent-dir"], "dataset-fashion-mnist")] {
+                                 (["--data-dir", "/nonexistent-dir"], "dataset-fashion-mnist"),
+                                (["--dataset", "cifar10"], "Error: --data-dir is needed for cifar10: a folder holding data_batch_1.bin"),
+                                (["--dataset", "cifar10", "--data-dir", "/nonexistent-dir", "--val-size", "5000"], "data directory /nonexistent-dir not found: point --data-dir at a folder holding CIFAR-10's")] {
             let r = try run(["train"] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")

@@ -14,6 +14,8 @@ final class SessionTests: XCTestCase {
         ("sgd-plain", TrainingOptions(hidden: [32], batchSize: 64, epochs: 5, momentum: 0, seed: 11), 1),
         ("nesterov", TrainingOptions(hidden: [32, 16], batchSize: 64, epochs: 5, momentum: 0.9, nesterov: true, seed: 11), 1),
         ("adam", TrainingOptions(hidden: [32, 16], batchSize: 64, epochs: 5, optimizer: .adam, seed: 11), 0.02),
+        ("cnn-sgd", TrainingOptions(model: .cnn, conv: [4, 6], hidden: [16], batchSize: 64, epochs: 5, momentum: 0.9, seed: 11), 1),
+        ("cnn-adam", TrainingOptions(model: .cnn, conv: [3], hidden: [], batchSize: 64, epochs: 5, optimizer: .adam, seed: 11), 0.02),
     ]
 
     func metrics(_ step: EpochStep, file: StaticString = #filePath, line: UInt = #line) -> EpochMetrics? {

@@ -33,8 +33,8 @@ final class SharingTests: XCTestCase {
         }
     }
 
-    func sweep(cacheBytes: Int, concurrency: Int) throws -> ([TrialRecord], TrajectoryCache.Statistics) {
-        let s = try space(Self.json)
+    func sweep(cacheBytes: Int, concurrency: Int, json: String = SharingTests.json) throws -> ([TrialRecord], TrajectoryCache.Statistics) {
+        let s = try space(json)
         let store = MemoryTrialStore()
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
@@ -98,6 +98,43 @@ final class SharingTests: XCTestCase {
         let triggered = try XCTUnwrap(on.first { $0.spec.schedule.parameters.triggerValAcc > 0 && $0.spec.repeatIndex == 0
                                                  && $0.epochs.first?.lr == constant.epochs.first?.lr })
         XCTAssertEqual(constant.epochs[0], triggered.epochs[0])
+    }
+
+    /// The same for a CNN: its checkpoints (convolution weights and biases included) restore
+    /// bit-exactly, so shared and replayed epochs record what a fresh run records; and the best
+    /// configuration's rerun command names the model.
+    func testCNNRecordsAreBitIdenticalWithTheCacheOnOffAndTiny() throws {
+        let json = """
+            { "name": "share-cnn", "strategy": "grid", "seed": 3, "repeats": 1,
+              "parameters": { "t0": {"values": [1, 5]}, "trigger_val_acc": {"values": [0, 0.5]} },
+              "fixed": {"lr_min": 0.001, "lr_max": 0.1},
+              "baselines": ["cosine", "constant"],
+              "training": {"dataset": "synthetic", "train_size": 100, "val_size": 50, "epochs": 3,
+                           "batch_size": 50, "model": "cnn", "conv": [4], "hidden": []} }
+            """
+        let s = try space(json)
+        XCTAssertEqual(s.training.model, .cnn)
+        let checkpointBytes = try TrainingSession(data: DataSet.load(s.data), options: s.training).checkpoint().byteCount
+        let (off, offStats) = try sweep(cacheBytes: 0, concurrency: 1, json: json)
+        let (on, onStats) = try sweep(cacheBytes: TrajectoryCache.defaultBudgetBytes, concurrency: 2, json: json)
+        let (tiny, tinyStats) = try sweep(cacheBytes: 2 * checkpointBytes, concurrency: 1, json: json)
+        XCTAssertEqual(off.count, 6)
+        XCTAssertTrue(off.allSatisfy { $0.status == .done })
+        XCTAssertEqual(values(on), values(off), "cache on, concurrency 2")
+        XCTAssertEqual(values(tiny), values(off), "tiny cache")
+        XCTAssertEqual(offStats.hits, 0)
+        XCTAssertGreaterThan(onStats.hits, 0, "\(onStats)")
+        XCTAssertGreaterThan(tinyStats.evictions, 0, "\(tinyStats)")
+        let summary = BestSummary(rows: Leaderboard.rows(off, objective: s.objective), space: s)
+        let args = summary.trainArguments
+        let model = try XCTUnwrap(args.firstIndex(of: "--model"))
+        XCTAssertEqual(Array(args[model...(model + 3)]), ["--model", "cnn", "--conv", "4"])
+        XCTAssertTrue(summary.text().contains("--model cnn --conv 4 --hidden "), summary.text())
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
+        let training = try XCTUnwrap(object["training"] as? [String: Any])
+        XCTAssertEqual(training["model"] as? String, "cnn")
+        XCTAssertEqual(training["conv"] as? [Int], [4])
+        XCTAssertEqual(object["train_args"] as? [String], args)
     }
 
     /// An epoch's values, as bit patterns (wall time aside).

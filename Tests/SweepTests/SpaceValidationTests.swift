@@ -33,6 +33,41 @@ final class SpaceValidationTests: XCTestCase {
         XCTAssertEqual(s.baselines, [.step, .cosine])
     }
 
+    func testModelChoice() throws {
+        let base = #"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": "#
+        let cnn = try space(base + #"{"model": "cnn"}}"#)
+        XCTAssertEqual(cnn.training.model, .cnn)
+        XCTAssertEqual(cnn.training.conv, [32, 64])
+        XCTAssertEqual(cnn.training.hidden, [128], "a CNN's default fully connected part")
+        let wide = try space(base + #"{"model": "cnn", "conv": [16, 32, 64], "hidden": [], "epochs": 3}}"#)
+        XCTAssertEqual(wide.training.conv, [16, 32, 64])
+        XCTAssertEqual(wide.training.hidden, [])
+        let mlp = try space(base + #"{"model": "mlp"}}"#)
+        XCTAssertEqual(mlp.training.model, .mlp)
+        XCTAssertEqual(mlp.training.hidden, [256, 128])
+        // An MLP's canonical form (and hash) is what it was before models existed; a CNN's names it.
+        XCTAssertEqual(mlp.canonicalHash, try space(base + "{}}").canonicalHash)
+        XCTAssertFalse(mlp.canonicalEntries().contains { $0.path == "training.model" || $0.path == "training.conv" })
+        XCTAssertTrue(cnn.canonicalEntries().contains(CanonicalEntry(path: "training.conv", value: "[32, 64]")))
+        XCTAssertNotEqual(cnn.canonicalHash, try space(base + #"{"model": "cnn", "conv": [32, 48]}}"#).canonicalHash)
+        XCTAssertTrue(wide.changes(from: cnn).contains("training.conv: [32, 64] -> [16, 32, 64]"), "\(wide.changes(from: cnn))")
+
+        // CIFAR-10: training images default to all of its 50,000 but the validation ones.
+        let cifar = try space(base + #"{"dataset": "cifar10", "data_dir": "/data/cifar", "val_size": 5000, "model": "cnn"}}"#)
+        XCTAssertEqual(cifar.data.trainSize, 45000)
+        XCTAssertEqual(try space(base + #"{"val_size": 5000}}"#).data.trainSize, 50000, "Fashion-MNIST's default is unchanged")
+        assertError(base + #"{"dataset": "cifar10"}}"#, path: "training", contains: ["data_dir is needed for cifar10"])
+        assertError(base + #"{"model": "resnet"}}"#, path: "training.model", contains: ["\"resnet\"", "mlp", "cnn"])
+        assertError(base + #"{"conv": [32, 64]}}"#, path: "training.conv",
+                    contains: ["applies only to \"model\": \"cnn\"", "the model is \"mlp\""])
+        assertError(base + #"{"model": "cnn", "conv": []}}"#, path: "training.conv", contains: ["has 0 widths", "1 to 3 convolution widths"])
+        assertError(base + #"{"model": "cnn", "conv": [8, 8, 8, 8]}}"#, path: "training.conv", contains: ["has 4 widths"])
+        assertError(base + #"{"model": "cnn", "conv": [32, 0]}}"#, path: "training.conv[1]", contains: ["0 is out of range", "[1, 4096]"])
+        assertError(base + #"{"model": "cnn", "conv": [32, 2.5]}}"#, path: "training.conv[1]", contains: ["expected an integer, got 2.5"])
+        assertError(base + #"{"model": "cnn", "conv": 32}}"#, path: "training.conv", contains: ["expected a list"])
+        assertError(base + #"{"modle": "cnn"}}"#, path: "training.modle", contains: ["did you mean \"model\"?"])
+    }
+
     func testUnknownKeysSuggestTheClosest() {
         assertError(#"{"name": "x", "parameters": {"tmul": {"values": [1]}}}"#,
                     path: "parameters.tmul", contains: ["did you mean \"tmult\"?", "t0, tmult"])

@@ -1,0 +1,249 @@
+/// A convolutional network: per `conv` width a 3x3 convolution (zero padding) + ReLU + 2x2
+/// max-pool block, then fully connected layers (ReLU between) to the classes, softmax
+/// cross-entropy on top. Every buffer is allocated once, for batches of up to `maxBatch` images.
+///
+/// Convolution activations are channel-major across the batch (`channels x batch x h x w`), so
+/// each convolution pass is one sgemm over the batch; the last block's output is transposed to
+/// `batch x (channels·h·w)` (PyTorch's flatten order) for the linear layers. Parameters are one
+/// flat vector: each layer's weights (PyTorch's layout) followed by its biases, convolutions
+/// first.
+final class CNN: Model {
+    let spec: ModelSpec
+    let maxBatch: Int
+    let parameterCount: Int
+    let params: UnsafeMutablePointer<Float>
+    let grads: UnsafeMutablePointer<Float>
+    /// The batch as floats in [0, 1]: `batch x channels x side x side`, which for one input
+    /// channel is also the channel-major layout the first convolution reads.
+    let input: UnsafeMutablePointer<Float>
+    let labels: UnsafeMutablePointer<UInt8>
+    /// Convolution shapes at `maxBatch` (a smaller batch uses the same buffers).
+    let convShapes: [Conv2D.Shape]
+    let convWeightOffsets: [Int]
+    /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it), its patch
+    /// matrix, the pooled output (bias, ReLU, max-pool) and the pooling's argmax indices.
+    let convOut: [UnsafeMutablePointer<Float>]
+    let cols: [UnsafeMutablePointer<Float>]
+    let pooled: [UnsafeMutablePointer<Float>]
+    let argmax: [UnsafeMutablePointer<Int32>]
+    /// The last block's output as `batch x features`.
+    let flat: UnsafeMutablePointer<Float>
+    /// Widths of the linear part (features, hidden…, classes), their weight and bias offsets and
+    /// outputs (after ReLU for hidden layers; logits, then probabilities and their gradient).
+    let linearSizes: [Int]
+    let linearWeightOffsets: [Int], linearBiasOffsets: [Int]
+    let linearOut: [UnsafeMutablePointer<Float>]
+    /// Gradient scratch: two for the linear part, one for convolution outputs, one for pooled outputs.
+    let scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>
+    let dConv: UnsafeMutablePointer<Float>, dPooled: UnsafeMutablePointer<Float>
+    var touchSink: UInt8 = 0
+
+    /// `spec.kind` must be `.cnn` with at least one convolution and features left after pooling.
+    init(spec: ModelSpec, maxBatch: Int, seed: UInt64) {
+        precondition(spec.kind == .cnn && !spec.conv.isEmpty && spec.featureSide >= 1)
+        self.spec = spec
+        self.maxBatch = maxBatch
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
+            p.initialize(repeating: 0, count: max(1, n))
+            return p
+        }
+        convShapes = spec.convShapes(batch: maxBatch)
+        linearSizes = spec.linearSizes
+        var total = 0
+        var cw: [Int] = []
+        for s in convShapes {
+            cw.append(total)
+            total += s.weightCount + s.outChannels
+        }
+        var lw: [Int] = [], lb: [Int] = []
+        for l in 0..<(linearSizes.count - 1) {
+            lw.append(total); total += linearSizes[l] * linearSizes[l + 1]
+            lb.append(total); total += linearSizes[l + 1]
+        }
+        convWeightOffsets = cw
+        linearWeightOffsets = lw
+        linearBiasOffsets = lb
+        parameterCount = total
+        params = buffer(total)
+        grads = buffer(total)
+        input = buffer(maxBatch * spec.pixels)
+        labels = .allocate(capacity: maxBatch)
+        labels.initialize(repeating: 0, count: maxBatch)
+        var widestConv = 0, widestPool = 0
+        var co: [UnsafeMutablePointer<Float>] = [], cl: [UnsafeMutablePointer<Float>] = []
+        var po: [UnsafeMutablePointer<Float>] = [], am: [UnsafeMutablePointer<Int32>] = []
+        for s in convShapes {
+            let n = s.outChannels * maxBatch * MaxPool2x2.outputSide(s.height) * MaxPool2x2.outputSide(s.width)
+            co.append(buffer(s.outputCount))
+            cl.append(buffer(s.patch * s.positions))
+            po.append(buffer(n))
+            let a = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, n))
+            a.initialize(repeating: 0, count: max(1, n))
+            am.append(a)
+            widestConv = max(widestConv, s.outputCount)
+            widestPool = max(widestPool, n)
+        }
+        convOut = co; cols = cl; pooled = po; argmax = am
+        flat = buffer(maxBatch * spec.featureCount)
+        linearOut = linearSizes.dropFirst().map { buffer(maxBatch * $0) }
+        let widest = linearSizes.max() ?? 1
+        scratchA = buffer(maxBatch * widest)
+        scratchB = buffer(maxBatch * widest)
+        dConv = buffer(max(widestConv, spec.channels == 1 ? 0 : maxBatch * spec.pixels))
+        dPooled = buffer(widestPool)
+        initialize(seed: seed)
+    }
+
+    deinit {
+        params.deallocate(); grads.deallocate(); input.deallocate(); labels.deallocate()
+        for p in convOut + cols + pooled { p.deallocate() }
+        for a in argmax { a.deallocate() }
+        flat.deallocate()
+        for p in linearOut { p.deallocate() }
+        scratchA.deallocate(); scratchB.deallocate(); dConv.deallocate(); dPooled.deallocate()
+    }
+
+    /// PyTorch's defaults for `nn.Conv2d` and `nn.Linear` (Kaiming-uniform, a = √5): weights
+    /// and biases uniform in ±1/√fan_in, drawn from the run's seed.
+    func initialize(seed: UInt64) {
+        var rng = Xoshiro256(seed: seed, stream: 0xC0CA)
+        func fill(_ offset: Int, _ count: Int, fanIn: Int) {
+            let bound = 1 / Double(fanIn).squareRoot()
+            for i in 0..<count { params[offset + i] = Float((rng.nextDouble() * 2 - 1) * bound) }
+        }
+        for (l, s) in convShapes.enumerated() {
+            fill(convWeightOffsets[l], s.weightCount + s.outChannels, fanIn: s.patch)
+        }
+        for l in 0..<(linearSizes.count - 1) {
+            fill(linearWeightOffsets[l], (linearSizes[l] + 1) * linearSizes[l + 1], fanIn: linearSizes[l])
+        }
+    }
+
+    func loadBatch(images: UnsafePointer<UInt8>, labels source: UnsafePointer<UInt8>,
+                   indices: UnsafePointer<Int32>?, start: Int, count: Int) {
+        touchSink = gatherBatch(into: input, labels: labels, images: images, sourceLabels: source,
+                                indices: indices, start: start, count: count, width: spec.pixels)
+    }
+
+    /// The convolution shapes for `batch` images.
+    @inline(__always)
+    func shape(_ l: Int, batch: Int) -> Conv2D.Shape {
+        var s = convShapes[l]
+        s.batch = batch
+        return s
+    }
+
+    /// The network's input in channel-major layout: `input` itself for one channel; for more,
+    /// `input` transposed into `dConv` (free until backward, which reads the first block's
+    /// input only through its patch matrix).
+    func channelMajorInput(batch: Int) -> UnsafePointer<Float> {
+        let c = spec.channels
+        if c == 1 { return UnsafePointer(input) }
+        let plane = spec.side * spec.side
+        for b in 0..<batch {
+            for ch in 0..<c {
+                (dConv + (ch * batch + b) * plane).update(from: input + (b * c + ch) * plane, count: plane)
+            }
+        }
+        return UnsafePointer(dConv)
+    }
+
+    @discardableResult
+    func forward(batch: Int) -> UnsafeMutablePointer<Float> {
+        var x = channelMajorInput(batch: batch)
+        for l in 0..<convShapes.count {
+            let s = shape(l, batch: batch), w = params + convWeightOffsets[l]
+            Conv2D.forward(y: convOut[l], x: x, col: cols[l], w: w, b: nil, shape: s)
+            BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l], bias: w + s.weightCount,
+                                    channels: s.outChannels, batch: batch, height: s.height, width: s.width)
+            x = UnsafePointer(pooled[l])
+        }
+        // channels x batch x plane → batch x (channels·plane).
+        let channels = convShapes.last!.outChannels, plane = spec.featureSide * spec.featureSide
+        let features = channels * plane
+        for c in 0..<channels {
+            for b in 0..<batch {
+                (flat + b * features + c * plane).update(from: x + (c * batch + b) * plane, count: plane)
+            }
+        }
+        var a = UnsafePointer(flat)
+        let layers = linearSizes.count - 1
+        for l in 0..<layers {
+            let y = linearOut[l]
+            Linear.forward(y: y, x: a, w: params + linearWeightOffsets[l], b: params + linearBiasOffsets[l],
+                           batch: batch, inputs: linearSizes[l], outputs: linearSizes[l + 1])
+            if l < layers - 1 { ReLU.forward(y, count: batch * linearSizes[l + 1]) }
+            a = UnsafePointer(y)
+        }
+        return linearOut[layers - 1]
+    }
+
+    /// Backward pass from the logits' gradient (in the last linear output buffer), as
+    /// `MLP.backward`: each layer's parameters are updated through `optimizer` as soon as that
+    /// layer's gradients are known.
+    func backward(batch: Int, optimizer: Optimizer?, lr: Double) {
+        optimizer?.beginStep()
+        let inMomentum = optimizer?.accumulatesIntoMomentum ?? false
+        func target(_ offset: Int) -> (UnsafeMutablePointer<Float>, Float) {
+            optimizer?.gradientTarget(grads: grads, offset: offset) ?? (grads + offset, 0)
+        }
+        let layers = linearSizes.count - 1
+        var dy = linearOut[layers - 1]
+        var useA = true
+        for l in stride(from: layers - 1, through: 0, by: -1) {
+            let x = l == 0 ? UnsafePointer(flat) : UnsafePointer(linearOut[l - 1])
+            let dx = useA ? scratchA : scratchB
+            let (dw, beta) = target(linearWeightOffsets[l])
+            let db = dw + (linearBiasOffsets[l] - linearWeightOffsets[l])
+            Linear.backward(dx: dx, dw: dw, db: db, dy: dy, x: x, w: params + linearWeightOffsets[l],
+                            batch: batch, inputs: linearSizes[l], outputs: linearSizes[l + 1], beta: beta)
+            optimizer?.update(params: params, grads: grads, offset: linearWeightOffsets[l],
+                              count: (linearSizes[l] + 1) * linearSizes[l + 1], lr: lr, gradientInMomentum: inMomentum)
+            if l > 0 { ReLU.backward(dx, y: linearOut[l - 1], count: batch * linearSizes[l]) }
+            dy = dx
+            useA.toggle()
+        }
+        // dy: batch x features → channels x batch x plane.
+        let blocks = convShapes.count
+        let channels = convShapes[blocks - 1].outChannels, plane = spec.featureSide * spec.featureSide
+        let features = channels * plane
+        for c in 0..<channels {
+            for b in 0..<batch {
+                (dPooled + (c * batch + b) * plane).update(from: dy + b * features + c * plane, count: plane)
+            }
+        }
+        for l in stride(from: blocks - 1, through: 0, by: -1) {
+            let s = shape(l, batch: batch)
+            let (dw, beta) = target(convWeightOffsets[l])
+            BiasReLUMaxPool.backward(dx: dConv, dy: dPooled, y: pooled[l], argmax: argmax[l],
+                                     channels: s.outChannels, batch: batch, height: s.height, width: s.width,
+                                     db: dw + s.weightCount, beta: beta)
+            let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
+            // The gradient of the previous block's pooled output overwrites dPooled, already consumed.
+            Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, x: x,
+                            col: cols[l], w: params + convWeightOffsets[l], shape: s, beta: beta)
+            optimizer?.update(params: params, grads: grads, offset: convWeightOffsets[l],
+                              count: s.weightCount + s.outChannels, lr: lr, gradientInMomentum: inMomentum)
+        }
+    }
+
+    /// Only the sgemm calls of one training step (forward and backward); the weight gradients
+    /// go where `optimizer` would put them.
+    func gemmsOnly(batch: Int, optimizer: Optimizer) {
+        for l in 0..<convShapes.count {
+            let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: convWeightOffsets[l])
+            Conv2D.gemmsOnly(y: convOut[l], col: cols[l], dw: dw, w: params + convWeightOffsets[l],
+                             shape: shape(l, batch: batch), inputGradient: l > 0, beta: beta)
+        }
+        var useA = true
+        for l in 0..<(linearSizes.count - 1) {
+            let x = l == 0 ? UnsafePointer(flat) : UnsafePointer(linearOut[l - 1])
+            let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: linearWeightOffsets[l])
+            Linear.gemmsOnly(y: linearOut[l], dx: useA ? scratchA : scratchB, dw: dw, x: x,
+                             w: params + linearWeightOffsets[l], batch: batch,
+                             inputs: linearSizes[l], outputs: linearSizes[l + 1], beta: beta)
+            useA.toggle()
+        }
+    }
+}
