@@ -147,10 +147,14 @@ final class PGConnection {
         // The last "failed:" line is the most specific; strip libpq's prefixes.
         var text = lines.last { $0.contains("failed:") } ?? lines.first ?? "connection failed"
         if let range = text.range(of: "failed: ") { text = String(text[range.upperBound...]) }
+        var fromServer = false
         for prefix in ["FATAL:", "ERROR:"] where text.hasPrefix(prefix) {
             text = String(text.dropFirst(prefix.count))
+            fromServer = true
         }
-        return collapse(text)
+        // Without the server's word, the socket failed: say so (libpq's "Is the server
+        // running ...?" hint is dropped).
+        return fromServer ? collapse(text) : "cannot reach the server: " + collapse(text)
     }
 
     static func collapse(_ text: String) -> String {

@@ -19,7 +19,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         if top < 0 { throw fail(OptionProblem(option: "--top", message: "must be an integer >= 0 (got \(top))")) }
         let sweep: StoredSweep
-        do { sweep = try StoredSweep.load(db: database.db, openStore: openStore) } catch {
+        do { sweep = try StoredSweep.load(db: database.location.display, openStore: database.location.open) } catch {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
             throw ExitCode(1)
         }
@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
             name: sweep.space.name, settings: sweep.space.settingsSummary.map { ReportSetting($0.key, $0.value) },
             objective: sweep.space.objective,
             parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
-            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.db))
+            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.location.display))
         if let note = input.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let html = renderReport(input, top: top)
         let path = out ?? "runs/\(sweep.space.name).html"

@@ -10,7 +10,7 @@ struct Resume: ParsableCommand {
     @OptionGroup var concurrency: ConcurrencyOption
 
     func run() throws {
-        try exitWith(SweepCommands.resume(db: database.db, options: try concurrency.runOptions(),
-                                          openStore: openStore, console: .standard))
+        try exitWith(SweepCommands.resume(db: database.location.display, options: try concurrency.runOptions(),
+                                          openStore: database.location.open, console: .standard))
     }
 }

@@ -15,13 +15,17 @@ struct Run: ParsableCommand {
     @Argument(help: ArgumentHelp("The search-space JSON file (see search-spaces/).", valueName: "space.json"))
     var space: String
 
-    @Option(help: ArgumentHelp("The database (default: runs/<name>.sqlite).", valueName: "path"))
+    @Option(help: ArgumentHelp(
+        "The database: an SQLite file (default: runs/<name>.sqlite) or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME, which holds many sweeps by name (run the same command on several hosts to share the sweep).",
+        valueName: "path|url"))
     var db: String?
+
+    var location: StoreLocation? { db.map { StoreLocation(db: $0) } }
 
     @OptionGroup var concurrency: ConcurrencyOption
 
     func run() throws {
-        try exitWith(SweepCommands.run(spaceFile: space, db: db, options: try concurrency.runOptions(),
-                                       openStore: openStore, console: .standard))
+        try exitWith(SweepCommands.run(spaceFile: space, db: location.map(\.display), options: try concurrency.runOptions(),
+                                       openStore: location?.open ?? StoreLocation(db: "").open, console: .standard))
     }
 }

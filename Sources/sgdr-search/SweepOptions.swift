@@ -1,12 +1,44 @@
 import ArgumentParser
 import Foundation
+import PostgresStore
 import SQLiteStore
 import Sweep
 
 /// The database argument shared by `resume`, `leaderboard`, `best`, `status` and `report`.
 struct DatabaseArgument: ParsableArguments {
-    @Argument(help: ArgumentHelp("The sweep's database (runs/<name>.sqlite by default).", valueName: "db"))
+    @Argument(help: ArgumentHelp(
+        "The sweep's database: an SQLite file (runs/<name>.sqlite by default) or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (libpq's PG* variables and ~/.pgpass fill in what it leaves out).",
+        valueName: "db"))
     var db: String
+
+    @Option(help: ArgumentHelp("The sweep to read in a database that holds several (its space's \"name\"; optional when it holds one).",
+                               valueName: "name"))
+    var sweep: String?
+
+    var location: StoreLocation { StoreLocation(db: db, sweep: sweep) }
+}
+
+/// Where a sweep is stored: an SQLite file, or a sweep in a PostgreSQL database (a
+/// `postgresql://` or `postgres://` URL). `display` is what messages show: the path, or the URL
+/// with its password masked; the commands get it, never the URL itself.
+struct StoreLocation {
+    var db: String
+    var sweep: String?
+
+    var isPostgres: Bool { PostgresTrialStore.isURL(db) }
+    var display: String { isPostgres ? PostgresTrialStore.display(db) : db }
+
+    /// A `StoreOpener` for the commands (which pass `display` back as the path).
+    func open(path: String, create: Bool) throws -> any TrialStore {
+        if isPostgres {
+            return try PostgresTrialStore(url: db, sweep: sweep, create: create)
+        }
+        let store = try SQLiteTrialStore(path: path, create: create)
+        if let sweep, let info = try store.info(), info.name != sweep {
+            throw SweepError("\(path) holds the sweep \"\(info.name)\", not \"\(sweep)\"")
+        }
+        return store
+    }
 }
 
 /// `--concurrency N`, shared by `run` and `resume`.
@@ -33,11 +65,6 @@ struct ConcurrencyOption: ParsableArguments {
         o.handleSignals = true
         return o
     }
-}
-
-/// Opens a sweep database (SQLite); `create` false fails, creating nothing, when it is missing.
-func openStore(path: String, create: Bool) throws -> any TrialStore {
-    try SQLiteTrialStore(path: path, create: create)
 }
 
 /// Exits with `code` unless it is 0.
