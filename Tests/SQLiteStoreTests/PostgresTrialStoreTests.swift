@@ -36,6 +36,7 @@ class PostgresTestCase: TrialStoreContract {
 
 final class PostgresTrialStoreContractTests: PostgresTestCase {
     override func makeStore() throws -> any TrialStore { try newStore() }
+    override func makeStore(lease: Double) throws -> any TrialStore { try newStore(lease: lease) }
 
     func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
     func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }
@@ -54,6 +55,8 @@ final class PostgresTrialStoreContractTests: PostgresTestCase {
     func testEpochsArriveInBatchesAndWithTheFinish() throws { try checkEpochsArriveInBatchesAndWithTheFinish() }
     func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
+    func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws { try checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() }
+    func testHeartbeatNeedsTheRunningOwner() throws { try checkHeartbeatNeedsTheRunningOwner() }
 }
 
 /// What only the PostgreSQL store needs: several sweeps per database, reconnecting, one-line errors.
@@ -239,21 +242,4 @@ final class PostgresTrialStoreTests: PostgresTestCase {
         XCTAssertEqual(try store.trials()[0].epochs.map(\.epoch), [1], "all or none")
     }
 
-    func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws {
-        let store = try newStore(lease: 1)
-        _ = try store.create(C.sweepInfo)
-        try store.addTrials([C.spec(0), C.spec(1)])
-        let spec = try XCTUnwrap(store.claim(owner: "hostA:1:1", isAbandoned: { _ in false }))
-        XCTAssertEqual(try store.claim(owner: "hostB:2:2", isAbandoned: { _ in false })?.number, 1)
-        Thread.sleep(forTimeInterval: 0.6)
-        try store.heartbeat(trial: spec.id, owner: "hostA:1:1")
-        try store.heartbeat(trial: C.spec(1).id, owner: "hostB:2:2")
-        Thread.sleep(forTimeInterval: 0.6)
-        XCTAssertNil(try store.claim(owner: "hostC:3:3", isAbandoned: { _ in false }), "renewed: still held")
-        Thread.sleep(forTimeInterval: 1.2)
-        XCTAssertEqual(try store.claim(owner: "hostC:3:3", isAbandoned: { _ in false })?.id, spec.id)
-        XCTAssertThrowsError(try store.heartbeat(trial: spec.id, owner: "hostA:1:1")) {
-            XCTAssertEqual($0 as? TrialStoreError, .notOwner(trial: spec.id, owner: "hostA:1:1"))
-        }
-    }
 }
