@@ -38,13 +38,15 @@ let package = Package(
 
         // Test support: an independent transcription of SGDR-SPEC.md's state machine.
         .target(name: "SpecReference", path: "Tests/SpecReference"),
+        // Test support: a private PostgreSQL server (initdb + pg_ctl in a temporary folder).
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine", "SpecReference"]),
         .testTarget(
             name: "SQLiteStoreTests",
-            dependencies: ["SQLiteStore", "PostgresStore", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
-        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SpecReference"]),
+        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SpecReference", "PostgresTestSupport"]),
     ]
 )

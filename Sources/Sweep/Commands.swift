@@ -36,6 +36,8 @@ public enum SweepCommands {
         public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
         /// Leaderboard rows printed at the end.
         public var top = 10
+        /// The store's lease in seconds (the runner renews it every lease/4), or nil.
+        public var lease: Double?
         /// Byte budget of the engine's trajectory cache (0: no sharing of epochs between trials).
         public var cacheBytes = TrajectoryCache.defaultBudgetBytes
 
@@ -149,6 +151,7 @@ public enum SweepCommands {
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
             runner.isAbandoned = options.isAbandoned
+            runner.lease = options.lease
             runner.onEvent = { progress.handle($0) }
             defer { progress.close() }
             ending = try runner.run()

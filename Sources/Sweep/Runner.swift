@@ -184,6 +184,13 @@ public final class SweepRunner: @unchecked Sendable {
     /// A running trial's epochs are written to the store at most this often (seconds); the rest
     /// go with its finish, in the same transaction. 0 writes every epoch as it ends.
     public var epochFlushInterval: Double = 1
+    /// The store's lease (seconds), or nil. With a lease, a heartbeat thread renews the lease of
+    /// every running trial every `lease / 4` seconds; a trial whose lease was lost (the store
+    /// says `notOwner`: another worker took it over) is stopped and dropped without writing.
+    public var lease: Double?
+
+    private var active: Set<String> = []
+    private var lost: Set<String> = []
 
     private let lock = NSLock()
     private var storeError: (any Error)?
@@ -219,6 +226,8 @@ public final class SweepRunner: @unchecked Sendable {
     /// never on Swift's cooperative pool (BLAS calls block). Throws the first storage error, after
     /// the other workers have stopped.
     public func run() throws -> Ending {
+        let heartbeats = startHeartbeats()
+        defer { heartbeats?() }
         let group = DispatchGroup()
         for i in 0..<concurrency {
             group.enter()
@@ -236,6 +245,49 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     private struct StoreFailure: Error { var underlying: any Error }
+
+    /// Starts the heartbeat thread when there is a lease; returns what stops it (and waits).
+    private func startHeartbeats() -> (() -> Void)? {
+        guard let lease, lease > 0 else { return nil }
+        let stop = CancellationFlag()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            var next = Date().addingTimeInterval(lease / 4)
+            while !stop.isCancelled {
+                if Date() < next {
+                    Thread.sleep(forTimeInterval: min(0.05, lease / 8))
+                    continue
+                }
+                next = Date().addingTimeInterval(lease / 4)
+                for id in lock.withLock({ active.subtracting(lost) }) {
+                    do {
+                        try store.heartbeat(trial: id, owner: owner)
+                    } catch let error as TrialStoreError {
+                        if case .notOwner = error { loseLease(id) }
+                    } catch {
+                        // The store could not be reached: the next beat tries again.
+                    }
+                }
+            }
+        }
+        thread.name = "sweep-heartbeat"
+        thread.start()
+        return {
+            stop.cancel()
+            done.wait()
+        }
+    }
+
+    private func loseLease(_ id: String) { _ = lock.withLock { lost.insert(id) } }
+    private func lostLease(_ id: String) -> Bool { lock.withLock { lost.contains(id) } }
+
+    /// With a lease, a write refused with `notOwner` means another worker took the trial over.
+    private func isLostLease(_ error: any Error, _ id: String) -> Bool {
+        guard lease != nil, case .notOwner? = error as? TrialStoreError else { return false }
+        loseLease(id)
+        return true
+    }
 
     private func fail(_ error: any Error) {
         lock.withLock { if storeError == nil { storeError = error } }
@@ -260,6 +312,8 @@ public final class SweepRunner: @unchecked Sendable {
                 fail(error)
                 return
             }
+            lock.withLock { _ = active.insert(spec.id) }
+            defer { lock.withLock { _ = active.remove(spec.id) } }
             onEvent(.started(spec))
             let start = Self.now()
             func seconds() -> Double { Double(Self.now() - start) / 1e9 }
@@ -281,18 +335,27 @@ public final class SweepRunner: @unchecked Sendable {
                         lastFlush = t
                     }
                     onEvent(.epoch(spec, metrics))
-                }, isCancelled: { cancellation.isCancelled })
+                }, isCancelled: { cancellation.isCancelled || lostLease(spec.id) })
                 switch outcome {
                 case .completed: finish = TrialFinish(status: .done, seconds: seconds())
                 case .diverged: finish = TrialFinish(status: .diverged, seconds: seconds())
                 case .cancelled: finish = nil
                 }
             } catch let failure as StoreFailure {
+                if isLostLease(failure.underlying, spec.id) {
+                    onEvent(.interrupted(spec))
+                    continue
+                }
                 fail(failure.underlying)
                 try? store.interrupt(trial: spec.id, owner: owner)
                 return
             } catch {
                 finish = TrialFinish(status: .failed, seconds: seconds(), error: "\(error)")
+            }
+            if lostLease(spec.id) {
+                // Another worker runs it now: stop without writing.
+                onEvent(.interrupted(spec))
+                continue
             }
             do {
                 if let finish {
@@ -306,6 +369,10 @@ public final class SweepRunner: @unchecked Sendable {
                     onEvent(.interrupted(spec))
                 }
             } catch {
+                if isLostLease(error, spec.id) {
+                    onEvent(.interrupted(spec))
+                    continue
+                }
                 fail(error)
                 return
             }

@@ -20,12 +20,12 @@ struct Run: ParsableCommand {
         valueName: "path|url"))
     var db: String?
 
-    var location: StoreLocation? { db.map { StoreLocation(db: $0) } }
+    var location: StoreLocation { StoreLocation(db: db ?? "", lease: concurrency.lease) }
 
     @OptionGroup var concurrency: ConcurrencyOption
 
     func run() throws {
-        try exitWith(SweepCommands.run(spaceFile: space, db: location.map(\.display), options: try concurrency.runOptions(),
-                                       openStore: location?.open ?? StoreLocation(db: "").open, console: .standard))
+        try exitWith(SweepCommands.run(spaceFile: space, db: db.map { _ in location.display }, options: try concurrency.runOptions(),
+                                       openStore: location.open, console: .standard))
     }
 }

@@ -24,6 +24,8 @@ struct DatabaseArgument: ParsableArguments {
 struct StoreLocation {
     var db: String
     var sweep: String?
+    /// For `run` and `resume`: the lease their claims honour.
+    var lease: Double?
 
     var isPostgres: Bool { PostgresTrialStore.isURL(db) }
     var display: String { isPostgres ? PostgresTrialStore.display(db) : db }
@@ -31,9 +33,9 @@ struct StoreLocation {
     /// A `StoreOpener` for the commands (which pass `display` back as the path).
     func open(path: String, create: Bool) throws -> any TrialStore {
         if isPostgres {
-            return try PostgresTrialStore(url: db, sweep: sweep, create: create)
+            return try PostgresTrialStore(url: db, sweep: sweep, create: create, lease: lease)
         }
-        let store = try SQLiteTrialStore(path: path, create: create)
+        let store = try SQLiteTrialStore(path: path, create: create, lease: lease)
         if let sweep, let info = try store.info(), info.name != sweep {
             throw SweepError("\(path) holds the sweep \"\(info.name)\", not \"\(sweep)\"")
         }
@@ -52,6 +54,16 @@ struct ConcurrencyOption: ParsableArguments {
                                valueName: "mib"))
     var cacheMB: Int = TrajectoryCache.defaultBudgetBytes >> 20
 
+    @Option(help: ArgumentHelp(
+        "A running trial whose owner has not renewed its lease for this long (it renews every lease/4) is run again by any worker, on any host.",
+        valueName: "seconds"))
+    var lease: Double = 60
+
+    @Option(name: .customLong("host-id"),
+            help: ArgumentHelp("The host part of this worker's owner name (default: the host name; for containers with non-unique host names).",
+                               valueName: "id"))
+    var hostID: String?
+
     /// The run options; a --concurrency out of range is one `Error:` line and exit 64, like every option.
     func runOptions() throws -> SweepCommands.RunOptions {
         if let c = concurrency, c < 1 || c > 256 {
@@ -60,8 +72,21 @@ struct ConcurrencyOption: ParsableArguments {
         if cacheMB < 0 || cacheMB > 1 << 20 {
             throw fail(OptionProblem(option: "--cache-mb", message: "must be an integer in [0, 1048576] (got \(cacheMB))"))
         }
+        if !(lease >= 0.5 && lease <= 86400) {
+            throw fail(OptionProblem(option: "--lease", message: "must be a number of seconds in [0.5, 86400] (got \(lease))"))
+        }
+        if let hostID, hostID.isEmpty || hostID.count > 100
+            || !hostID.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }) {
+            throw fail(OptionProblem(option: "--host-id",
+                                     message: "must be 1 to 100 letters, digits, '.', '_' or '-' (got \"\(hostID)\")"))
+        }
         var o = SweepCommands.RunOptions(concurrency: concurrency)
         o.cacheBytes = cacheMB << 20
+        o.lease = lease
+        if let hostID {
+            o.owner = Owner.current(host: hostID)
+            o.isAbandoned = { Owner.isAbandoned($0, host: hostID) }
+        }
         o.handleSignals = true
         return o
     }

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
-@testable import PostgresStore
+import PostgresStore
+import PostgresTestSupport
 import Sweep
 import XCTest
 
@@ -12,7 +13,9 @@ class PostgresTestCase: TrialStoreContract {
 
     override class func setUp() {
         super.setUp()
-        do { server = try PostgresServer.start() } catch { startError = error }
+        do { server = try PostgresServer.start() } catch let e as PostgresServer.Unavailable {
+            startError = XCTSkip(e.description)
+        } catch { startError = error }
     }
 
     override class func tearDown() {
@@ -108,8 +111,8 @@ final class PostgresTrialStoreTests: PostgresTestCase {
         XCTAssertThrowsError(try PostgresTrialStore(url: url, create: false)) {
             XCTAssertEqual("\($0)", "PostgreSQL database \(PostgresTrialStore.display(url)) holds no sweep")
         }
-        XCTAssertEqual(try server.sql("SELECT to_regclass('sgdr_trials') AS t", database: String(url.split(separator: "/").last!))
-            .text(0, "t"), nil, "create: false makes no tables")
+        XCTAssertEqual(try server.sql("SELECT to_regclass('sgdr_trials') IS NULL", database: String(url.split(separator: "/").last!)),
+                       "t", "create: false makes no tables")
         _ = try PostgresTrialStore(url: url).create(info("only"))
         let store = try PostgresTrialStore(url: url, create: false)
         XCTAssertEqual(store.sweep, "only")

@@ -1,6 +1,4 @@
 import Foundation
-@testable import PostgresStore
-import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,33 +8,38 @@ import Glibc
 /// port on 127.0.0.1 with its socket in that folder, password authentication over TCP.
 /// `stop()` stops it and removes the folder; every server still running when the process
 /// exits is stopped by an `atexit` handler, so a failing or crashing test leaves nothing behind.
-final class PostgresServer: @unchecked Sendable {
-    static let user = "sgdr"
-    static let password = "s3cret-Pw"
+public final class PostgresServer: @unchecked Sendable {
+    public static let user = "sgdr"
+    public static let password = "s3cret-Pw"
 
-    let folder: String
-    let port: Int
+    /// Why no server can be started here (the tests skip with it).
+    public struct Unavailable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let folder: String
+    public let port: Int
     private let bin: String
-    private(set) var running = false
+    public private(set) var running = false
 
     /// The `postgresql://` URL of `database` on this server.
-    func url(_ database: String, password: String = PostgresServer.password, user: String = PostgresServer.user) -> String {
+    public func url(_ database: String, password: String = PostgresServer.password, user: String = PostgresServer.user) -> String {
         "postgresql://\(user):\(password)@127.0.0.1:\(port)/\(database)"
     }
 
     /// The directory of PostgreSQL's server programs (Debian: /usr/lib/postgresql/N/bin), nil
     /// when the `postgresql` package is not installed.
-    static func binDirectory() -> String? {
+    public static func binDirectory() -> String? {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
             .compactMap(Int.init).sorted(by: >)
         return versions.map { "\(root)/\($0)/bin" }.first { FileManager.default.isExecutableFile(atPath: "\($0)/initdb") }
     }
 
-    /// Starts a new server, or skips the test when PostgreSQL's server programs are missing.
-    static func start() throws -> PostgresServer {
+    /// Starts a new server; throws `Unavailable` when PostgreSQL's server programs are missing.
+    public static func start() throws -> PostgresServer {
         guard let bin = binDirectory() else {
-            throw XCTSkip("PostgreSQL server programs not found under /usr/lib/postgresql (apt-get install postgresql)")
+            throw Unavailable(description: "PostgreSQL server programs not found under /usr/lib/postgresql (apt-get install postgresql)")
         }
         let server = try PostgresServer(bin: bin)
         try server.startServer()
@@ -49,7 +52,7 @@ final class PostgresServer: @unchecked Sendable {
         port = try Self.freePort()
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         if getuid() == 0 {
-            guard let pw = getpwnam("postgres") else { throw XCTSkip("running as root without a postgres user") }
+            guard let pw = getpwnam("postgres") else { throw Unavailable(description: "running as root without a postgres user") }
             chown(folder, pw.pointee.pw_uid, pw.pointee.pw_gid)
         }
         let pwfile = folder + "/pwfile"
@@ -62,7 +65,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// `pg_ctl start`, waiting until it accepts connections.
-    func startServer() throws {
+    public func startServer() throws {
         try run("pg_ctl", ["-D", folder + "/data", "-l", folder + "/log", "-w", "-t", "60", "-o",
                            "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
                            "start"])
@@ -70,47 +73,47 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// `pg_ctl stop -m fast` (open connections are terminated).
-    func stopServer() throws {
+    public func stopServer() throws {
         guard running else { return }
         running = false
         try run("pg_ctl", ["-D", folder + "/data", "-w", "-m", "fast", "stop"])
     }
 
     /// Stops the server and removes its folder.
-    func stop() {
+    public func stop() {
         try? stopServer()
         try? FileManager.default.removeItem(atPath: folder)
         Self.live.mutate { $0[folder] = nil }
     }
 
     /// Creates a new, empty database and returns its name.
-    func createDatabase(_ name: String = "t_\(UUID().uuidString.prefix(8).lowercased())") throws -> String {
-        let admin = try PGConnection(url: url("postgres"), connectTimeout: 10)
-        defer { admin.close() }
-        try admin.exec("CREATE DATABASE \(name)")
+    public func createDatabase(_ name: String = "t_\(UUID().uuidString.prefix(8).lowercased())") throws -> String {
+        try sql("CREATE DATABASE \(name)", database: "postgres")
         return name
     }
 
-    /// Runs SQL in `database` as the superuser.
+    /// Runs SQL in `database` as the superuser (psql over the server's socket); its output,
+    /// unaligned, tuples only.
     @discardableResult
-    func sql(_ text: String, database: String) throws -> PGRows {
-        let c = try PGConnection(url: url(database), connectTimeout: 10)
-        defer { c.close() }
-        return try c.exec(text)
+    public func sql(_ text: String, database: String) throws -> String {
+        try run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p", String(port),
+                         "-U", Self.user, "-d", database, "-c", text])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Terminates every other connection to `database` (a dropped connection, as the store sees it).
-    func dropConnections(database: String) throws {
-        try sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()",
+    public func dropConnections(database: String) throws {
+        try sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()",
                 database: "postgres")
     }
 
-    var log: String { (try? String(contentsOfFile: folder + "/log", encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: folder + "/log", encoding: .utf8)) ?? "" }
 
     /// Runs one of PostgreSQL's programs (as the postgres user when we are root), its output
     /// into a file of the folder. posix_spawn + waitpid rather than Foundation's Process, whose
     /// wait never returned here once pg_ctl had left the server running in the background.
-    private func run(_ program: String, _ arguments: [String]) throws {
+    @discardableResult
+    private func run(_ program: String, _ arguments: [String]) throws -> String {
         var argv = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/\(program)"] + arguments
             : ["\(bin)/\(program)"] + arguments
         let outputPath = folder + "/\(program).out"
@@ -131,14 +134,15 @@ final class PostgresServer: @unchecked Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         if !exited || code != 0 {
-            let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw NSError(domain: "PostgresServer", code: Int(code),
                           userInfo: [NSLocalizedDescriptionKey: "\(program) failed: \(text)\n\(log)"])
         }
+        return text
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -159,6 +163,14 @@ final class PostgresServer: @unchecked Sendable {
     // MARK: Stopped at exit
 
     private static let live = Locked<[String: PostgresServer]>([:])
+
+    final class Locked<Value>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var _value: Value
+        init(_ value: Value) { _value = value }
+        var value: Value { lock.withLock { _value } }
+        func mutate<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&_value) } }
+    }
     private static let installExitHandler: Void = {
         atexit {
             for server in PostgresServer.live.value.values { server.stop() }
