@@ -279,6 +279,27 @@ public final class SweepRunner: @unchecked Sendable {
         }
     }
 
+    /// With a lease, when nothing is runnable but trials are running under owners on other hosts,
+    /// waits lease/4 and returns true (claim again: such a trial becomes runnable when its
+    /// owner stops renewing its lease, e.g. a host that died). False when there are none: the
+    /// sweep is finished, or what is left runs in processes on this host, which take it back
+    /// themselves (or `isAbandoned` does once they die).
+    private func waitForOtherHosts() throws -> Bool {
+        guard let lease else { return false }
+        let here = Self.host(of: owner)
+        let elsewhere = try store.trials().contains { $0.status == .running && $0.owner.map(Self.host) != here }
+        guard elsewhere else { return false }
+        let end = Date().addingTimeInterval(lease / 4)
+        while Date() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
+        return !cancellation.isCancelled
+    }
+
+    /// The host part of an owner string `host:pid:start`.
+    static func host(of owner: String) -> String {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? parts.dropLast(2).joined(separator: ":") : owner
+    }
+
     private func loseLease(_ id: String) { _ = lock.withLock { lost.insert(id) } }
     private func lostLease(_ id: String) -> Bool { lock.withLock { lost.contains(id) } }
 
@@ -306,13 +327,19 @@ public final class SweepRunner: @unchecked Sendable {
         while !cancellation.isCancelled {
             let spec: TrialSpec
             do {
-                guard let claimed = try store.claim(owner: owner, isAbandoned: isAbandoned) else { return }
+                guard let claimed = try store.claim(owner: owner, isAbandoned: isAbandoned) else {
+                    if try waitForOtherHosts() { continue }
+                    return
+                }
                 spec = claimed
             } catch {
                 fail(error)
                 return
             }
-            lock.withLock { _ = active.insert(spec.id) }
+            lock.withLock {
+                active.insert(spec.id)
+                lost.remove(spec.id)  // a new claim of a trial this runner lost before
+            }
             defer { lock.withLock { _ = active.remove(spec.id) } }
             onEvent(.started(spec))
             let start = Self.now()
