@@ -245,4 +245,36 @@ final class PostgresTrialStoreTests: PostgresTestCase {
         XCTAssertEqual(try store.trials()[0].epochs.map(\.epoch), [1], "all or none")
     }
 
+
+    /// Round trips on loopback, printed for the README (no bounds: timings are the machine's).
+    func testPerformanceFigures() throws {
+        let store = try newStore()
+        _ = try store.create(C.sweepInfo)
+        let count = 500
+        try store.addTrials((0...count).map { C.spec($0) })
+        let spec = try XCTUnwrap(store.claim(owner: "p", isAbandoned: { _ in false }))
+        var start = Date()
+        for e in 1...200 { try store.appendEpoch(C.epoch(e, valAcc: 0.5), trial: spec.id, owner: "p") }
+        let appendSeconds = Date().timeIntervalSince(start)
+        try store.finish(trial: spec.id, owner: "p", TrialFinish(status: .done, seconds: 1))
+        var claimSeconds = 0.0, finishSeconds = 0.0, finished = 0
+        let epochs = (1...3).map { C.epoch($0, valAcc: 0.5) }
+        while true {
+            start = Date()
+            guard let next = try store.claim(owner: "p", isAbandoned: { _ in false }) else { break }
+            claimSeconds += Date().timeIntervalSince(start)
+            start = Date()
+            try store.finish(trial: next.id, owner: "p", TrialFinish(status: .done, seconds: 1), appending: epochs)
+            finishSeconds += Date().timeIntervalSince(start)
+            finished += 1
+        }
+        start = Date()
+        let records = try store.trials()
+        let readSeconds = Date().timeIntervalSince(start)
+        XCTAssertEqual(finished, count)
+        XCTAssertEqual(records.count, count + 1)
+        print(String(format: "PostgresTrialStore (loopback): appendEpochs %.2f ms each; claim %.2f ms, finish with 3 epochs %.2f ms per trial (%d trials); trials() of %d trials + %d epochs %.3f s",
+                     appendSeconds / 200 * 1000, claimSeconds / Double(count) * 1000, finishSeconds / Double(count) * 1000,
+                     count, count + 1, 200 + 3 * count, readSeconds))
+    }
 }
