@@ -144,10 +144,10 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     private var idle: [PGConnection] = []
     private var sweepName: String?
 
-    /// Whether `text` is a PostgreSQL URL (`postgresql://` or `postgres://`) rather than a path.
+    /// Whether `text` is a PostgreSQL URL (`postgresql://` or `postgres://`, lower case as libpq
+    /// requires) rather than a path.
     public static func isURL(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return lower.hasPrefix("postgresql://") || lower.hasPrefix("postgres://")
+        text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
     }
 
     /// `url` with its password (in the user part, or a `password=` parameter) replaced by `***`.

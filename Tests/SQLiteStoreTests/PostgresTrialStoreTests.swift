@@ -219,7 +219,8 @@ final class PostgresTrialStoreTests: PostgresTestCase {
         XCTAssertEqual(PostgresTrialStore.display("postgres://u@h/db?password=x&sslmode=disable"),
                        "postgres://u@h/db?password=***&sslmode=disable")
         XCTAssertEqual(PostgresTrialStore.display("postgresql:///db"), "postgresql:///db")
-        XCTAssertTrue(PostgresTrialStore.isURL("PostgreSQL://h/db"))
+        XCTAssertTrue(PostgresTrialStore.isURL("postgres://h/db"))
+        XCTAssertFalse(PostgresTrialStore.isURL("PostgreSQL://h/db"), "libpq reads only lower-case schemes as URLs")
         XCTAssertFalse(PostgresTrialStore.isURL("runs/x.sqlite"))
     }
 
