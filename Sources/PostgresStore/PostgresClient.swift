@@ -116,6 +116,62 @@ final class PGConnection {
         throw PGFailure.statement(sqlState: sqlState!, message: Self.collapse(primary ?? "error \(sqlState!)"))
     }
 
+    /// Runs several `;`-separated statements (no parameters: values go in as `literal`s) in one
+    /// round trip, and returns each statement's rows. On the first failure the server skips the
+    /// rest (and an open transaction is aborted): that failure is thrown.
+    func batch(_ sql: String) throws -> [PGRows] {
+        guard let c = conn else { throw PGFailure.connectionLost(message: "the connection is closed") }
+        guard PQsendQuery(c, sql) == 1 else {
+            throw PGFailure.connectionLost(message: Self.oneLine(connectError: String(cString: PQerrorMessage(c))))
+        }
+        var results: [PGRows] = []
+        var failure: PGFailure?
+        while let r = PQgetResult(c) {
+            defer { PQclear(r) }
+            if failure != nil { continue }
+            do { results.append(try rows(of: r, c)) } catch let f as PGFailure { failure = f }
+        }
+        if let failure { throw failure }
+        if PQstatus(c) != CONNECTION_OK {
+            throw PGFailure.connectionLost(message: Self.oneLine(connectError: String(cString: PQerrorMessage(c))))
+        }
+        return results
+    }
+
+    /// `value` as an SQL string literal (quoted and escaped by libpq), or NULL.
+    func literal(_ value: String?) -> String {
+        guard let value else { return "NULL" }
+        guard let c = conn, let escaped = PQescapeLiteral(c, value, value.utf8.count) else {
+            return "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    private func rows(of r: OpaquePointer, _ c: OpaquePointer) throws -> PGRows {
+        switch PQresultStatus(r) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            let rows = Int(PQntuples(r)), fields = Int(PQnfields(r))
+            var columns: [String: Int] = [:]
+            for f in 0..<fields { columns[String(cString: PQfname(r, Int32(f)))] = f }
+            var values: [[String?]] = []
+            values.reserveCapacity(rows)
+            for i in 0..<rows {
+                values.append((0..<fields).map { f in
+                    PQgetisnull(r, Int32(i), Int32(f)) != 0 ? nil : String(cString: PQgetvalue(r, Int32(i), Int32(f)))
+                })
+            }
+            return PGRows(columns: columns, values: values, affected: Int(String(cString: PQcmdTuples(r))) ?? 0)
+        default:
+            let sqlState = PQresultErrorField(r, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            if PQstatus(c) != CONNECTION_OK || sqlState == nil || Self.isConnectionState(sqlState!) {
+                throw PGFailure.connectionLost(message: Self.oneLine(connectError: String(cString: PQerrorMessage(c))))
+            }
+            let primary = PQresultErrorField(r, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            throw PGFailure.statement(sqlState: sqlState!, message: Self.collapse(primary ?? "error \(sqlState!)"))
+        }
+    }
+
     // MARK: Connection strings
 
     /// The settings of a connection string or URL as libpq reads them (nil when malformed, with

@@ -309,13 +309,16 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
-    /// `isAbandoned` runs inside the claim's transaction, once per owner of a running trial
-    /// numbered below the first pending/interrupted one: keep it quick.
+    /// Two round trips, each its own transaction: the owners of running trials (for
+    /// `isAbandoned`, asked outside any transaction: a dead owner stays dead), then one statement
+    /// that locks the smallest runnable trial with `FOR UPDATE SKIP LOCKED` (pending,
+    /// interrupted, or running under an abandoned owner or with an expired lease), deletes the
+    /// epochs of its earlier attempt and claims it.
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         guard let name = sweep else { return nil }
         let token = UUID().uuidString
         let now = Date().timeIntervalSince1970
-        return try transaction { db, retrying -> TrialSpec? in
+        return try withRetries(.own) { db, retrying -> TrialSpec? in
             if retrying {
                 // An earlier attempt may have committed before its connection broke.
                 let mine = try db.exec("""
@@ -323,93 +326,145 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                     """, [name, token, owner])
                 if mine.count > 0 { return try self.decodeSpec(mine, 0) }
             }
-            let first = try db.exec("""
-                SELECT number FROM sgdr_trials WHERE sweep = $1 AND status IN ('pending', 'interrupted')
-                ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED
+            let holders = try db.exec("""
+                SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = $1 AND status = 'running' AND owner IS NOT NULL
                 """, [name])
-            var best = first.count > 0 ? first.text(0, "number").flatMap { Int($0) } : nil
-            // Running trials below it (one per live worker) are runnable when their owner is gone
-            // or their lease has expired.
-            let running = try db.exec("""
-                SELECT number, owner, heartbeat_at < extract(epoch FROM clock_timestamp()) - $3::double precision AS expired
-                FROM sgdr_trials WHERE sweep = $1 AND status = 'running' AND number < $2
-                ORDER BY number FOR UPDATE SKIP LOCKED
-                """, [name, String(best ?? Int.max), self.lease.map { Self.text($0) }])
-            var verdicts: [String: Bool] = [:]
-            for i in 0..<running.count {
-                if let holder = running.text(i, "owner"), running.text(i, "expired") != "t" {
-                    let dead = verdicts[holder] ?? isAbandoned(holder)
-                    verdicts[holder] = dead
-                    if !dead { continue }
-                }
-                best = running.text(i, "number").flatMap { Int($0) }
-                break
-            }
-            guard let number = best else { return nil }
+            let dead = (0..<holders.count).compactMap { holders.text($0, "owner") }.filter(isAbandoned)
             let claimed = try db.exec("""
-                WITH trial AS (SELECT id FROM sgdr_trials WHERE sweep = $1 AND number = $2),
-                     cleared AS (DELETE FROM sgdr_epochs WHERE sweep = $1 AND trial_id = (SELECT id FROM trial))
-                UPDATE sgdr_trials SET status = 'running', owner = $3, attempts = attempts + 1, started_at = $4,
+                WITH pick AS (
+                    SELECT number, id FROM sgdr_trials
+                    WHERE sweep = $1 AND (status IN ('pending', 'interrupted') OR (status = 'running' AND (
+                        owner = ANY ($2::text[])
+                        OR heartbeat_at < extract(epoch FROM clock_timestamp()) - $3::double precision)))
+                    ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
+                cleared AS (DELETE FROM sgdr_epochs WHERE sweep = $1 AND trial_id = (SELECT id FROM pick))
+                UPDATE sgdr_trials SET status = 'running', owner = $4, attempts = attempts + 1, started_at = $5,
                     finished_at = NULL, seconds = NULL, error = NULL,
                     best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL,
-                    heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = $5
-                WHERE sweep = $1 AND number = $2
+                    heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = $6
+                WHERE sweep = $1 AND number = (SELECT number FROM pick)
                 RETURNING *
-                """, [name, String(number), owner, Self.text(now), token])
+                """, [name, Self.textArray(dead), self.lease.map { Self.text($0) }, owner, Self.text(now), token])
             guard claimed.count == 1 else { return nil }
             return try self.decodeSpec(claimed, 0)
         }
+    }
+
+    /// A text[] parameter in PostgreSQL's array syntax.
+    static func textArray(_ items: [String]) -> String {
+        "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
     }
 
     /// Renews the lease of a trial running under `owner` (throws `notOwner` when it is no longer
     /// running under it: another worker took it over, the worker must stop it without writing).
     public func heartbeat(trial id: String, owner: String) throws {
         let name = try createdName()
-        try transaction { db, _ in
+        try withRetries(.own) { db, _ in
             let r = try db.exec("""
                 UPDATE sgdr_trials SET heartbeat_at = extract(epoch FROM clock_timestamp())
                 WHERE sweep = $1 AND id = $2 AND status = 'running' AND owner = $3
                 """, [name, id, owner])
-            if r.affected == 0 { try self.checkRunning(db, name, id, owner) }
+            if r.affected == 0 { try self.checkRunning(db, name, id, owner, lock: false) }
         }
     }
 
     public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
         let name = try createdName()
-        try transaction { db, retrying in
-            try self.checkRunning(db, name, id, owner)
-            try self.insertEpochs(db, name, metrics, trial: id, ignoringStored: retrying)
+        try withRetries(.own) { db, retrying in
+            let stored = try self.lockRunning(db, name, id, owner)
+            // On a retry, epochs an earlier attempt stored (its commit's answer was lost) are skipped.
+            let fresh = try self.checkedNew(metrics, stored: stored, trial: id, skippingStored: retrying)
+            _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh) + "COMMIT")
         }
     }
 
     public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending newEpochs: [EpochMetrics]) throws {
         let name = try createdName()
         let now = Date().timeIntervalSince1970
-        try transaction { db, retrying in
-            if retrying, let (status, holder) = try self.state(db, name, id),
+        try withRetries(.own) { db, retrying in
+            if retrying, let (status, holder) = try self.state(db, name, id, lock: false),
                status == finish.status, holder == owner { return }  // the earlier attempt committed
-            try self.checkRunning(db, name, id, owner)
-            try self.insertEpochs(db, name, newEpochs, trial: id, ignoringStored: retrying)
-            let epochs = try self.fetchEpochs(db, name, trial: id)
-            try db.exec("""
-                UPDATE sgdr_trials SET status = $3, seconds = $4, error = $5, finished_at = $6,
-                    best_val_acc = $7, best_epoch = $8, final_val_acc = $9, claim_token = NULL
-                WHERE sweep = $1 AND id = $2
-                """, [name, id, finish.status.rawValue, Self.text(finish.seconds), finish.error, Self.text(now),
-                      epochs.bestValAcc.map { Self.text($0) }, epochs.bestEpoch.map { String($0) },
-                      epochs.finalValAcc.map { Self.text($0) }])
+            let stored = try self.lockRunning(db, name, id, owner)
+            let fresh = try self.checkedNew(newEpochs, stored: stored, trial: id, skippingStored: false)
+            // The summary as TrialRecord defines it (first epoch on ties), over every epoch.
+            let all = (stored + fresh.map { ($0.epoch, $0.valAcc) }).sorted { $0.0 < $1.0 }
+                .map { EpochMetrics(epoch: $0.0, lr: .nan, trainLoss: .nan, trainAcc: .nan, valLoss: .nan, valAcc: $0.1, trainSeconds: .nan) }
+            let l = db.literal
+            _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh) + """
+                UPDATE sgdr_trials SET status = \(l(finish.status.rawValue)), seconds = \(l(Self.text(finish.seconds))),
+                    error = \(l(finish.error)), finished_at = \(l(Self.text(now))),
+                    best_val_acc = \(l(all.bestValAcc.map { Self.text($0) })), best_epoch = \(l(all.bestEpoch.map { String($0) })),
+                    final_val_acc = \(l(all.finalValAcc.map { Self.text($0) })), claim_token = NULL
+                WHERE sweep = \(l(name)) AND id = \(l(id));
+                COMMIT
+                """)
         }
     }
 
     public func interrupt(trial id: String, owner: String) throws {
         let name = try createdName()
-        try transaction { db, retrying in
-            if retrying, let (status, holder) = try self.state(db, name, id), status == .interrupted, holder == owner {
-                return
+        try withRetries(.own) { db, retrying in
+            let r = try db.exec("""
+                UPDATE sgdr_trials SET status = 'interrupted' WHERE sweep = $1 AND id = $2 AND status = 'running' AND owner = $3
+                """, [name, id, owner])
+            if r.affected == 1 { return }
+            if retrying, let (status, holder) = try self.state(db, name, id, lock: false), status == .interrupted, holder == owner {
+                return  // the earlier attempt committed
             }
-            try self.checkRunning(db, name, id, owner)
-            try db.exec("UPDATE sgdr_trials SET status = 'interrupted' WHERE sweep = $1 AND id = $2", [name, id])
+            try self.checkRunning(db, name, id, owner, lock: false)
         }
+    }
+
+    /// Round trip 1 of a write: BEGIN, lock the trial's row, check it runs under `owner`, and
+    /// read its stored epochs' numbers and val_acc. The transaction stays open.
+    private func lockRunning(_ db: PGConnection, _ name: String, _ id: String, _ owner: String) throws -> [(Int, Double)] {
+        let l = db.literal
+        let results = try db.batch("""
+            BEGIN;
+            SELECT status, owner FROM sgdr_trials WHERE sweep = \(l(name)) AND id = \(l(id)) FOR UPDATE;
+            SELECT epoch, val_acc FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = \(l(id)) ORDER BY epoch
+            """)
+        guard results.count == 3 else { throw malformed("unexpected answer to a batch") }
+        let state = results[1], epochs = results[2]
+        guard state.count == 1 else { throw TrialStoreError.unknownTrial(id) }
+        guard state.text(0, "status") == TrialStatus.running.rawValue, state.text(0, "owner") == owner else {
+            throw TrialStoreError.notOwner(trial: id, owner: owner)
+        }
+        return try (0..<epochs.count).map { (try int(epochs, $0, "epoch"), try real(epochs, $0, "val_acc")) }
+    }
+
+    /// The epochs to insert: throws `duplicateEpoch` for a number already stored or given twice
+    /// (or, `skippingStored`, leaves the stored ones out).
+    private func checkedNew(_ metrics: [EpochMetrics], stored: [(Int, Double)], trial id: String,
+                            skippingStored: Bool) throws -> [EpochMetrics] {
+        var seen = Set(stored.map(\.0))
+        var fresh: [EpochMetrics] = []
+        for m in metrics {
+            if seen.contains(m.epoch) {
+                if skippingStored && stored.contains(where: { $0.0 == m.epoch }) { continue }
+                throw PostgresStoreError.duplicateEpoch(trial: id, epoch: m.epoch)
+            }
+            seen.insert(m.epoch)
+            fresh.append(m)
+        }
+        return fresh
+    }
+
+    /// One multi-row INSERT of `metrics` (with its `;`), or nothing.
+    private func insertEpochsSQL(_ db: PGConnection, _ name: String, _ id: String, _ metrics: [EpochMetrics]) -> String {
+        guard !metrics.isEmpty else { return "" }
+        let l = db.literal
+        let sweepAndTrial = "\(l(name)), \(l(id))"
+        let rows = metrics.map { m in
+            "(\(sweepAndTrial), \(m.epoch), " + [m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds]
+                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ")"
+        }
+        return """
+            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+            VALUES \(rows.joined(separator: ", "));
+
+            """
     }
 
     public func trials() throws -> [TrialRecord] {
@@ -466,6 +521,20 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     /// unreachable (for up to `reconnectSeconds`) or when it asks for a retry (serialization
     /// failure, deadlock). `body`'s second argument is true on a retry.
     private func transaction<T>(readOnly: Bool = false, _ body: (PGConnection, Bool) throws -> T) throws -> T {
+        try withRetries(readOnly ? .readSnapshot : .transaction, body)
+    }
+
+    enum Mode {
+        /// BEGIN ... COMMIT around the body.
+        case transaction
+        /// A REPEATABLE READ, READ ONLY transaction around the body.
+        case readSnapshot
+        /// The body's statements autocommit, or it sends BEGIN and COMMIT itself in its batches
+        /// (fewer round trips); on an error, ROLLBACK is sent.
+        case own
+    }
+
+    private func withRetries<T>(_ mode: Mode, _ body: (PGConnection, Bool) throws -> T) throws -> T {
         let deadline = Date().addingTimeInterval(reconnectSeconds)
         var delay = 0.1
         var retrying = false
@@ -475,9 +544,13 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
             do {
                 let db = try takeConnection()
                 connection = db
-                try db.exec(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+                switch mode {
+                case .transaction: try db.exec("BEGIN")
+                case .readSnapshot: try db.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                case .own: break
+                }
                 let result = try body(db, retrying)
-                try db.exec("COMMIT")
+                if mode != .own { try db.exec("COMMIT") }
                 putBack(db)
                 return result
             } catch let failure as PGFailure {
@@ -531,41 +604,17 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         return name
     }
 
-    private func state(_ db: PGConnection, _ name: String, _ id: String) throws -> (TrialStatus, String?)? {
-        let rows = try db.exec("SELECT status, owner FROM sgdr_trials WHERE sweep = $1 AND id = $2 FOR UPDATE", [name, id])
+    private func state(_ db: PGConnection, _ name: String, _ id: String, lock: Bool) throws -> (TrialStatus, String?)? {
+        let rows = try db.exec("SELECT status, owner FROM sgdr_trials WHERE sweep = $1 AND id = $2" + (lock ? " FOR UPDATE" : ""),
+                               [name, id])
         guard rows.count == 1, let status = rows.text(0, "status").flatMap(TrialStatus.init(rawValue:)) else { return nil }
         return (status, rows.text(0, "owner"))
     }
 
     /// Locks the trial's row and checks that it is running under `owner`.
-    private func checkRunning(_ db: PGConnection, _ name: String, _ id: String, _ owner: String) throws {
-        guard let (status, holder) = try state(db, name, id) else { throw TrialStoreError.unknownTrial(id) }
+    private func checkRunning(_ db: PGConnection, _ name: String, _ id: String, _ owner: String, lock: Bool) throws {
+        guard let (status, holder) = try state(db, name, id, lock: lock) else { throw TrialStoreError.unknownTrial(id) }
         guard status == .running, holder == owner else { throw TrialStoreError.notOwner(trial: id, owner: owner) }
-    }
-
-    private func insertEpochs(_ db: PGConnection, _ name: String, _ metrics: [EpochMetrics], trial id: String,
-                              ignoringStored: Bool) throws {
-        guard !metrics.isEmpty else { return }
-        var values: [String] = []
-        var parameters: [String?] = [name, id]
-        for (i, m) in metrics.enumerated() {
-            let base = 3 + i * 7
-            values.append("($1, $2, " + (0..<7).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
-            parameters.append(contentsOf: [String(m.epoch), Self.text(m.lr), Self.text(m.trainLoss), Self.text(m.trainAcc),
-                                           Self.text(m.valLoss), Self.text(m.valAcc), Self.text(m.trainSeconds)])
-        }
-        // Conflicting epochs are skipped and found from RETURNING: a failed statement would abort
-        // the transaction before we could tell which epoch it was.
-        let inserted = try db.exec("""
-            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
-            VALUES \(values.joined(separator: ", ")) ON CONFLICT DO NOTHING RETURNING epoch
-            """, parameters)
-        if inserted.count < metrics.count && !ignoringStored {
-            var fresh = Set((0..<inserted.count).compactMap { inserted.text($0, "epoch").flatMap { Int($0) } })
-            for m in metrics {
-                if fresh.remove(m.epoch) == nil { throw PostgresStoreError.duplicateEpoch(trial: id, epoch: m.epoch) }
-            }
-        }
     }
 
     private func fetchInfo(_ db: PGConnection, _ name: String) throws -> SweepInfo? {
