@@ -280,7 +280,7 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     /// With a lease, when nothing is runnable but trials are running under owners on other hosts,
-    /// waits lease/4 and returns true (claim again: such a trial becomes runnable when its
+    /// waits min(lease/4, 2 s) and returns true (claim again: such a trial becomes runnable when its
     /// owner stops renewing its lease, e.g. a host that died). False when there are none: the
     /// sweep is finished, or what is left runs in processes on this host, which take it back
     /// themselves (or `isAbandoned` does once they die).
@@ -289,7 +289,7 @@ public final class SweepRunner: @unchecked Sendable {
         let here = Self.host(of: owner)
         let elsewhere = try store.trials().contains { $0.status == .running && $0.owner.map(Self.host) != here }
         guard elsewhere else { return false }
-        let end = Date().addingTimeInterval(lease / 4)
+        let end = Date().addingTimeInterval(min(lease / 4, 2))
         while Date() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
         return !cancellation.isCancelled
     }
@@ -320,15 +320,19 @@ public final class SweepRunner: @unchecked Sendable {
     private func worker() {
         let begin = Self.now()
         var training: UInt64 = 0
+        var idle: UInt64 = 0  // waiting for other hosts' trials: neither training nor storage
         defer {
-            let total = Self.now() - begin
+            let total = Self.now() - begin - idle
             lock.withLock { workerNanos += total; trainingNanos += training }
         }
         while !cancellation.isCancelled {
             let spec: TrialSpec
             do {
                 guard let claimed = try store.claim(owner: owner, isAbandoned: isAbandoned) else {
-                    if try waitForOtherHosts() { continue }
+                    let t = Self.now()
+                    let again = try waitForOtherHosts()
+                    idle += Self.now() - t
+                    if again { continue }
                     return
                 }
                 spec = claimed

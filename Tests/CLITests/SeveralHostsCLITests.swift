@@ -137,13 +137,17 @@ final class SeveralHostsCLITests: XCTestCase {
         let rows = try server.sql("SELECT id, status, attempts, started_at FROM sgdr_trials ORDER BY number", database: database)
             .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
         XCTAssertEqual(rows.count, 14)
+        var again: [Double] = []
         for row in rows {
             XCTAssertEqual(row[1], "done", "\(row)")
             XCTAssertEqual(Int(row[2]), killed[row[0]] == nil ? 1 : 2, "\(row)")
             if killed[row[0]] != nil, let started = Double(row[3]) {
+                again.append(started - killedAt)
                 XCTAssertLessThan(started - killedAt, lease + 10, "\(row[0]) ran again \(started - killedAt) s after the kill")
             }
         }
+        print(String(format: "Several hosts: the killed workers' trials ran again %@ s after kill -9 (lease %.0f s)",
+                     again.map { String(format: "%.1f", $0) }.joined(separator: " and "), lease))
         let finished = workers.flatMap(\.finishedIDs)
         XCTAssertEqual(finished.count, 14, "\(finished)")
         XCTAssertEqual(Set(finished).count, 14, "no trial reported finished twice: \(finished)")
