@@ -114,8 +114,9 @@ public final class PostgresServer: @unchecked Sendable {
     /// wait never returned here once pg_ctl had left the server running in the background.
     @discardableResult
     private func run(_ program: String, _ arguments: [String]) throws -> String {
-        var argv = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/\(program)"] + arguments
-            : ["\(bin)/\(program)"] + arguments
+        // From /tmp: the postgres user may not be allowed into the tests' working directory.
+        let command = ["/usr/bin/env", "-C", "/tmp", "\(bin)/\(program)"] + arguments
+        var argv = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + command : command
         let outputPath = folder + "/\(program).out"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
