@@ -124,10 +124,12 @@ enum PostgresSchema {
 /// - One database holds many sweeps, keyed by name. An instance serves one sweep: the one named
 ///   at `init`, the only one the database holds (`create: false`), or the one its first
 ///   `create(_:)` stores.
-/// - Every method is one transaction on a connection from a small pool (one connection per
-///   thread that is inside a store call at the moment). Claims lock rows with
-///   `FOR UPDATE SKIP LOCKED`, so that claimers on any host never wait for each other and never
-///   get the same trial; writes lock the trial's row; reads are `REPEATABLE READ` snapshots.
+/// - Every method's effect is one transaction, on a connection from a small pool (one connection
+///   per thread that is inside a store call at the moment). A claim is one statement that locks
+///   the trial it takes with `FOR UPDATE SKIP LOCKED`, so that claimers on any host never wait
+///   for each other and never get the same trial (after one read of the running trials' owners
+///   for `isAbandoned`); `appendEpochs` and `finish` are two round trips (BEGIN, lock the row,
+///   read its epochs; then insert, update, COMMIT); reads are `REPEATABLE READ` snapshots.
 /// - A dropped connection (server restart, network) is made again with backoff (0.1 s doubling
 ///   to 5 s) for up to `reconnectSeconds`, and the call is retried; a retry after a commit whose
 ///   answer was lost recognises its own effect (a claim token; the finished or interrupted
@@ -626,11 +628,6 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
         return SweepInfo(name: name, spaceJSON: rows.text(0, "space_json") ?? "", spaceHash: rows.text(0, "space_hash") ?? "",
                          createdAt: try double(rows, 0, "created_at"), scheduleRules: rules)
-    }
-
-    private func fetchEpochs(_ db: PGConnection, _ name: String, trial id: String) throws -> [EpochMetrics] {
-        let rows = try db.exec("SELECT * FROM sgdr_epochs WHERE sweep = $1 AND trial_id = $2 ORDER BY epoch", [name, id])
-        return try (0..<rows.count).map { try decodeEpoch(rows, $0) }
     }
 
     private func decodeEpoch(_ rows: PGRows, _ i: Int) throws -> EpochMetrics {
