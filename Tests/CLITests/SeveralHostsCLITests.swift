@@ -108,13 +108,21 @@ final class SeveralHostsCLITests: XCTestCase {
 
         var workers = try (1...4).map { try worker("h\($0)") }
         defer { for w in workers where w.process.isRunning { kill(w.process.processIdentifier, SIGKILL) } }
-        // Kill h1 and h2 with -9 while each runs a trial.
+        // Kill h1 and h2 with -9 while each runs a trial: freeze both (SIGSTOP), check that each
+        // holds a running trial, else let them go on and look again.
         let deadline = Date().addingTimeInterval(120)
-        var owners: [String: String] = [:]
+        func holdsTrials(_ owners: [String: String]) -> Bool {
+            owners.values.contains { $0.hasPrefix("h1:") } && owners.values.contains { $0.hasPrefix("h2:") }
+        }
         while Date() < deadline {
-            if (try? server.sql("SELECT to_regclass('sgdr_trials') IS NOT NULL", database: database)) == "t" {
-                owners = try runningOwners()
-                if owners.values.contains(where: { $0.hasPrefix("h1:") }) && owners.values.contains(where: { $0.hasPrefix("h2:") }) { break }
+            if (try? server.sql("SELECT to_regclass('sgdr_trials') IS NOT NULL", database: database)) == "t",
+               holdsTrials(try runningOwners()) {
+                kill(workers[0].process.processIdentifier, SIGSTOP)
+                kill(workers[1].process.processIdentifier, SIGSTOP)
+                Thread.sleep(forTimeInterval: 0.2)  // a write already sent is committed meanwhile
+                if holdsTrials(try runningOwners()) { break }
+                kill(workers[0].process.processIdentifier, SIGCONT)
+                kill(workers[1].process.processIdentifier, SIGCONT)
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
