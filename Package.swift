@@ -14,6 +14,7 @@ let package = Package(
         // C libraries: one system-library target each, called from one Swift file each.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Pure learning-rate schedules: no I/O, no knowledge of training.
         .target(name: "Schedules"),
@@ -23,25 +24,29 @@ let package = Package(
         .target(name: "Sweep", dependencies: ["Engine", "Schedules"]),
         // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).
         .target(name: "SQLiteStore", dependencies: ["Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The PostgreSQL implementation of TrialStore (libpq, called from PostgresClient.swift only).
+        .target(name: "PostgresStore", dependencies: ["Sweep", "CLibPQ"]),
         // Self-contained HTML + SVG reports.
         .target(name: "Report", dependencies: ["Sweep", "Schedules"]),
         // The thin command-line shell.
         .executableTarget(
             name: "sgdr-search",
             dependencies: [
-                "Schedules", "Engine", "Sweep", "SQLiteStore", "Report",
+                "Schedules", "Engine", "Sweep", "SQLiteStore", "PostgresStore", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Test support: an independent transcription of SGDR-SPEC.md's state machine.
         .target(name: "SpecReference", path: "Tests/SpecReference"),
+        // Test support: a private PostgreSQL server (initdb + pg_ctl in a temporary folder).
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine", "SpecReference"]),
         .testTarget(
             name: "SQLiteStoreTests",
-            dependencies: ["SQLiteStore", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
-        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SpecReference"]),
+        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SpecReference", "PostgresTestSupport"]),
     ]
 )

@@ -13,7 +13,7 @@ import GRDB
 /// is opened as it is, never migrated (its results are read, never extended).
 enum SQLiteSchema {
     /// The schema version this build writes.
-    static let version = 2
+    static let version = 3
     /// The tables of our schema (besides GRDB's `grdb_migrations`).
     static let tables: Set<String> = ["sweep", "trials", "epochs"]
     static let migrationTable = "grdb_migrations"
@@ -128,6 +128,14 @@ enum SQLiteSchema {
                 CREATE INDEX trials_configuration ON trials (configuration);
                 ALTER TABLE sweep ADD COLUMN schedule_rules INTEGER NOT NULL DEFAULT 1;
                 PRAGMA user_version = 2;
+                """)
+        }
+        // v3: leases. The time of a running trial's last heartbeat (Unix seconds; set by the claim,
+        // renewed by its owner); NULL for trials claimed before this migration.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE trials ADD COLUMN heartbeat_at REAL;
+                PRAGMA user_version = 3;
                 """)
         }
         return migrator

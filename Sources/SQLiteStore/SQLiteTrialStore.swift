@@ -46,8 +46,13 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     /// Opens the sweep database at `path`, creating it (and its schema) when `create` is true.
     /// With `create: false` a missing file is an error (`no sweep database at PATH`) and no file
     /// is created.
-    public init(path: String, create: Bool = true) throws {
+    /// Seconds after its last heartbeat at which a running trial is runnable by any worker
+    /// (nil: only `isAbandoned` frees a running trial; see `TrialStore`'s Leases).
+    public let lease: Double?
+
+    public init(path: String, create: Bool = true, lease: Double? = nil) throws {
         self.path = path
+        self.lease = lease
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -250,13 +255,16 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             for status in [TrialStatus.pending, .interrupted] {
                 if let n = try Int.fetchOne(first, arguments: [status.rawValue]) { best = min(best ?? n, n) }
             }
-            // Running trials below it (a handful: one per live worker) are runnable when abandoned.
+            // Running trials below it (a handful: one per live worker) are runnable when abandoned
+            // or when their lease has expired. (`*`: a version-1 or -2 database, read as it is, has
+            // no heartbeat_at.)
             let running = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT number, owner FROM trials WHERE status = 'running' AND number < ? ORDER BY number
+                SELECT * FROM trials WHERE status = 'running' AND number < ? ORDER BY number
                 """), arguments: [best ?? Int.max])
             var verdicts: [String: Bool] = [:]
             while let row = try running.next() {
-                if let holder = row["owner"] as String? {
+                let expired = lease.map { lease in (row["heartbeat_at"] as Double?).map { $0 < now - lease } ?? false } ?? false
+                if !expired, let holder = row["owner"] as String? {
                     let dead = verdicts[holder] ?? isAbandoned(holder)
                     verdicts[holder] = dead
                     if !dead { continue }
@@ -273,10 +281,18 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             try db.execute(sql: """
                 UPDATE trials SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?,
                     finished_at = NULL, seconds = NULL, error = NULL,
-                    best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL
+                    best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL, heartbeat_at = ?
                 WHERE id = ?
-                """, arguments: [owner, now, spec.id])
+                """, arguments: [owner, now, now, spec.id])
             return spec
+        }
+    }
+
+    public func heartbeat(trial id: String, owner: String) throws {
+        let now = Date().timeIntervalSince1970
+        try write { db in
+            try Self.checkRunning(db, id, owner)
+            try db.execute(sql: "UPDATE trials SET heartbeat_at = ? WHERE id = ?", arguments: [now, id])
         }
     }
 

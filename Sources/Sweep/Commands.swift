@@ -40,6 +40,8 @@ public enum SweepCommands {
         public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
         /// Leaderboard rows printed at the end.
         public var top = 10
+        /// The store's lease in seconds (the runner renews it every lease/4), or nil.
+        public var lease: Double?
         /// Byte budget of the engine's trajectory cache (0: no sharing of epochs between trials).
         public var cacheBytes = TrajectoryCache.defaultBudgetBytes
 
@@ -169,6 +171,7 @@ public enum SweepCommands {
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
             runner.isAbandoned = options.isAbandoned
+            runner.lease = options.lease
             let decisions = RaceTiming()
             if space.racing != nil {
                 // The next round's trials, once the current round is decided (any process may add

@@ -8,9 +8,13 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
     private var sweep: SweepInfo?
     private var records: [String: TrialRecord] = [:]
     private let clock: @Sendable () -> Double
+    /// Seconds after its last heartbeat (or claim) at which a running trial is runnable again.
+    public let lease: Double?
+    private var heartbeats: [String: Double] = [:]
 
-    public init(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    public init(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, lease: Double? = nil) {
         self.clock = clock
+        self.lease = lease
     }
 
     public func create(_ info: SweepInfo) throws -> SweepInfo {
@@ -42,10 +46,13 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
 
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         lock.withLock {
+            let now = clock()
             let candidates = records.values.filter { r in
                 switch r.status {
                 case .pending, .interrupted: true
-                case .running: r.owner.map(isAbandoned) ?? true
+                case .running:
+                    if let lease, let beat = heartbeats[r.spec.id], beat < now - lease { true }
+                    else { r.owner.map(isAbandoned) ?? true }
                 default: false
                 }
             }
@@ -60,8 +67,14 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
             r.error = nil
             r.epochs = []
             records[r.spec.id] = r
+            heartbeats[r.spec.id] = now
             return r.spec
         }
+    }
+
+    public func heartbeat(trial id: String, owner: String) throws {
+        let now = clock()
+        try mutateRunning(id, owner) { heartbeats[$0.spec.id] = now }
     }
 
     public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {

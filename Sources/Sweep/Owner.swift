@@ -13,6 +13,12 @@ public enum Owner {
         return "\(hostName()):\(pid):\(startTime(pid: pid) ?? "0")"
     }()
 
+    /// The owner string of this process with `host` as its host part (`--host-id`).
+    public static func current(host: String) -> String {
+        let pid = getpid()
+        return "\(host):\(pid):\(startTime(pid: pid) ?? "0")"
+    }
+
     public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
@@ -33,10 +39,15 @@ public enum Owner {
     /// pid no longer exists, or exists with another start time (the pid was reused). Owners on
     /// other hosts, and malformed owners, are never abandoned: their trials are not taken.
     public static func isAbandoned(_ owner: String) -> Bool {
+        isAbandoned(owner, host: hostName())
+    }
+
+    /// `isAbandoned` for owners whose host part is `localHost` (this process's `--host-id`).
+    public static func isAbandoned(_ owner: String, host localHost: String) -> Bool {
         let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0 else { return false }
         let host = parts[..<(parts.count - 2)].joined(separator: ":")
-        guard host == hostName() else { return false }
+        guard host == localHost else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return true }
         guard let start = startTime(pid: pid) else { return false }
         return start != String(parts[parts.count - 1])

@@ -188,6 +188,13 @@ public final class SweepRunner: @unchecked Sendable {
     /// current one is decided, and answers whether it added any. While it adds none and other
     /// workers of this runner are still training, an idle worker waits for one of them to finish.
     public var replenish: (@Sendable () throws -> Bool)?
+    /// The store's lease (seconds), or nil. With a lease, a heartbeat thread renews the lease of
+    /// every running trial every `lease / 4` seconds; a trial whose lease was lost (the store
+    /// says `notOwner`: another worker took it over) is stopped and dropped without writing.
+    public var lease: Double?
+
+    private var active: Set<String> = []
+    private var lost: Set<String> = []
 
     private let lock = NSLock()
     /// Signalled when a worker finishes a trial (for workers waiting at a round's end).
@@ -226,6 +233,8 @@ public final class SweepRunner: @unchecked Sendable {
     /// never on Swift's cooperative pool (BLAS calls block). Throws the first storage error, after
     /// the other workers have stopped.
     public func run() throws -> Ending {
+        let heartbeats = startHeartbeats()
+        defer { heartbeats?() }
         let group = DispatchGroup()
         for i in 0..<concurrency {
             group.enter()
@@ -244,6 +253,70 @@ public final class SweepRunner: @unchecked Sendable {
 
     private struct StoreFailure: Error { var underlying: any Error }
 
+    /// Starts the heartbeat thread when there is a lease; returns what stops it (and waits).
+    private func startHeartbeats() -> (() -> Void)? {
+        guard let lease, lease > 0 else { return nil }
+        let stop = CancellationFlag()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            var next = Date().addingTimeInterval(lease / 4)
+            while !stop.isCancelled {
+                if Date() < next {
+                    Thread.sleep(forTimeInterval: min(0.05, lease / 8))
+                    continue
+                }
+                next = Date().addingTimeInterval(lease / 4)
+                for id in lock.withLock({ active.subtracting(lost) }) {
+                    do {
+                        try store.heartbeat(trial: id, owner: owner)
+                    } catch let error as TrialStoreError {
+                        if case .notOwner = error { loseLease(id) }
+                    } catch {
+                        // The store could not be reached: the next beat tries again.
+                    }
+                }
+            }
+        }
+        thread.name = "sweep-heartbeat"
+        thread.start()
+        return {
+            stop.cancel()
+            done.wait()
+        }
+    }
+
+    /// With a lease, when nothing is runnable but trials are running under owners on other hosts,
+    /// waits min(lease/4, 2 s) and returns true (claim again: such a trial becomes runnable when its
+    /// owner stops renewing its lease, e.g. a host that died). False when there are none: the
+    /// sweep is finished, or what is left runs in processes on this host, which take it back
+    /// themselves (or `isAbandoned` does once they die).
+    private func waitForOtherHosts() throws -> Bool {
+        guard let lease else { return false }
+        let here = Self.host(of: owner)
+        let elsewhere = try store.trials().contains { $0.status == .running && $0.owner.map(Self.host) != here }
+        guard elsewhere else { return false }
+        let end = Date().addingTimeInterval(min(lease / 4, 2))
+        while Date() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
+        return !cancellation.isCancelled
+    }
+
+    /// The host part of an owner string `host:pid:start`.
+    static func host(of owner: String) -> String {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? parts.dropLast(2).joined(separator: ":") : owner
+    }
+
+    private func loseLease(_ id: String) { _ = lock.withLock { lost.insert(id) } }
+    private func lostLease(_ id: String) -> Bool { lock.withLock { lost.contains(id) } }
+
+    /// With a lease, a write refused with `notOwner` means another worker took the trial over.
+    private func isLostLease(_ error: any Error, _ id: String) -> Bool {
+        guard lease != nil, case .notOwner? = error as? TrialStoreError else { return false }
+        loseLease(id)
+        return true
+    }
+
     private func fail(_ error: any Error) {
         lock.withLock { if storeError == nil { storeError = error } }
         cancellation.cancel()
@@ -254,30 +327,47 @@ public final class SweepRunner: @unchecked Sendable {
     private func worker() {
         let begin = Self.now()
         var training: UInt64 = 0
+        var idle: UInt64 = 0  // waiting for other hosts' trials: neither training nor storage
         defer {
-            let total = Self.now() - begin
+            let total = Self.now() - begin - idle
             lock.withLock { workerNanos += total; trainingNanos += training }
         }
         while !cancellation.isCancelled {
             let spec: TrialSpec
+            // Claim; at a race's round end, add the next round or wait for this runner's other
+            // workers to finish theirs (the wait is idle time, not storage and dispatch).
+            let claimed: TrialSpec?
+            finishedTrial.lock()
             do {
-                finishedTrial.lock()
-                var claimed = try store.claim(owner: owner, isAbandoned: isAbandoned)
-                if claimed == nil, let replenish {
-                    // A round's end: the next round exists once this one is decided.
-                    if try replenish() { claimed = try store.claim(owner: owner, isAbandoned: isAbandoned) }
-                    if claimed == nil && busyWorkers > 0 {
+                var next = try store.claim(owner: owner, isAbandoned: isAbandoned)
+                if next == nil, let replenish {
+                    if try replenish() { next = try store.claim(owner: owner, isAbandoned: isAbandoned) }
+                    if next == nil && busyWorkers > 0 {
+                        let t = Self.now()
                         _ = finishedTrial.wait(until: Date().addingTimeInterval(0.5))
+                        idle += Self.now() - t
                         finishedTrial.unlock()
                         continue
                     }
                 }
-                if claimed != nil { busyWorkers += 1 }
-                finishedTrial.unlock()
-                guard let claimed else { return }
-                spec = claimed
+                if next != nil { busyWorkers += 1 }
+                claimed = next
             } catch {
                 finishedTrial.unlock()
+                fail(error)
+                return
+            }
+            finishedTrial.unlock()
+            do {
+                guard let claimed else {
+                    let t = Self.now()
+                    let again = try waitForOtherHosts()
+                    idle += Self.now() - t
+                    if again { continue }
+                    return
+                }
+                spec = claimed
+            } catch {
                 fail(error)
                 return
             }
@@ -287,6 +377,11 @@ public final class SweepRunner: @unchecked Sendable {
                 finishedTrial.broadcast()
                 finishedTrial.unlock()
             }
+            lock.withLock {
+                active.insert(spec.id)
+                lost.remove(spec.id)  // a new claim of a trial this runner lost before
+            }
+            defer { lock.withLock { _ = active.remove(spec.id) } }
             onEvent(.started(spec))
             let start = Self.now()
             func seconds() -> Double { Double(Self.now() - start) / 1e9 }
@@ -308,18 +403,27 @@ public final class SweepRunner: @unchecked Sendable {
                         lastFlush = t
                     }
                     onEvent(.epoch(spec, metrics))
-                }, isCancelled: { cancellation.isCancelled })
+                }, isCancelled: { cancellation.isCancelled || lostLease(spec.id) })
                 switch outcome {
                 case .completed: finish = TrialFinish(status: .done, seconds: seconds())
                 case .diverged: finish = TrialFinish(status: .diverged, seconds: seconds())
                 case .cancelled: finish = nil
                 }
             } catch let failure as StoreFailure {
+                if isLostLease(failure.underlying, spec.id) {
+                    onEvent(.interrupted(spec))
+                    continue
+                }
                 fail(failure.underlying)
                 try? store.interrupt(trial: spec.id, owner: owner)
                 return
             } catch {
                 finish = TrialFinish(status: .failed, seconds: seconds(), error: "\(error)")
+            }
+            if lostLease(spec.id) {
+                // Another worker runs it now: stop without writing.
+                onEvent(.interrupted(spec))
+                continue
             }
             do {
                 if let finish {
@@ -333,6 +437,10 @@ public final class SweepRunner: @unchecked Sendable {
                     onEvent(.interrupted(spec))
                 }
             } catch {
+                if isLostLease(error, spec.id) {
+                    onEvent(.interrupted(spec))
+                    continue
+                }
                 fail(error)
                 return
             }

@@ -28,6 +28,12 @@ import Engine
 /// - `interrupt` moves a running trial back to `interrupted` (it keeps its partial epochs until
 ///   it is claimed again), for a clean stop such as Ctrl-C.
 /// - Reads (`info`, `trials`) return a consistent snapshot, epochs included, in `number` order.
+/// - **Leases.** A store opened with a lease of L seconds (`--lease`) also counts as runnable a
+///   `running` trial whose last heartbeat is more than L seconds old, whoever owns it and on
+///   whichever host: the claim sets the heartbeat and `heartbeat(trial:owner:)` renews it (the
+///   runner does so every L/4 seconds). `heartbeat` succeeds only on a trial running under that
+///   owner and throws `notOwner` otherwise: the worker then lost its lease and stops the trial
+///   without writing. Without a lease, only `isAbandoned` makes a running trial runnable.
 public protocol TrialStore: AnyObject, Sendable {
     func create(_ info: SweepInfo) throws -> SweepInfo
     func info() throws -> SweepInfo?
@@ -36,6 +42,8 @@ public protocol TrialStore: AnyObject, Sendable {
     func updateSpace(json: String, hash: String) throws
     func addTrials(_ specs: [TrialSpec]) throws
     func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec?
+    /// Renews the lease of a trial running under `owner` (see Leases).
+    func heartbeat(trial id: String, owner: String) throws
     func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws
     func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws
     func interrupt(trial id: String, owner: String) throws

@@ -12,6 +12,6 @@ struct Best: ParsableCommand {
     var json = false
 
     func run() throws {
-        try exitWith(SweepCommands.best(db: database.db, json: json, openStore: openStore, console: .standard))
+        try exitWith(SweepCommands.best(db: database.location.display, json: json, openStore: database.location.open, console: .standard))
     }
 }

@@ -16,7 +16,7 @@ struct LeaderboardCommand: ParsableCommand {
 
     func run() throws {
         if let top { try checkTop(top) }
-        try exitWith(SweepCommands.leaderboard(db: database.db, csv: csv, top: top, openStore: openStore,
+        try exitWith(SweepCommands.leaderboard(db: database.location.display, csv: csv, top: top, openStore: database.location.open,
                                                console: .standard))
     }
 }

@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let sweep: StoredSweep
-        do { sweep = try StoredSweep.load(db: database.db, openStore: openStore) } catch {
+        do { sweep = try StoredSweep.load(db: database.location.display, openStore: database.location.open) } catch {
             console.error("\(error)")
             throw ExitCode(1)
         }
@@ -35,7 +35,7 @@ struct ReportCommand: ParsableCommand {
             name: sweep.space.name, settings: sweep.space.settingsSummary.map { ReportSetting($0.key, $0.value) },
             objective: sweep.space.objective,
             parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
-            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.db),
+            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.location.display),
             race: sweep.space.raceState(sweep.trials))
         if let note = input.note { try console.err(note + "\n") }
         let html = renderReport(input, top: top)

@@ -10,7 +10,9 @@ struct Resume: ParsableCommand {
     @OptionGroup var concurrency: ConcurrencyOption
 
     func run() throws {
-        try exitWith(SweepCommands.resume(db: database.db, options: try concurrency.runOptions(),
-                                          openStore: openStore, console: .standard))
+        var location = database.location
+        location.lease = concurrency.lease
+        try exitWith(SweepCommands.resume(db: location.display, options: try concurrency.runOptions(),
+                                          openStore: location.open, console: .standard))
     }
 }

@@ -15,13 +15,17 @@ struct Run: ParsableCommand {
     @Argument(help: ArgumentHelp("The search-space JSON file (see search-spaces/).", valueName: "space.json"))
     var space: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The database (default: runs/<name>.sqlite).", valueName: "path"))
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The database: an SQLite file (default: runs/<name>.sqlite) or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME, which holds many sweeps by name (run the same command on several hosts to share the sweep).",
+        valueName: "path|url"))
     var db: String?
+
+    var location: StoreLocation { StoreLocation(db: db ?? "", lease: concurrency.lease) }
 
     @OptionGroup var concurrency: ConcurrencyOption
 
     func run() throws {
-        try exitWith(SweepCommands.run(spaceFile: space, db: db, options: try concurrency.runOptions(),
-                                       openStore: openStore, console: .standard))
+        try exitWith(SweepCommands.run(spaceFile: space, db: db.map { _ in location.display }, options: try concurrency.runOptions(),
+                                       openStore: location.open, console: .standard))
     }
 }

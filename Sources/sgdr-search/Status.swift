@@ -8,6 +8,6 @@ struct Status: ParsableCommand {
     @OptionGroup var database: DatabaseArgument
 
     func run() throws {
-        try exitWith(SweepCommands.status(db: database.db, openStore: openStore, console: .standard))
+        try exitWith(SweepCommands.status(db: database.location.display, openStore: database.location.open, console: .standard))
     }
 }

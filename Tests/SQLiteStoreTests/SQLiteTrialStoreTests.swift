@@ -256,8 +256,8 @@ final class SQLiteTrialStoreTests: XCTestCase {
 
         try raw(file).read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 2)
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 3)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2", "v3"])
             func columns(_ table: String) throws -> [String] {
                 try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
             }
@@ -266,7 +266,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
                 "id", "number", "configuration", "schedule", "repeat_index", "seed", "lr_max", "lr_min", "t0",
                 "tmult", "lr_max_compression", "trigger_val_acc", "epochs", "step_milestones", "step_factor",
                 "plateau_factor", "plateau_patience", "plateau_min_delta", "swept", "status", "owner", "attempts", "started_at", "finished_at", "seconds", "error",
-                "best_val_acc", "best_epoch", "final_val_acc",
+                "best_val_acc", "best_epoch", "final_val_acc", "heartbeat_at",
             ])
             XCTAssertEqual(try columns("epochs"),
                            ["trial_id", "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "train_seconds"])
@@ -360,7 +360,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
         XCTAssertEqual(try store.create(C.sweepInfo).scheduleRules, .current)
         try store.addTrials((0..<5).map { C.spec($0) })
         XCTAssertEqual(try store.trials().map(\.spec), (0..<5).map { C.spec($0) }, "plateau trials round-trip")
-        try raw(file).read { db in XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 2) }
+        try raw(file).read { db in XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 3) }
     }
 
     // MARK: Performance

@@ -15,6 +15,12 @@ class TrialStoreContract: XCTestCase {
         throw XCTSkip("abstract contract suite: run through a subclass")
     }
 
+    /// A new, empty store whose running trials are runnable `lease` seconds after their last
+    /// heartbeat. Subclasses override it.
+    func makeStore(lease: Double) throws -> any TrialStore {
+        throw XCTSkip("abstract contract suite: run through a subclass")
+    }
+
     // MARK: Fixtures
 
     static let sweepInfo = SweepInfo(name: "contract", spaceJSON: #"{"t0": [5, 10]}"#,
@@ -375,6 +381,49 @@ class TrialStoreContract: XCTestCase {
         XCTAssertNil(again.finishedAt)
     }
 
+    // MARK: Leases
+
+    func checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws {
+        let store = try makeStore(lease: 2)
+        _ = try store.create(Self.sweepInfo)
+        try store.addTrials([Self.spec(0), Self.spec(1)])
+        let first = try XCTUnwrap(store.claim(owner: "hostA:1:1", isAbandoned: never))
+        let second = try XCTUnwrap(store.claim(owner: "hostB:2:2", isAbandoned: never))
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.4), trial: first.id, owner: "hostA:1:1")
+        try store.heartbeat(trial: first.id, owner: "hostA:1:1")
+        XCTAssertNil(try store.claim(owner: "hostC:3:3", isAbandoned: never), "leases just renewed are held")
+
+        Thread.sleep(forTimeInterval: 2.3)
+        try store.heartbeat(trial: second.id, owner: "hostB:2:2")  // B renews, A went silent
+        XCTAssertEqual(try store.claim(owner: "hostC:3:3", isAbandoned: never), first)
+        let r = try record(store, first.id)
+        XCTAssertEqual(r.owner, "hostC:3:3")
+        XCTAssertEqual(r.attempts, 2)
+        XCTAssertEqual(r.epochs, [], "the new attempt runs from its start")
+        // The silent owner finds it lost the lease, and cannot write.
+        assertThrows(.notOwner(trial: first.id, owner: "hostA:1:1")) { try store.heartbeat(trial: first.id, owner: "hostA:1:1") }
+        assertThrows(.notOwner(trial: first.id, owner: "hostA:1:1")) {
+            try store.finish(trial: first.id, owner: "hostA:1:1", TrialFinish(status: .done, seconds: 1))
+        }
+        XCTAssertNil(try store.claim(owner: "hostD:4:4", isAbandoned: never), "B's renewed lease is held")
+    }
+
+    func checkHeartbeatNeedsTheRunningOwner() throws {
+        let store = try createdStore([Self.spec(0), Self.spec(1)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.heartbeat(trial: spec.id, owner: "p1")
+        assertThrows(.notOwner(trial: spec.id, owner: "p2")) { try store.heartbeat(trial: spec.id, owner: "p2") }
+        let pending = Self.spec(1).id
+        assertThrows(.notOwner(trial: pending, owner: "p1")) { try store.heartbeat(trial: pending, owner: "p1") }
+        assertThrows(.unknownTrial("nope")) { try store.heartbeat(trial: "nope", owner: "p1") }
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 1))
+        assertThrows(.notOwner(trial: spec.id, owner: "p1")) { try store.heartbeat(trial: spec.id, owner: "p1") }
+        // Without a lease, an old heartbeat never frees a trial of a live owner.
+        let other = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        XCTAssertNil(try store.claim(owner: "p2", isAbandoned: never))
+        XCTAssertEqual(try record(store, other.id).owner, "p1")
+    }
+
     // MARK: Reads
 
     func checkTrialsRoundTripSpecsAndEpochsExactly() throws {
@@ -412,6 +461,7 @@ class TrialStoreContract: XCTestCase {
 
 final class MemoryTrialStoreContractTests: TrialStoreContract {
     override func makeStore() throws -> any TrialStore { MemoryTrialStore() }
+    override func makeStore(lease: Double) throws -> any TrialStore { MemoryTrialStore(lease: lease) }
 
     func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
     func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }
@@ -430,6 +480,8 @@ final class MemoryTrialStoreContractTests: TrialStoreContract {
     func testEpochsArriveInBatchesAndWithTheFinish() throws { try checkEpochsArriveInBatchesAndWithTheFinish() }
     func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
+    func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws { try checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() }
+    func testHeartbeatNeedsTheRunningOwner() throws { try checkHeartbeatNeedsTheRunningOwner() }
 }
 
 final class SQLiteTrialStoreContractTests: TrialStoreContract {
@@ -449,6 +501,10 @@ final class SQLiteTrialStoreContractTests: TrialStoreContract {
         try SQLiteTrialStore(path: directory.appendingPathComponent("sweep-\(UUID().uuidString).sqlite").path)
     }
 
+    override func makeStore(lease: Double) throws -> any TrialStore {
+        try SQLiteTrialStore(path: directory.appendingPathComponent("sweep-\(UUID().uuidString).sqlite").path, lease: lease)
+    }
+
     func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
     func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }
     func testUpdateSpaceReplacesTextAndHashOnly() throws { try checkUpdateSpaceReplacesTextAndHashOnly() }
@@ -466,6 +522,8 @@ final class SQLiteTrialStoreContractTests: TrialStoreContract {
     func testEpochsArriveInBatchesAndWithTheFinish() throws { try checkEpochsArriveInBatchesAndWithTheFinish() }
     func testTrialsRoundTripSpecsAndEpochsExactly() throws { try checkTrialsRoundTripSpecsAndEpochsExactly() }
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
+    func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws { try checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() }
+    func testHeartbeatNeedsTheRunningOwner() throws { try checkHeartbeatNeedsTheRunningOwner() }
 }
 
 /// A value shared by test threads.

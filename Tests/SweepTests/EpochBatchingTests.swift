@@ -18,6 +18,7 @@ final class CountingStore: TrialStore, @unchecked Sendable {
     func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         try inner.claim(owner: owner, isAbandoned: isAbandoned)
     }
+    func heartbeat(trial id: String, owner: String) throws { try inner.heartbeat(trial: id, owner: owner) }
     func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
         lock.withLock { appendCalls += 1; appendedEpochs += metrics.count }
         try inner.appendEpochs(metrics, trial: id, owner: owner)

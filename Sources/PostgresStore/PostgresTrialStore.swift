@@ -1,0 +1,723 @@
+import Engine
+import Foundation
+import Schedules
+import Sweep
+
+/// Errors of the PostgreSQL store: each one line that names the database with its password
+/// masked (`PostgresTrialStore.display(_:)`), never libpq's multi-line text, SQL or credentials.
+/// Contract violations are `TrialStoreError`s.
+public enum PostgresStoreError: Error, Hashable, CustomStringConvertible {
+    /// The URL is malformed, or the connection was refused (wrong password, no such database,
+    /// server unreachable, ...).
+    case connect(database: String, message: String)
+    /// The connection broke and could not be made again within the reconnect window.
+    case lostConnection(database: String, message: String, seconds: Double)
+    /// `create: false` and the database holds no sweep tables, or not the sweep asked for.
+    case noSweep(database: String, sweep: String?, available: [String])
+    /// The database holds several sweeps and no `--sweep NAME` chose one.
+    case severalSweeps(database: String, names: [String])
+    /// The tables were made by a newer sgdr-search.
+    case newerSchema(database: String, version: Int)
+    /// `appendEpochs` (or `finish`) with an epoch number the trial's current attempt already has.
+    case duplicateEpoch(trial: String, epoch: Int)
+    /// Any other refusal of the server (its SQLSTATE and primary message) or malformed stored data.
+    case database(database: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .connect(let db, let message): "PostgreSQL database \(db): \(message)"
+        case .lostConnection(let db, let message, let seconds):
+            "PostgreSQL database \(db): lost the connection and could not reconnect within \(Int(seconds)) s (\(message))"
+        case .noSweep(let db, let sweep, let available):
+            if let sweep {
+                "PostgreSQL database \(db) holds no sweep \"\(sweep)\""
+                    + (available.isEmpty ? "" : " (it holds: \(available.joined(separator: ", ")))")
+            } else {
+                "PostgreSQL database \(db) holds no sweep"
+            }
+        case .severalSweeps(let db, let names):
+            "PostgreSQL database \(db) holds several sweeps (\(names.joined(separator: ", "))): choose one with --sweep NAME"
+        case .newerSchema(let db, let version):
+            "PostgreSQL database \(db) was written by a newer sgdr-search (schema version \(version); this build knows \(PostgresSchema.version))"
+        case .duplicateEpoch(let trial, let epoch): "trial \(trial) already has epoch \(epoch)"
+        case .database(let db, let message): "PostgreSQL database \(db): \(message)"
+        }
+    }
+}
+
+/// The tables, in one PostgreSQL database shared by many sweeps: every row carries its sweep's
+/// name. Made on first use (under an advisory lock, so that workers starting together do not
+/// race); `sgdr_schema.version` tells the version.
+enum PostgresSchema {
+    static let version = 1
+    /// A constant key for `pg_advisory_xact_lock` while the tables are made.
+    static let lockKey = 0x5367_6472  // "Sgdr"
+
+    static let create = """
+        CREATE TABLE sgdr_schema (version integer NOT NULL);
+        CREATE TABLE sgdr_sweeps (
+            name            text PRIMARY KEY,
+            space_json      text NOT NULL,
+            space_hash      text NOT NULL,
+            created_at      double precision NOT NULL,
+            schedule_rules  integer NOT NULL
+        );
+        CREATE TABLE sgdr_trials (
+            sweep               text NOT NULL REFERENCES sgdr_sweeps (name) ON DELETE CASCADE,
+            id                  text NOT NULL,
+            number              bigint NOT NULL,
+            configuration       text NOT NULL,
+            schedule            text NOT NULL
+                                CHECK (schedule IN ('sgdr', 'step', 'cosine', 'constant', 'plateau')),
+            repeat_index        bigint NOT NULL,
+            seed                bigint NOT NULL,
+            lr_max              double precision NOT NULL,
+            lr_min              double precision NOT NULL,
+            t0                  bigint NOT NULL,
+            tmult               double precision NOT NULL,
+            lr_max_compression  double precision NOT NULL,
+            trigger_val_acc     double precision NOT NULL,
+            epochs              bigint NOT NULL,
+            step_milestones     text NOT NULL,
+            step_factor         double precision NOT NULL,
+            plateau_factor      double precision NOT NULL,
+            plateau_patience    bigint NOT NULL,
+            plateau_min_delta   double precision NOT NULL,
+            swept               text NOT NULL,
+            status              text NOT NULL DEFAULT 'pending'
+                                CHECK (status IN ('pending', 'running', 'done', 'diverged', 'failed', 'interrupted')),
+            owner               text,
+            attempts            integer NOT NULL DEFAULT 0,
+            started_at          double precision,
+            finished_at         double precision,
+            seconds             double precision,
+            error               text,
+            best_val_acc        double precision,
+            best_epoch          bigint,
+            final_val_acc       double precision,
+            heartbeat_at        double precision,
+            claim_token         text,
+            PRIMARY KEY (sweep, id),
+            UNIQUE (sweep, number)
+        );
+        CREATE INDEX sgdr_trials_runnable ON sgdr_trials (sweep, number) WHERE status IN ('pending', 'interrupted');
+        CREATE INDEX sgdr_trials_running ON sgdr_trials (sweep, number) WHERE status = 'running';
+        CREATE TABLE sgdr_epochs (
+            sweep          text NOT NULL,
+            trial_id       text NOT NULL,
+            epoch          bigint NOT NULL,
+            lr             double precision,
+            train_loss     double precision,
+            train_acc      double precision,
+            val_loss       double precision,
+            val_acc        double precision,
+            train_seconds  double precision,
+            PRIMARY KEY (sweep, trial_id, epoch),
+            FOREIGN KEY (sweep, trial_id) REFERENCES sgdr_trials (sweep, id) ON DELETE CASCADE
+        );
+        INSERT INTO sgdr_schema (version) VALUES (1);
+        """
+}
+
+/// A `TrialStore` on one PostgreSQL database, shared by threads, processes and hosts.
+///
+/// - One database holds many sweeps, keyed by name. An instance serves one sweep: the one named
+///   at `init`, the only one the database holds (`create: false`), or the one its first
+///   `create(_:)` stores.
+/// - Every method's effect is one transaction, on a connection from a small pool (one connection
+///   per thread that is inside a store call at the moment). A claim is one statement that locks
+///   the trial it takes with `FOR UPDATE SKIP LOCKED`, so that claimers on any host never wait
+///   for each other and never get the same trial (after one read of the running trials' owners
+///   for `isAbandoned`); `appendEpochs` and `finish` are two round trips (BEGIN, lock the row,
+///   read its epochs; then insert, update, COMMIT); reads are `REPEATABLE READ` snapshots.
+/// - A dropped connection (server restart, network) is made again with backoff (0.1 s doubling
+///   to 5 s) for up to `reconnectSeconds`, and the call is retried; a retry after a commit whose
+///   answer was lost recognises its own effect (a claim token; the finished or interrupted
+///   state under the same owner; epochs already stored), so no trial is lost or claimed twice.
+/// - `lease`: a running trial whose heartbeat (`heartbeat(trial:owner:)`, also set by the
+///   claim) is older than this many seconds, by the server's clock, is runnable by any worker.
+public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
+    /// The URL as given, password masked: what messages show.
+    public let database: String
+    public let lease: Double?
+    public let reconnectSeconds: Double
+    private let url: String
+    private let lock = NSLock()
+    private var idle: [PGConnection] = []
+    private var sweepName: String?
+
+    /// Whether `text` is a PostgreSQL URL (`postgresql://` or `postgres://`, lower case as libpq
+    /// requires) rather than a path.
+    public static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
+    }
+
+    /// `url` with its password (in the user part, or a `password=` parameter) replaced by `***`.
+    public static func display(_ url: String) -> String {
+        var text = url
+        if let scheme = text.range(of: "://") {
+            let rest = text[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+               let colon = rest[..<at].firstIndex(of: ":") {
+                text.replaceSubrange(rest.index(after: colon)..<at, with: "***")
+            }
+        }
+        // password=... among the query parameters (or in a key=value connection string).
+        if let regex = try? NSRegularExpression(pattern: "(password=)[^&\\s]*", options: [.caseInsensitive]) {
+            text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text),
+                                                  withTemplate: "$1***")
+        }
+        return text
+    }
+
+    /// Connects to the database at `url` and checks (or, with `create`, makes) the tables.
+    /// `sweep`: the sweep this instance serves; nil: the only one stored (`create: false`), or
+    /// the one the first `create(_:)` stores. Throws `PostgresStoreError`s (one line each).
+    public init(url: String, sweep: String? = nil, create: Bool = true, lease: Double? = nil,
+                reconnectSeconds: Double = 60, connectTimeout: Int = 10) throws {
+        self.url = url
+        self.database = Self.display(url)
+        self.lease = lease
+        self.reconnectSeconds = reconnectSeconds
+        self.connectTimeout = connectTimeout
+        if case .failure(let failure) = PGConnection.parse(url) {
+            throw PostgresStoreError.connect(database: database, message: "malformed URL: \(failure.message)")
+        }
+        // The first connection: its refusal is reported at once, never retried.
+        do {
+            lock.withLock { idle = [] }
+            let first = try PGConnection(url: url, connectTimeout: connectTimeout)
+            lock.withLock { idle.append(first) }
+        } catch let failure as PGFailure {
+            throw PostgresStoreError.connect(database: database, message: failure.message)
+        }
+        let exists = try transaction { db, _ -> Bool in
+            try db.exec("SELECT pg_advisory_xact_lock($1)", [String(PostgresSchema.lockKey)])
+            let table = try db.exec("SELECT to_regclass('sgdr_schema') IS NOT NULL AS present")
+            if table.text(0, "present") == "t" {
+                let rows = try db.exec("SELECT max(version) AS version FROM sgdr_schema")
+                let version = rows.text(0, "version").flatMap { Int($0) } ?? 0
+                if version > PostgresSchema.version {
+                    throw PostgresStoreError.newerSchema(database: self.database, version: version)
+                }
+                return true
+            }
+            if create { try db.exec(PostgresSchema.create) }
+            return false
+        }
+        if !exists && !create { throw PostgresStoreError.noSweep(database: database, sweep: sweep, available: []) }
+        if let sweep {
+            if !create {
+                let names = try sweepNames()
+                guard names.contains(sweep) else {
+                    throw PostgresStoreError.noSweep(database: database, sweep: sweep, available: names)
+                }
+            }
+            sweepName = sweep
+        } else if !create {
+            let names = try sweepNames()
+            switch names.count {
+            case 0: throw PostgresStoreError.noSweep(database: database, sweep: nil, available: [])
+            case 1: sweepName = names[0]
+            default: throw PostgresStoreError.severalSweeps(database: database, names: names)
+            }
+        }
+    }
+
+    private let connectTimeout: Int
+
+    deinit {
+        for c in idle { c.close() }
+    }
+
+    /// The names of the sweeps the database holds, sorted.
+    public func sweepNames() throws -> [String] {
+        try transaction(readOnly: true) { db, _ in
+            let rows = try db.exec("SELECT name FROM sgdr_sweeps ORDER BY name")
+            return (0..<rows.count).compactMap { rows.text($0, "name") }
+        }
+    }
+
+    /// The sweep this instance serves (nil until it is known).
+    public var sweep: String? { lock.withLock { sweepName } }
+
+    // MARK: - TrialStore
+
+    public func create(_ info: SweepInfo) throws -> SweepInfo {
+        let name = lock.withLock { sweepName } ?? info.name
+        let stored = try transaction { db, _ -> SweepInfo in
+            try db.exec("""
+                INSERT INTO sgdr_sweeps (name, space_json, space_hash, created_at, schedule_rules)
+                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING
+                """, [name, info.spaceJSON, info.spaceHash, Self.text(info.createdAt), String(info.scheduleRules.rawValue)])
+            guard let stored = try self.fetchInfo(db, name) else {
+                throw PostgresStoreError.database(database: self.database, message: "the sweep \(name) vanished")
+            }
+            return stored
+        }
+        lock.withLock { sweepName = name }
+        return stored
+    }
+
+    public func info() throws -> SweepInfo? {
+        guard let name = sweep else { return nil }
+        return try transaction(readOnly: true) { db, _ in try self.fetchInfo(db, name) }
+    }
+
+    public func updateSpace(json: String, hash: String) throws {
+        guard let name = sweep else { throw TrialStoreError.notCreated }
+        try transaction { db, _ in
+            let r = try db.exec("UPDATE sgdr_sweeps SET space_json = $2, space_hash = $3 WHERE name = $1", [name, json, hash])
+            if r.affected == 0 { throw TrialStoreError.notCreated }
+        }
+    }
+
+    public func addTrials(_ specs: [TrialSpec]) throws {
+        guard let name = sweep else { throw TrialStoreError.notCreated }
+        let columns = ["id", "number", "configuration", "schedule", "repeat_index", "seed", "lr_max", "lr_min", "t0",
+                       "tmult", "lr_max_compression", "trigger_val_acc", "epochs", "step_milestones", "step_factor",
+                       "plateau_factor", "plateau_patience", "plateau_min_delta", "swept"]
+        var rows: [[String?]] = []
+        for spec in specs {
+            let s = spec.schedule, p = s.parameters
+            rows.append([spec.id, String(spec.number), spec.configuration, s.kind.rawValue, String(spec.repeatIndex),
+                         String(Int64(bitPattern: spec.seed)), Self.text(p.lrMax), Self.text(p.lrMin), String(p.t0),
+                         Self.text(p.tmult), Self.text(p.lrMaxCompression), Self.text(p.triggerValAcc), String(s.epochs),
+                         try Self.json(s.stepMilestones), Self.text(s.stepFactor), Self.text(s.plateau.factor),
+                         String(s.plateau.patience), Self.text(s.plateau.minDelta), try Self.json(spec.swept)])
+        }
+        try transaction { db, _ in
+            let present = try db.exec("SELECT 1 FROM sgdr_sweeps WHERE name = $1", [name])
+            if present.count == 0 { throw TrialStoreError.notCreated }
+            // Multi-row inserts of up to 500 trials (PostgreSQL allows 65535 parameters).
+            let width = columns.count + 1
+            var start = 0
+            while start < rows.count {
+                let chunk = rows[start..<min(start + 500, rows.count)]
+                var values: [String] = []
+                var parameters: [String?] = [name]
+                for (i, row) in chunk.enumerated() {
+                    let base = 2 + i * (width - 1)
+                    values.append("($1, " + (0..<(width - 1)).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
+                    parameters.append(contentsOf: row)
+                }
+                try db.exec("""
+                    INSERT INTO sgdr_trials (sweep, \(columns.joined(separator: ", ")))
+                    VALUES \(values.joined(separator: ", ")) ON CONFLICT DO NOTHING
+                    """, parameters)
+                start += chunk.count
+            }
+        }
+    }
+
+    /// Two round trips, each its own transaction: the owners of running trials (for
+    /// `isAbandoned`, asked outside any transaction: a dead owner stays dead), then one statement
+    /// that locks the smallest runnable trial with `FOR UPDATE SKIP LOCKED` (pending,
+    /// interrupted, or running under an abandoned owner or with an expired lease), deletes the
+    /// epochs of its earlier attempt and claims it.
+    public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
+        guard let name = sweep else { return nil }
+        let token = UUID().uuidString
+        let now = Date().timeIntervalSince1970
+        return try withRetries(.own) { db, retrying -> TrialSpec? in
+            if retrying {
+                // An earlier attempt may have committed before its connection broke.
+                let mine = try db.exec("""
+                    SELECT * FROM sgdr_trials WHERE sweep = $1 AND claim_token = $2 AND status = 'running' AND owner = $3
+                    """, [name, token, owner])
+                if mine.count > 0 { return try self.decodeSpec(mine, 0) }
+            }
+            let holders = try db.exec("""
+                SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = $1 AND status = 'running' AND owner IS NOT NULL
+                """, [name])
+            let dead = (0..<holders.count).compactMap { holders.text($0, "owner") }.filter(isAbandoned)
+            let claimed = try db.exec("""
+                WITH pick AS (
+                    SELECT number, id FROM sgdr_trials
+                    WHERE sweep = $1 AND (status IN ('pending', 'interrupted') OR (status = 'running' AND (
+                        owner = ANY ($2::text[])
+                        OR heartbeat_at < extract(epoch FROM clock_timestamp()) - $3::double precision)))
+                    ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
+                cleared AS (DELETE FROM sgdr_epochs WHERE sweep = $1 AND trial_id = (SELECT id FROM pick))
+                UPDATE sgdr_trials SET status = 'running', owner = $4, attempts = attempts + 1, started_at = $5,
+                    finished_at = NULL, seconds = NULL, error = NULL,
+                    best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL,
+                    heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = $6
+                WHERE sweep = $1 AND number = (SELECT number FROM pick)
+                RETURNING *
+                """, [name, Self.textArray(dead), self.lease.map { Self.text($0) }, owner, Self.text(now), token])
+            guard claimed.count == 1 else { return nil }
+            return try self.decodeSpec(claimed, 0)
+        }
+    }
+
+    /// A text[] parameter in PostgreSQL's array syntax.
+    static func textArray(_ items: [String]) -> String {
+        "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+    }
+
+    /// Renews the lease of a trial running under `owner` (throws `notOwner` when it is no longer
+    /// running under it: another worker took it over, the worker must stop it without writing).
+    public func heartbeat(trial id: String, owner: String) throws {
+        let name = try createdName()
+        try withRetries(.own) { db, _ in
+            let r = try db.exec("""
+                UPDATE sgdr_trials SET heartbeat_at = extract(epoch FROM clock_timestamp())
+                WHERE sweep = $1 AND id = $2 AND status = 'running' AND owner = $3
+                """, [name, id, owner])
+            if r.affected == 0 { try self.checkRunning(db, name, id, owner, lock: false) }
+        }
+    }
+
+    public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
+        let name = try createdName()
+        try withRetries(.own) { db, retrying in
+            let stored = try self.lockRunning(db, name, id, owner)
+            // On a retry, epochs an earlier attempt stored (its commit's answer was lost) are skipped.
+            let fresh = try self.checkedNew(metrics, stored: stored, trial: id, skippingStored: retrying)
+            _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh) + "COMMIT")
+        }
+    }
+
+    public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending newEpochs: [EpochMetrics]) throws {
+        let name = try createdName()
+        let now = Date().timeIntervalSince1970
+        try withRetries(.own) { db, retrying in
+            if retrying, let (status, holder) = try self.state(db, name, id, lock: false),
+               status == finish.status, holder == owner { return }  // the earlier attempt committed
+            let stored = try self.lockRunning(db, name, id, owner)
+            let fresh = try self.checkedNew(newEpochs, stored: stored, trial: id, skippingStored: false)
+            // The summary as TrialRecord defines it (first epoch on ties), over every epoch.
+            let all = (stored + fresh.map { ($0.epoch, $0.valAcc) }).sorted { $0.0 < $1.0 }
+                .map { EpochMetrics(epoch: $0.0, lr: .nan, trainLoss: .nan, trainAcc: .nan, valLoss: .nan, valAcc: $0.1, trainSeconds: .nan) }
+            let l = db.literal
+            _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh) + """
+                UPDATE sgdr_trials SET status = \(l(finish.status.rawValue)), seconds = \(l(Self.text(finish.seconds))),
+                    error = \(l(finish.error)), finished_at = \(l(Self.text(now))),
+                    best_val_acc = \(l(all.bestValAcc.map { Self.text($0) })), best_epoch = \(l(all.bestEpoch.map { String($0) })),
+                    final_val_acc = \(l(all.finalValAcc.map { Self.text($0) })), claim_token = NULL
+                WHERE sweep = \(l(name)) AND id = \(l(id));
+                COMMIT
+                """)
+        }
+    }
+
+    public func interrupt(trial id: String, owner: String) throws {
+        let name = try createdName()
+        try withRetries(.own) { db, retrying in
+            let r = try db.exec("""
+                UPDATE sgdr_trials SET status = 'interrupted' WHERE sweep = $1 AND id = $2 AND status = 'running' AND owner = $3
+                """, [name, id, owner])
+            if r.affected == 1 { return }
+            if retrying, let (status, holder) = try self.state(db, name, id, lock: false), status == .interrupted, holder == owner {
+                return  // the earlier attempt committed
+            }
+            try self.checkRunning(db, name, id, owner, lock: false)
+        }
+    }
+
+    /// Round trip 1 of a write: BEGIN, lock the trial's row, check it runs under `owner`, and
+    /// read its stored epochs' numbers and val_acc. The transaction stays open.
+    private func lockRunning(_ db: PGConnection, _ name: String, _ id: String, _ owner: String) throws -> [(Int, Double)] {
+        let l = db.literal
+        let results = try db.batch("""
+            BEGIN;
+            SELECT status, owner FROM sgdr_trials WHERE sweep = \(l(name)) AND id = \(l(id)) FOR UPDATE;
+            SELECT epoch, val_acc FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = \(l(id)) ORDER BY epoch
+            """)
+        guard results.count == 3 else { throw malformed("unexpected answer to a batch") }
+        let state = results[1], epochs = results[2]
+        guard state.count == 1 else { throw TrialStoreError.unknownTrial(id) }
+        guard state.text(0, "status") == TrialStatus.running.rawValue, state.text(0, "owner") == owner else {
+            throw TrialStoreError.notOwner(trial: id, owner: owner)
+        }
+        return try (0..<epochs.count).map { (try int(epochs, $0, "epoch"), try real(epochs, $0, "val_acc")) }
+    }
+
+    /// The epochs to insert: throws `duplicateEpoch` for a number already stored or given twice
+    /// (or, `skippingStored`, leaves the stored ones out).
+    private func checkedNew(_ metrics: [EpochMetrics], stored: [(Int, Double)], trial id: String,
+                            skippingStored: Bool) throws -> [EpochMetrics] {
+        var seen = Set(stored.map(\.0))
+        var fresh: [EpochMetrics] = []
+        for m in metrics {
+            if seen.contains(m.epoch) {
+                if skippingStored && stored.contains(where: { $0.0 == m.epoch }) { continue }
+                throw PostgresStoreError.duplicateEpoch(trial: id, epoch: m.epoch)
+            }
+            seen.insert(m.epoch)
+            fresh.append(m)
+        }
+        return fresh
+    }
+
+    /// One multi-row INSERT of `metrics` (with its `;`), or nothing.
+    private func insertEpochsSQL(_ db: PGConnection, _ name: String, _ id: String, _ metrics: [EpochMetrics]) -> String {
+        guard !metrics.isEmpty else { return "" }
+        let l = db.literal
+        let sweepAndTrial = "\(l(name)), \(l(id))"
+        let rows = metrics.map { m in
+            "(\(sweepAndTrial), \(m.epoch), " + [m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds]
+                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ")"
+        }
+        return """
+            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+            VALUES \(rows.joined(separator: ", "));
+
+            """
+    }
+
+    public func trials() throws -> [TrialRecord] {
+        guard let name = sweep else { return [] }
+        return try transaction(readOnly: true) { db, _ in
+            var epochs: [String: [EpochMetrics]] = [:]
+            let epochRows = try db.exec("SELECT * FROM sgdr_epochs WHERE sweep = $1 ORDER BY trial_id, epoch", [name])
+            for i in 0..<epochRows.count {
+                epochs[epochRows.text(i, "trial_id") ?? "", default: []].append(try self.decodeEpoch(epochRows, i))
+            }
+            let rows = try db.exec("SELECT * FROM sgdr_trials WHERE sweep = $1 ORDER BY number", [name])
+            var records: [TrialRecord] = []
+            records.reserveCapacity(rows.count)
+            for i in 0..<rows.count {
+                let spec = try self.decodeSpec(rows, i)
+                let statusText = rows.text(i, "status") ?? ""
+                guard let status = TrialStatus(rawValue: statusText) else {
+                    throw self.malformed("trial \(spec.id) has unknown status \(statusText)")
+                }
+                records.append(TrialRecord(
+                    spec: spec, status: status, owner: rows.text(i, "owner"),
+                    attempts: try self.int(rows, i, "attempts"),
+                    startedAt: try self.optionalDouble(rows, i, "started_at"),
+                    finishedAt: try self.optionalDouble(rows, i, "finished_at"),
+                    seconds: try self.optionalDouble(rows, i, "seconds"),
+                    error: rows.text(i, "error"), epochs: epochs[spec.id] ?? []))
+            }
+            return records
+        }
+    }
+
+    // MARK: - Connections and transactions
+
+    private func takeConnection() throws -> PGConnection {
+        if let c = lock.withLock({ idle.popLast() }) { return c }
+        return try PGConnection(url: url, connectTimeout: connectTimeout)
+    }
+
+    private func putBack(_ c: PGConnection) {
+        if c.isBroken { c.close(); return }
+        lock.withLock { idle.append(c) }
+    }
+
+    /// Closes every idle connection (after one broke: the others most likely did too).
+    private func dropIdle() {
+        let stale = lock.withLock { () -> [PGConnection] in
+            defer { idle = [] }
+            return idle
+        }
+        for c in stale { c.close() }
+    }
+
+    /// Runs `body` in one transaction, retrying on a new connection while the server is
+    /// unreachable (for up to `reconnectSeconds`) or when it asks for a retry (serialization
+    /// failure, deadlock). `body`'s second argument is true on a retry.
+    private func transaction<T>(readOnly: Bool = false, _ body: (PGConnection, Bool) throws -> T) throws -> T {
+        try withRetries(readOnly ? .readSnapshot : .transaction, body)
+    }
+
+    enum Mode {
+        /// BEGIN ... COMMIT around the body.
+        case transaction
+        /// A REPEATABLE READ, READ ONLY transaction around the body.
+        case readSnapshot
+        /// The body's statements autocommit, or it sends BEGIN and COMMIT itself in its batches
+        /// (fewer round trips); on an error, ROLLBACK is sent.
+        case own
+    }
+
+    private func withRetries<T>(_ mode: Mode, _ body: (PGConnection, Bool) throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(reconnectSeconds)
+        var delay = 0.1
+        var retrying = false
+        var lastFailure = ""
+        while true {
+            var connection: PGConnection? = nil
+            do {
+                let db = try takeConnection()
+                connection = db
+                switch mode {
+                case .transaction: try db.exec("BEGIN")
+                case .readSnapshot: try db.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                case .own: break
+                }
+                let result = try body(db, retrying)
+                if mode != .own { try db.exec("COMMIT") }
+                putBack(db)
+                return result
+            } catch let failure as PGFailure {
+                let retry: Bool
+                switch failure {
+                case .connect(let message, let transient):
+                    retry = transient
+                    lastFailure = message
+                    if !transient { throw PostgresStoreError.connect(database: database, message: message) }
+                case .connectionLost(let message):
+                    retry = true
+                    lastFailure = message
+                    connection?.close()
+                    connection = nil
+                    dropIdle()
+                case .statement(let state, let message):
+                    retry = state == "40001" || state == "40P01"
+                    lastFailure = message
+                    if let c = connection { rollback(c) }
+                    connection = nil
+                    if !retry { throw translate(state: state, message: message) }
+                }
+                if let c = connection { rollback(c) }
+                guard retry, Date() < deadline else {
+                    throw PostgresStoreError.lostConnection(database: database, message: lastFailure,
+                                                            seconds: reconnectSeconds)
+                }
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 5)
+                retrying = true
+            } catch {
+                if let c = connection { rollback(c) }
+                throw error
+            }
+        }
+    }
+
+    private func rollback(_ c: PGConnection) {
+        _ = try? c.exec("ROLLBACK")
+        putBack(c)
+    }
+
+    private func translate(state: String, message: String) -> PostgresStoreError {
+        .database(database: database, message: "\(message) (SQLSTATE \(state))")
+    }
+
+    // MARK: - Rows
+
+    private func createdName() throws -> String {
+        guard let name = sweep else { throw TrialStoreError.notCreated }
+        return name
+    }
+
+    private func state(_ db: PGConnection, _ name: String, _ id: String, lock: Bool) throws -> (TrialStatus, String?)? {
+        let rows = try db.exec("SELECT status, owner FROM sgdr_trials WHERE sweep = $1 AND id = $2" + (lock ? " FOR UPDATE" : ""),
+                               [name, id])
+        guard rows.count == 1, let status = rows.text(0, "status").flatMap(TrialStatus.init(rawValue:)) else { return nil }
+        return (status, rows.text(0, "owner"))
+    }
+
+    /// Locks the trial's row and checks that it is running under `owner`.
+    private func checkRunning(_ db: PGConnection, _ name: String, _ id: String, _ owner: String, lock: Bool) throws {
+        guard let (status, holder) = try state(db, name, id, lock: lock) else { throw TrialStoreError.unknownTrial(id) }
+        guard status == .running, holder == owner else { throw TrialStoreError.notOwner(trial: id, owner: owner) }
+    }
+
+    private func fetchInfo(_ db: PGConnection, _ name: String) throws -> SweepInfo? {
+        let rows = try db.exec("SELECT * FROM sgdr_sweeps WHERE name = $1", [name])
+        guard rows.count == 1 else { return nil }
+        let rulesValue = try int(rows, 0, "schedule_rules")
+        guard let rules = ScheduleRules(rawValue: rulesValue) else {
+            throw malformed("the sweep has unknown schedule rules \(rulesValue)")
+        }
+        return SweepInfo(name: name, spaceJSON: rows.text(0, "space_json") ?? "", spaceHash: rows.text(0, "space_hash") ?? "",
+                         createdAt: try double(rows, 0, "created_at"), scheduleRules: rules)
+    }
+
+    private func decodeEpoch(_ rows: PGRows, _ i: Int) throws -> EpochMetrics {
+        EpochMetrics(epoch: try int(rows, i, "epoch"), lr: try real(rows, i, "lr"),
+                     trainLoss: try real(rows, i, "train_loss"), trainAcc: try real(rows, i, "train_acc"),
+                     valLoss: try real(rows, i, "val_loss"), valAcc: try real(rows, i, "val_acc"),
+                     trainSeconds: try real(rows, i, "train_seconds"))
+    }
+
+    private func decodeSpec(_ rows: PGRows, _ i: Int) throws -> TrialSpec {
+        let id = rows.text(i, "id") ?? ""
+        let kindText = rows.text(i, "schedule") ?? ""
+        guard let kind = ScheduleKind(rawValue: kindText) else { throw malformed("trial \(id) has unknown schedule \(kindText)") }
+        let parameters = SGDRParameters(
+            lrMax: try double(rows, i, "lr_max"), lrMin: try double(rows, i, "lr_min"), t0: try int(rows, i, "t0"),
+            tmult: try double(rows, i, "tmult"), lrMaxCompression: try double(rows, i, "lr_max_compression"),
+            triggerValAcc: try double(rows, i, "trigger_val_acc"))
+        let schedule = ScheduleConfig(
+            kind: kind, parameters: parameters, epochs: try int(rows, i, "epochs"),
+            stepMilestones: try fromJSON([Double].self, rows.text(i, "step_milestones"), id),
+            stepFactor: try double(rows, i, "step_factor"),
+            plateau: PlateauSettings(factor: try double(rows, i, "plateau_factor"),
+                                     patience: try int(rows, i, "plateau_patience"),
+                                     minDelta: try double(rows, i, "plateau_min_delta")))
+        guard let seed = rows.text(i, "seed").flatMap({ Int64($0) }) else { throw malformed("trial \(id) has no seed") }
+        return TrialSpec(
+            id: id, number: try int(rows, i, "number"), configuration: rows.text(i, "configuration") ?? "",
+            repeatIndex: try int(rows, i, "repeat_index"), seed: UInt64(bitPattern: seed), schedule: schedule,
+            swept: try fromJSON([String: Double].self, rows.text(i, "swept"), id))
+    }
+
+    private func malformed(_ message: String) -> PostgresStoreError {
+        .database(database: database, message: message)
+    }
+
+    // MARK: - Values
+
+    /// A double as PostgreSQL's float8 reads it back exactly (shortest round-trip digits;
+    /// NaN and the infinities by name).
+    static func text(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
+        return "\(value)"
+    }
+
+    static func parseDouble(_ text: String) -> Double? {
+        switch text {
+        case "NaN": .nan
+        case "Infinity": .infinity
+        case "-Infinity": -.infinity
+        default: Double(text)
+        }
+    }
+
+    private func optionalDouble(_ rows: PGRows, _ i: Int, _ column: String) throws -> Double? {
+        guard let text = rows.text(i, column) else { return nil }
+        guard let value = Self.parseDouble(text) else { throw malformed("\(column) holds \(text)") }
+        return value
+    }
+
+    private func double(_ rows: PGRows, _ i: Int, _ column: String) throws -> Double {
+        guard let value = try optionalDouble(rows, i, column) else { throw malformed("\(column) is NULL") }
+        return value
+    }
+
+    /// Epoch metrics: NULL (not written by this store, but allowed) reads as NaN.
+    private func real(_ rows: PGRows, _ i: Int, _ column: String) throws -> Double {
+        try optionalDouble(rows, i, column) ?? .nan
+    }
+
+    private func int(_ rows: PGRows, _ i: Int, _ column: String) throws -> Int {
+        guard let text = rows.text(i, column), let value = Int(text) else { throw malformed("\(column) is not an integer") }
+        return value
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private func fromJSON<T: Decodable>(_ type: T.Type, _ text: String?, _ id: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        guard let text, let value = try? decoder.decode(type, from: Data(text.utf8)) else {
+            throw malformed("trial \(id) has malformed JSON")
+        }
+        return value
+    }
+}

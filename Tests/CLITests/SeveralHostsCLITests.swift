@@ -1,0 +1,226 @@
+import Foundation
+import PostgresTestSupport
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Workers on "several hosts" (different --host-id) sharing one sweep in a PostgreSQL database
+/// that the tests start themselves; the errors of a bad URL through the binary.
+final class SeveralHostsCLITests: XCTestCase {
+    nonisolated(unsafe) static var server: PostgresServer?
+    nonisolated(unsafe) static var startError: (any Error)?
+    var dir: URL!
+
+    override class func setUp() {
+        super.setUp()
+        do { server = try PostgresServer.start() } catch let e as PostgresServer.Unavailable {
+            startError = XCTSkip(e.description)
+        } catch { startError = error }
+    }
+
+    override class func tearDown() {
+        server?.stop()
+        server = nil
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("hosts-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    func running() throws -> PostgresServer {
+        if let server = Self.server { return server }
+        throw Self.startError ?? XCTSkip("no PostgreSQL server")
+    }
+
+    /// 12 SGDR configurations and 2 baselines of about a second each (debug build, 2 cores).
+    let spaceText = """
+        { "name": "hosts", "strategy": "grid", "seed": 5, "concurrency": 1,
+          "parameters": { "t0": {"values": [1, 2, 3]}, "tmult": {"values": [1, 2]}, "lr_max_compression": {"values": [1, 5]} },
+          "fixed": {"lr_max": 0.05},
+          "baselines": ["step", "cosine"],
+          "training": { "dataset": "synthetic", "train_size": 4000, "val_size": 500, "epochs": 6,
+                        "batch_size": 50, "hidden": [64] } }
+        """
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    /// A running `sgdr-search` whose stderr goes to a file.
+    final class Worker {
+        let process = Process()
+        let errURL: URL
+        init(_ arguments: [String], in dir: URL) throws {
+            errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            process.executableURL = try BinaryRunner.binaryURL()
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: errURL)
+            try process.run()
+        }
+        var stderr: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+        /// Trial ids this process reported finished (`[ n/N] id ...` lines).
+        var finishedIDs: [String] {
+            stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.compactMap { line in
+                line.split(separator: "]", maxSplits: 1).last?.split(separator: " ").first.map(String.init)
+            }
+        }
+        func waitForExit(timeout: Double) -> Bool {
+            let end = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
+            return !process.isRunning
+        }
+    }
+
+    /// The leaderboard CSV without the `seconds` column (timings differ between runs).
+    func leaderboard(_ db: String) throws -> [[String]] {
+        let r = try BinaryRunner.run(["leaderboard", db, "--csv", "-"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        return lines.map { $0.components(separatedBy: ",").dropLast().map { $0 } }
+    }
+
+    func testFourHostsTwoKilledOneLateEveryTrialFinishesOnceAndTheLeaderboardMatchesOneSQLiteProcess() throws {
+        let server = try running()
+        let database = try server.createDatabase()
+        let url = server.url(database)
+        let space = try file("hosts.json", spaceText)
+        let lease = 3.0
+        func worker(_ host: String) throws -> Worker {
+            try Worker([space, "--db", url, "--host-id", host, "--lease", String(lease), "--concurrency", "1"], in: dir)
+        }
+        func runningOwners() throws -> [String: String] {  // trial id -> owner
+            let text = try server.sql("SELECT id || ' ' || owner FROM sgdr_trials WHERE status = 'running'", database: database)
+            return Dictionary(uniqueKeysWithValues: text.split(separator: "\n").map { line in
+                let parts = line.split(separator: " ", maxSplits: 1)
+                return (String(parts[0]), String(parts.count > 1 ? parts[1] : ""))
+            })
+        }
+
+        var workers = try (1...4).map { try worker("h\($0)") }
+        defer { for w in workers where w.process.isRunning { kill(w.process.processIdentifier, SIGKILL) } }
+        // Kill h1 and h2 with -9 while each runs a trial: freeze both (SIGSTOP), check that each
+        // holds a running trial, else let them go on and look again.
+        let deadline = Date().addingTimeInterval(120)
+        func holdsTrials(_ owners: [String: String]) -> Bool {
+            owners.values.contains { $0.hasPrefix("h1:") } && owners.values.contains { $0.hasPrefix("h2:") }
+        }
+        while Date() < deadline {
+            if (try? server.sql("SELECT to_regclass('sgdr_trials') IS NOT NULL", database: database)) == "t",
+               holdsTrials(try runningOwners()) {
+                kill(workers[0].process.processIdentifier, SIGSTOP)
+                kill(workers[1].process.processIdentifier, SIGSTOP)
+                Thread.sleep(forTimeInterval: 0.2)  // a write already sent is committed meanwhile
+                if holdsTrials(try runningOwners()) { break }
+                kill(workers[0].process.processIdentifier, SIGCONT)
+                kill(workers[1].process.processIdentifier, SIGCONT)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(workers[0].process.processIdentifier, SIGKILL)
+        kill(workers[1].process.processIdentifier, SIGKILL)
+        let killedAt = Date().timeIntervalSince1970
+        XCTAssertTrue(workers[0].waitForExit(timeout: 10) && workers[1].waitForExit(timeout: 10))
+        Thread.sleep(forTimeInterval: 0.3)  // the server notices the closed connections
+        let killed = try runningOwners().filter { $0.value.hasPrefix("h1:") || $0.value.hasPrefix("h2:") }
+        XCTAssertEqual(killed.count, 2, "h1 and h2 each left a running trial: \(killed)")
+
+        workers.append(try worker("h5"))  // one more, started later
+        for w in workers[2...] {
+            XCTAssertTrue(w.waitForExit(timeout: 300), "a worker did not finish: \(w.stderr)")
+            XCTAssertEqual(w.process.terminationStatus, 0, w.stderr)
+        }
+
+        // Every trial finished exactly once; attempts > 1 only for the killed ones' trials,
+        // which ran again within lease + 10 s.
+        let rows = try server.sql("SELECT id, status, attempts, started_at FROM sgdr_trials ORDER BY number", database: database)
+            .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        XCTAssertEqual(rows.count, 14)
+        var again: [Double] = []
+        for row in rows {
+            XCTAssertEqual(row[1], "done", "\(row)")
+            XCTAssertEqual(Int(row[2]), killed[row[0]] == nil ? 1 : 2, "\(row)")
+            if killed[row[0]] != nil, let started = Double(row[3]) {
+                again.append(started - killedAt)
+                XCTAssertLessThan(started - killedAt, lease + 10, "\(row[0]) ran again \(started - killedAt) s after the kill")
+            }
+        }
+        print(String(format: "Several hosts: the killed workers' trials ran again %@ s after kill -9 (lease %.0f s)",
+                     again.map { String(format: "%.1f", $0) }.joined(separator: " and "), lease))
+        let finished = workers.flatMap(\.finishedIDs)
+        XCTAssertEqual(finished.count, 14, "\(finished)")
+        XCTAssertEqual(Set(finished).count, 14, "no trial reported finished twice: \(finished)")
+        for w in workers { XCTAssertFalse(w.stderr.contains(PostgresServer.password), "the password leaked: \(w.stderr)") }
+
+        // Bit for bit the leaderboard of one process on SQLite.
+        let sqlite = dir.appendingPathComponent("one.sqlite").path
+        let single = try BinaryRunner.run([space, "--db", sqlite])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        XCTAssertEqual(try leaderboard(url), try leaderboard(sqlite))
+
+        let status = try BinaryRunner.run(["status", url])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains("done 14"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("postgresql://sgdr:***@127.0.0.1:\(server.port)/\(database)"), status.stdout)
+        XCTAssertFalse(status.stdout.contains(PostgresServer.password), status.stdout)
+    }
+
+    func testBadDatabaseURLsAreOneLineExitOneAndWriteNothing() throws {
+        let server = try running()
+        let database = try server.createDatabase()
+        let space = try file("hosts.json", spaceText)
+        let port = try PostgresServer.freePort()
+        let cases: [(url: String, expected: String)] = [
+            (server.url(database, password: "wrong-pw"), "password authentication failed for user \"sgdr\""),
+            (server.url("no_such_db"), "database \"no_such_db\" does not exist"),
+            ("postgresql://sgdr:\(PostgresServer.password)@127.0.0.1:\(port)/\(database)", "cannot reach the server: Connection refused"),
+        ]
+        for (url, expected) in cases {
+            let masked = url.replacingOccurrences(of: ":wrong-pw@", with: ":***@")
+                .replacingOccurrences(of: ":\(PostgresServer.password)@", with: ":***@")
+            for arguments in [[space, "--db", url], ["status", url], ["resume", url], ["leaderboard", url], ["best", url],
+                              ["report", url, "--out", dir.appendingPathComponent("r.html").path]] {
+                let r = try BinaryRunner.run(arguments)
+                XCTAssertEqual(r.status, 1, "\(arguments[0]): \(r.stderr)")
+                XCTAssertEqual(r.stderrLines, ["Error: PostgreSQL database \(masked): \(expected)"], "\(arguments[0])")
+                XCTAssertEqual(r.stdout, "")
+                XCTAssertFalse(r.stderr.contains("wrong-pw") || r.stderr.contains(PostgresServer.password))
+            }
+        }
+        XCTAssertEqual(try server.sql("SELECT to_regclass('sgdr_trials') IS NULL", database: database), "t",
+                       "nothing was written")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.html").path))
+    }
+
+    func testSeveralSweepsInOneDatabaseNeedSweepName() throws {
+        let server = try running()
+        let url = server.url(try server.createDatabase())
+        let small = spaceText.replacingOccurrences(of: "\"train_size\": 4000", with: "\"train_size\": 500")
+            .replacingOccurrences(of: "\"t0\": {\"values\": [1, 2, 3]}", with: "\"t0\": {\"values\": [1]}")
+        for name in ["alpha", "beta"] {
+            let space = try file("\(name).json", small.replacingOccurrences(of: "\"name\": \"hosts\"", with: "\"name\": \"\(name)\""))
+            let r = try BinaryRunner.run([space, "--db", url])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let masked = url.replacingOccurrences(of: ":\(PostgresServer.password)@", with: ":***@")
+        let both = try BinaryRunner.run(["best", url])
+        XCTAssertEqual(both.status, 1)
+        XCTAssertEqual(both.stderrLines, ["Error: PostgreSQL database \(masked) holds several sweeps (alpha, beta): choose one with --sweep NAME"])
+        for name in ["alpha", "beta"] {
+            let r = try BinaryRunner.run(["status", url, "--sweep", name])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.hasPrefix("Sweep \(name) (\(masked)): grid, 6 configurations x 1 repeat = 6 trials"), r.stdout)
+        }
+        let missing = try BinaryRunner.run(["leaderboard", url, "--sweep", "gamma"])
+        XCTAssertEqual(missing.stderrLines, ["Error: PostgreSQL database \(masked) holds no sweep \"gamma\" (it holds: alpha, beta)"])
+    }
+}
