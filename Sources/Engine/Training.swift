@@ -237,12 +237,14 @@ extension TrainingOptions {
         ModelSpec(kind: model, conv: conv, hidden: hidden, channels: channels, side: side, classes: DataSet.classes)
     }
 
-    /// Images every buffer of a session holds: the batch size (at most the training set) for a
-    /// CNN, whose evaluation runs in such batches too; for the MLP, also the evaluation batch.
+    /// Images every buffer of a session holds: the batch size, never more than the training set
+    /// (a larger batch is the whole set), for a CNN, whose evaluation runs in such batches too;
+    /// for the MLP, at least the evaluation batch.
     public func sessionBatch(trainCount: Int) -> Int {
+        let batch = max(1, min(batchSize, trainCount))
         switch model {
-        case .mlp: max(batchSize, evaluationBatch)
-        case .cnn: max(1, min(batchSize, trainCount))
+        case .mlp: return max(batch, evaluationBatch)
+        case .cnn: return batch
         }
     }
 

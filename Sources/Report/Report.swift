@@ -94,11 +94,13 @@ struct ReportPage {
     let runs: [PlottedRun]
     /// Configurations that would be plotted but have no epoch yet.
     let unplotted: [String]
+    let doneTrials: Int
 
     init(input: ReportInput, top: Int) {
         self.input = input
         self.top = top
         rows = Leaderboard.rows(input.trials, objective: input.objective, eliminated: input.race?.eliminated ?? [:])
+        doneTrials = input.trials.reduce(0) { $0 + ($1.status == .done ? 1 : 0) }
         func hasEpochs(_ r: LeaderboardRow) -> Bool { r.trials.contains { !$0.epochs.isEmpty } }
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let baselines = rows.filter { $0.schedule.kind != .sgdr }
@@ -155,7 +157,10 @@ struct ReportPage {
         return sums.keys.sorted().map { ChartPoint(x: Double($0), y: sums[$0]!.0 / Double(sums[$0]!.1)) }
     }
 
-    var doneCount: Int { input.trials.filter { $0.status == .done }.count }
+    var doneCount: Int { doneTrials }
+    /// Most rows of the leaderboard table, and most points of each parameter chart: a sweep of a
+    /// million trials gets a page of a few megabytes that summarises (the CSV has every row).
+    static let maxTableRows = 1000, maxChartPoints = 2000, bestChartPoints = 500
 
     func html() -> String {
         var h = "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
@@ -183,7 +188,9 @@ struct ReportPage {
     func summary() -> String {
         let trials = input.trials
         var h = "<header>\n<h1>\(escapeXML("Sweep \(input.name)"))</h1>\n"
-        let finished = trials.filter { $0.status.isFinished }.count
+        var statusCounts: [TrialStatus: Int] = [:]
+        for t in trials { statusCounts[t.status, default: 0] += 1 }
+        let finished = statusCounts.filter { $0.key.isFinished }.values.reduce(0, +)
         if let note = input.note { h += "<p class=\"notice\" data-note=\"rules\">\(escapeXML(note))</p>\n" }
         if trials.isEmpty {
             h += "<p class=\"notice\">This sweep has no trials yet.</p>\n"
@@ -216,10 +223,10 @@ struct ReportPage {
         for status in TrialStatus.allCases { h += "<th class=\"num\">\(status.rawValue)</th>" }
         h += "<th class=\"num\">total</th></tr></thead>\n<tbody><tr>"
         for status in TrialStatus.allCases {
-            h += "<td class=\"num\">\(trials.filter { $0.status == status }.count)</td>"
+            h += "<td class=\"num\">\(statusCounts[status] ?? 0)</td>"
         }
         h += "<td class=\"num\">\(trials.count)</td></tr></tbody>\n</table>\n"
-        let compute = trials.compactMap(\.seconds).filter(\.isFinite).reduce(0, +)
+        let compute = trials.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
         h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(Format.duration(compute)))</strong> "
         h += "(\(rows.count) configuration\(rows.count == 1 ? "" : "s")).</p>\n"
 
@@ -375,14 +382,25 @@ struct ReportPage {
     }
 
     func parameterChart(_ p: SweptParameter, baseline: LeaderboardRow?) -> String {
-        let trials = input.trials.filter { $0.spec.schedule.kind == .sgdr && $0.spec.swept[p.name] != nil }
-        let xsAll = trials.compactMap { $0.spec.swept[p.name] }.filter(\.isFinite)
-        let useLog = p.logScale && !xsAll.isEmpty && xsAll.allSatisfy { $0 > 0 }
-        let good = trials.filter { $0.status == .done }.compactMap { t -> (Double, Double, String)? in
-            guard let x = t.spec.swept[p.name], x.isFinite, let y = t.score(input.objective), y.isFinite else { return nil }
-            return (x, y, t.spec.id)
+        // One pass, without copying the trials (a sweep may have a million).
+        var xsAll: [Double] = []
+        var allGoodPoints: [(Double, Double, String)] = []
+        var allBad: [(x: Double, id: String, status: TrialStatus)] = []
+        for t in input.trials where t.spec.schedule.kind == .sgdr {
+            guard let x = t.spec.swept[p.name] else { continue }
+            if x.isFinite { xsAll.append(x) }
+            switch t.status {
+            case .done:
+                if x.isFinite, let y = t.score(input.objective), y.isFinite { allGoodPoints.append((x, y, t.spec.id)) }
+            case .diverged, .failed:
+                if x.isFinite { allBad.append((x, t.spec.id, t.status)) }
+            default: break
+            }
         }
-        let bad = trials.filter { $0.status == .diverged || $0.status == .failed }
+        let useLog = p.logScale && !xsAll.isEmpty && xsAll.allSatisfy { $0 > 0 }
+        let allGood = allGoodPoints.count
+        let good = Self.sample(allGoodPoints, keep: Self.maxChartPoints, best: Self.bestChartPoints) { $0.1 }
+        let bad = Self.sample(allBad, keep: Self.maxChartPoints / 4, best: 0) { _ in 0 }
         var ys = good.map(\.1)
         if let s = baseline?.score, s.isFinite { ys.append(s) }
         let xAxis = Axis.covering(xsAll, scale: useLog ? .log : .linear)
@@ -398,23 +416,39 @@ struct ReportPage {
                                        title: "\(id): \(p.name)=\(Format.number(x)), \(input.objective.rawValue)=\(Format.acc(y))",
                                        cssClass: "point"))
         }
-        for t in bad {
-            guard let x = t.spec.swept[p.name], x.isFinite else { continue }
+        for (x, id, status) in bad {
             spec.markers.append(Marker(x: x, y: nil, color: Palette.color(1), shape: .cross, radius: 4,
-                                       title: "\(t.spec.id): \(p.name)=\(Format.number(x)), \(t.status.rawValue)",
+                                       title: "\(id): \(p.name)=\(Format.number(x)), \(status.rawValue)",
                                        cssClass: "failed-point"))
         }
         if let b = baseline, let s = b.score, s.isFinite {
             spec.references.append(ReferenceLine(y: s, label: "best baseline \(b.configuration): \(Format.acc(s))"))
         }
-        spec.legend.append(LegendEntry(label: "done trial (\(good.count))", color: Palette.color(0), dash: nil, width: 0, marker: .circle))
+        let goodLabel = good.count < allGood
+            ? "done trial (\(good.count) of \(allGood) shown: the best \(Self.bestChartPoints) and an even sample of the rest)"
+            : "done trial (\(good.count))"
+        spec.legend.append(LegendEntry(label: goodLabel, color: Palette.color(0), dash: nil, width: 0, marker: .circle))
         if !bad.isEmpty {
-            spec.legend.append(LegendEntry(label: "diverged or failed (\(bad.count)), on the bottom edge", color: Palette.color(1), dash: nil, width: 0, marker: .cross))
+            let shown = bad.count < allBad.count ? "\(bad.count) of \(allBad.count) shown" : "\(bad.count)"
+            spec.legend.append(LegendEntry(label: "diverged or failed (\(shown)), on the bottom edge", color: Palette.color(1), dash: nil, width: 0, marker: .cross))
         }
         if let r = spec.references.first {
             spec.legend.append(LegendEntry(label: r.label, color: "#555555", dash: "6 4", width: 1.5))
         }
         return renderChart(spec)
+    }
+
+    /// At most `keep` of `points`: the `best` highest (by `score`) and an even sample
+    /// of the others, in their original order; all of them when they are few enough.
+    static func sample<T>(_ points: [T], keep: Int, best: Int, score: (T) -> Double) -> [T] {
+        guard points.count > keep else { return points }
+        let scores = points.map(score)
+        let byScore = points.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        var chosen = Set(byScore.prefix(best))
+        let rest = byScore.dropFirst(best).sorted()
+        let room = keep - chosen.count
+        for k in 0..<room { chosen.insert(rest[k * rest.count / room]) }
+        return chosen.sorted().map { points[$0] }
     }
 
     // MARK: Section 5
@@ -423,7 +457,10 @@ struct ReportPage {
         var h = "<section id=\"leaderboard\" data-section=\"leaderboard\">\n<h2>Leaderboard</h2>\n"
         guard !rows.isEmpty else { return h + "<p class=\"empty\">This sweep has no trials yet.</p>\n</section>\n" }
         if doneCount == 0 { h += "<p class=\"empty\">No finished trial yet: no configuration has a score.</p>\n" }
-        h += "<p>Ranked by \(escapeXML(input.objective.rawValue)) (mean over done repeats); the same rows as <code>sgdr-search leaderboard</code>.</p>\n"
+        h += "<p>Ranked by \(escapeXML(input.objective.rawValue)) (mean over done repeats); the same rows as <code>sgdr-search leaderboard</code>"
+        h += rows.count > Self.maxTableRows
+            ? ": the first \(Self.maxTableRows) of \(rows.count) configurations (all of them: <code>sgdr-search leaderboard DB --csv FILE</code>).</p>\n"
+            : ".</p>\n"
         h += "<p>best_val_acc is the mean \u{00B1} sample std over the done repeats; vs_baseline the paired mean "
         h += "difference of \(escapeXML(input.objective.rawValue)) to the best baseline \u{00B1} the half-width of its 95% interval.</p>\n"
         h += "<div class=\"table-wrap\">\n<table class=\"leaderboard\" data-section=\"leaderboard\">\n<thead><tr>"
@@ -433,7 +470,7 @@ struct ReportPage {
         for p in input.parameters { h += "<th class=\"num\">\(heading(p.name))</th>" }
         for c in ["best_val_acc", "final_val_acc", "best_epoch", "repeats"] { h += "<th class=\"num\">\(heading(c))</th>" }
         h += "<th>status</th><th class=\"num\">\(heading("vs_baseline"))</th><th class=\"num\">seconds</th></tr></thead>\n<tbody>\n"
-        for r in rows {
+        for r in rows.prefix(Self.maxTableRows) {
             h += "<tr class=\"status-\(escapeXML(r.status))\"><td class=\"num\">\(r.rank)</td><td>\(escapeXML(r.configuration))</td>"
             h += "<td>\(escapeXML(r.schedule.kind.rawValue))</td>"
             for p in input.parameters {

@@ -2,10 +2,24 @@ import Engine
 import Foundation
 import Synchronization
 import Schedules
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Opens the store of a sweep database: `create` false must fail, without creating anything,
-/// when `path` does not exist.
-public typealias StoreOpener = (_ path: String, _ create: Bool) throws -> any TrialStore
+/// How a command uses a sweep database.
+public enum StoreAccess: Sendable {
+    /// `run`: create the database when it does not exist.
+    case create
+    /// `resume`: an existing database, written.
+    case write
+    /// `leaderboard`, `best`, `status`, `report`: an existing database, only read (nothing is
+    /// written nor created, so a user who cannot write its folder can read it).
+    case read
+}
+
+/// Opens the store of a sweep database: any access but `create` must fail, without creating
+/// anything, when `path` does not exist.
+public typealias StoreOpener = (_ path: String, _ access: StoreAccess) throws -> any TrialStore
 
 /// A refusal or failure of a sweep command, printed as `Error: ...`.
 public struct SweepError: Error, CustomStringConvertible, Sendable {
@@ -62,22 +76,62 @@ public enum SweepCommands {
             return exitUsage
         }
         let path = db ?? space.defaultDatabasePath
+        let concurrency = options.concurrency ?? space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
+        if let problem = space.memoryProblem(concurrency: concurrency, cacheBytes: options.cacheBytes) {
+            console.error("\(spaceFile): \(problem)")
+            return 1
+        }
         return report(console) {
-            if db == nil {
-                try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if db == nil { try makeFolder(of: path) }
+            let existed = FileManager.default.fileExists(atPath: path)
+            var stored = false
+            do {
+                let store = try openStore(path, .create)
+                defer { try? store.close() }
+                let effective = try prepare(space, store: store, path: path)
+                stored = true
+                return try execute(effective, store: store, path: path, options: options, console: console)
+            } catch {
+                // A database this run created but could not store the sweep in: remove it, so
+                // that nothing half-made is left (the next run creates it again).
+                if !existed && !stored {
+                    for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                }
+                throw error
             }
-            let store = try openStore(path, true)
-            let effective = try prepare(space, store: store, path: path)
-            return try execute(effective, store: store, path: path, options: options, console: console)
+        }
+    }
+
+    /// Creates the folder of `path` (and its parents) if missing, or says in one line why not.
+    static func makeFolder(of path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        guard !dir.isEmpty else { return }
+        var isDirectory: ObjCBool = false
+        var prefix = dir.hasPrefix("/") ? "/" : ""
+        for part in dir.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) {
+                if !isDirectory.boolValue {
+                    throw SweepError("cannot create the folder \(dir) for the database \(path): \(prefix) is a file, not a folder; remove it or give --db PATH")
+                }
+                continue
+            }
+            if mkdir(prefix, 0o777) != 0 && errno != EEXIST {
+                throw SweepError("cannot create the folder \(prefix) for the database \(path): \(String(cString: strerror(errno))); give --db PATH")
+            }
         }
     }
 
     /// `sgdr-search resume DB`: resumes from the space stored in the database.
     public static func resume(db: String, options: RunOptions, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
-            let (store, info, space) = try openExisting(db, openStore)
+            let (store, info, space) = try openExisting(db, openStore, access: .write)
+            defer { try? store.close() }
             try refuseEarlierRules(info, path: db)
+            let concurrency = options.concurrency ?? space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
+            if let problem = space.memoryProblem(concurrency: concurrency, cacheBytes: options.cacheBytes) {
+                throw SweepError("\(db): \(problem)")
+            }
             return try execute(space, store: store, path: db, options: options, console: console)
         }
     }
@@ -121,36 +175,63 @@ public enum SweepCommands {
                          + "(leaderboard, best, status, report); to run the space again, use a new \"name\" or --db PATH.")
     }
 
-    static func openExisting(_ path: String, _ openStore: StoreOpener) throws -> (any TrialStore, SweepInfo, SearchSpace) {
-        let store = try openStore(path, false)
-        guard let info = try store.info() else { throw SweepError("\(path) holds no sweep") }
+    static func openExisting(_ path: String, _ openStore: StoreOpener, access: StoreAccess = .read) throws
+        -> (any TrialStore, SweepInfo, SearchSpace) {
+        let store = try openStore(path, access)
         do {
-            return (store, info, try SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: "\(path) (stored space)"))
+            guard let info = try store.info() else {
+                throw SweepError("\(path) holds no sweep: its creation did not finish; run the space file again to create it")
+            }
+            do {
+                return (store, info, try SearchSpace.parse(data: Data(info.spaceJSON.utf8), file: "\(path) (stored space)"))
+            } catch {
+                throw SweepError("\(error)")
+            }
         } catch {
-            throw SweepError("\(error)")
+            try? store.close()
+            throw error
         }
     }
 
-    /// Adds the space's trials (idempotent), runs the runnable ones, prints the results.
+    /// Trials stored per transaction (without racing): the first batch before the workers start
+    /// (small, so that the first trial starts at once), the others while they run, as the claims
+    /// near them.
+    static let firstTrialBatch = 2_000, trialBatch = 20_000
+
+    /// Stores the space's trials (idempotent; without racing in batches, the first before the
+    /// workers start and the others as they are needed; with racing a round at a time), runs
+    /// the runnable ones, prints the results.
     static func execute(_ space: SearchSpace, store: any TrialStore, path: String, options: RunOptions,
                         console: Console) throws -> Int32 {
+        if options.handleSignals { InterruptHandler.install(options.cancellation, console: console) }
+        var feeder: TrialFeeder?
+        var counts: TrialCounts
         if space.racing == nil {
-            try store.addTrials(space.trialSpecs())
+            counts = try store.counts()
+            // The stored trials are the first ones (they are stored in number order) unless a
+            // store says otherwise: then store them all again (idempotent).
+            let f = TrialFeeder(space: space, store: store,
+                                start: counts.total == counts.nextNumber ? counts.total : 0, batchSize: trialBatch)
+            if !f.isDone {
+                try f.addBatch(firstTrialBatch)
+                counts = try store.counts()
+            }
+            feeder = f
         } else {
-            try store.addTrials(space.wantedTrialSpecs(try store.trials()))
+            try store.addTrials(space.wantedTrialSpecs(try store.trials(withEpochs: false)))
+            counts = try store.counts()
         }
-        let before = try store.trials()
+        let total = space.racing == nil ? space.trialCount : counts.total
         let concurrency = options.concurrency ?? space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
-        let finished = before.filter { $0.status.isFinished }
+        let finished = counts.finished
         let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
-        let trialsText = space.racing == nil ? "\(before.count) trials"
-            : "at most \(space.trialCount) trials, racing (\(before.count) so far)"
+        let trialsText = space.racing == nil ? "\(total) trials"
+            : "at most \(space.trialCount) trials, racing (\(total) so far)"
         try console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(trialsText)"
-                    + (finished.isEmpty ? "" : " (\(finished.count) already finished)")
+                    + (finished == 0 ? "" : " (\(finished) already finished)")
                     + ", concurrency \(concurrency), database \(path)\n")
         var ending = SweepRunner.Ending.exhausted
-        if finished.count < before.count {
-            if options.handleSignals { InterruptHandler.install(options.cancellation, console: console) }
+        if finished < total && !options.cancellation.isCancelled {
             let executor: any TrialExecutor
             if let make = options.makeExecutor {
                 executor = try make(space)
@@ -161,17 +242,18 @@ public enum SweepCommands {
                 executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }
             // A race's total is its most: eliminations end it sooner (and its ETA is an upper bound).
-            let progress = ProgressReporter(console: console, total: space.racing == nil ? before.count : space.trialCount,
-                                            alreadyFinished: finished.count,
+            let progress = ProgressReporter(console: console, total: space.racing == nil ? total : space.trialCount,
+                                            alreadyFinished: finished,
                                             objective: space.objective)
             // A failed write of the progress (a full disk, a closed pipe) stops the sweep as Ctrl-C
             // does: the running trials are recorded interrupted, then the failure ends the command.
             progress.onFailure = { [cancellation = options.cancellation] _ in cancellation.cancel() }
-            for record in finished { progress.handle(.finished(record), counted: false) }
+            if let best = try store.bestDone(space.objective) { progress.seedBest(id: best.id, score: best.score) }
             let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
                                      owner: options.owner, cancellation: options.cancellation)
             runner.isAbandoned = options.isAbandoned
             runner.lease = options.lease
+            runner.feeder = feeder
             let decisions = RaceTiming()
             if space.racing != nil {
                 // The next round's trials, once the current round is decided (any process may add
@@ -179,7 +261,7 @@ public enum SweepCommands {
                 runner.replenish = {
                     let start = DispatchTime.now().uptimeNanoseconds
                     defer { decisions.add(DispatchTime.now().uptimeNanoseconds - start) }
-                    let trials = try store.trials()
+                    let trials = try store.trials(withEpochs: false)
                     let existing = Set(trials.map(\.spec.id))
                     let new = space.wantedTrialSpecs(trials).filter { !existing.contains($0.id) }
                     if !new.isEmpty { try store.addTrials(new) }
@@ -198,23 +280,27 @@ public enum SweepCommands {
             }
             if let engine = executor as? EngineExecutor {
                 try console.err(engine.cache.statistics.summary + "\n")
+                try console.err("Peak memory (RSS) so far: \(Memory.format(peakResidentBytes()))\n")
             }
             if space.racing != nil {
                 let (count, nanos) = decisions.total
                 try console.err(String(format: "Race decisions: %d, %.1f ms in total (reading the trials, deciding, adding the next round)\n",
                                    count, Double(nanos) / 1e6))
             }
+        } else if options.cancellation.isCancelled {
+            ending = .cancelled
         }
-        let after = try store.trials()
-        let rows = space.leaderboard(after)
-        try console.out(LeaderboardFormat.table(Array(rows.prefix(options.top)), swept: space.sweptNames))
-        if rows.count > options.top { try console.out("(\(rows.count - options.top) more: sgdr-search leaderboard \(path))\n") }
-        try console.out("\n" + BestSummary(rows: rows, space: space).text())
+        let ranked = try RankedSweep(store: store, space: space, top: options.top)
+        try console.out(LeaderboardFormat.table(ranked.top, swept: space.sweptNames))
+        if ranked.configurationCount > options.top {
+            try console.out("(\(ranked.configurationCount - options.top) more: sgdr-search leaderboard \(path))\n")
+        }
+        try console.out("\n" + BestSummary(rows: ranked.top + ranked.best, space: space).text())
         if ending == .cancelled {
             try console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")
             return exitInterrupted
         }
-        let elsewhere = after.filter { $0.status == .running }.count
+        let elsewhere = ranked.running
         if elsewhere > 0 {
             try console.err("\(elsewhere) trial\(elsewhere == 1 ? " is" : "s are") still running in another process.\n")
         }
@@ -227,11 +313,11 @@ public enum SweepCommands {
     public static func leaderboard(db: String, csv: String?, top: Int?, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
             if let csv, csv != "-" { try checkOutput(csv, option: "--csv", database: db) }
-            let sweep = try StoredSweep.load(db: db, openStore: openStore)
-            if let note = sweep.earlierRulesNote(path: db) { try console.err(note + "\n") }
-            let space = sweep.space
-            var rows = space.leaderboard(sweep.trials)
-            if let top { rows = Array(rows.prefix(top)) }
+            let (store, info, space) = try openExisting(db, openStore)
+            defer { try? store.close() }
+            if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            let rows = try top.map { try RankedSweep(store: store, space: space, top: $0).top }
+                ?? space.leaderboard(try store.trials(withEpochs: false))
             guard let csv else {
                 try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                 return 0
@@ -249,12 +335,13 @@ public enum SweepCommands {
     /// `sgdr-search best DB [--json]`.
     public static func best(db: String, json: Bool, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
-            let sweep = try StoredSweep.load(db: db, openStore: openStore)
-            if let note = sweep.earlierRulesNote(path: db) { try console.err(note + "\n") }
-            let summary = BestSummary(rows: sweep.space.leaderboard(sweep.trials), space: sweep.space)
+            let (store, info, space) = try openExisting(db, openStore)
+            defer { try? store.close() }
+            if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            let ranked = try RankedSweep(store: store, space: space, top: 0)
+            let summary = BestSummary(rows: ranked.best, space: space)
             guard summary.best != nil else {
-                let done = sweep.trials.filter { $0.status == .done }.count
-                throw SweepError("\(db): no SGDR configuration has finished yet (\(done) of \(sweep.trials.count) trials done); "
+                throw SweepError("\(db): no SGDR configuration has finished yet (\(ranked.done) of \(ranked.trials) trials done); "
                                  + "run or resume the sweep: sgdr-search resume \(db)")
             }
             if json { try console.data(summary.json()) } else { try console.out(summary.text()) }
@@ -266,52 +353,97 @@ public enum SweepCommands {
     public static func status(db: String, openStore: StoreOpener, console: Console,
                               isAbandoned: (String) -> Bool = Owner.isAbandoned) -> Int32 {
         report(console) {
-            let sweep = try StoredSweep.load(db: db, openStore: openStore)
-            if let note = sweep.earlierRulesNote(path: db) { try console.err(note + "\n") }
-            try console.out(statusText(space: sweep.space, info: sweep.info, trials: sweep.trials, path: db,
-                                   now: Date().timeIntervalSince1970, isAbandoned: isAbandoned))
+            let (store, info, space) = try openExisting(db, openStore)
+            defer { try? store.close() }
+            if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            let now = Date().timeIntervalSince1970
+            if space.racing != nil {
+                // A race's state follows from all its trials (a race is never a million of them).
+                try console.out(statusText(space: space, info: info, trials: try store.trials(withEpochs: false), path: db,
+                                           now: now, isAbandoned: isAbandoned))
+            } else {
+                try console.out(try statusText(space: space, info: info, briefs: store.briefs(space.objective),
+                                               records: { try store.trials(numbers: $0) }, path: db,
+                                               now: now, isAbandoned: isAbandoned))
+            }
             return 0
         }
     }
 
+    /// The status report of `trials` (read with or without their epochs).
     public static func statusText(space: SearchSpace, info: SweepInfo, trials: [TrialRecord], path: String,
                                   now: Double, isAbandoned: (String) -> Bool) -> String {
-        var counts: [TrialStatus: Int] = [:]
-        for t in trials { counts[t.status, default: 0] += 1 }
-        let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
-        var out = "Sweep \(info.name) (\(path)): \(space.strategy.rawValue), \(space.configurationCount) configurations x \(repeats) = \(trials.count) trials\n"
-        out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ") + "\n"
+        let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
+        var raceLine: String?
         if let race = space.raceState(trials) {
             let saved = space.trialCount - space.wantedTrialSpecs(trials).count
-            out += "  race: \(race.roundsDone) of \(race.rounds) rounds done"
+            raceLine = "  race: \(race.roundsDone) of \(race.rounds) rounds done"
                 + (race.isFinished ? " (finished)" : "")
                 + "; \(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "
                 + "\(race.eliminated.count) eliminated; \(trials.count) trials so far of the full grid's \(space.trialCount)"
                 + (race.isFinished ? " (\(saved) saved)" : " (at least \(saved) saved)") + "\n"
         }
-        let live = trials.filter { $0.status == .running && !($0.owner.map(isAbandoned) ?? true) }
-        let lastFinish = trials.compactMap(\.finishedAt).max() ?? info.createdAt
+        return statusText(space: space, info: info, briefs: trials.map { TrialBrief($0, objective: space.objective) },
+                          records: { $0.compactMap { byNumber[$0] } }, path: path, now: now, isAbandoned: isAbandoned,
+                          raceLine: raceLine)
+    }
+
+    /// The status report, from every trial's brief and the few records it names (`records`
+    /// reads trials by number): counts, times, what is left. Trials of the space not stored yet
+    /// (a sweep whose start was interrupted) count as still to run.
+    public static func statusText(space: SearchSpace, info: SweepInfo, briefs: [TrialBrief],
+                                  records: ([Int]) throws -> [TrialRecord], path: String,
+                                  now: Double, isAbandoned: (String) -> Bool, raceLine: String? = nil) rethrows -> String {
+        var counts: [TrialStatus: Int] = [:]
+        var lastFinish = info.createdAt, trainSeconds = 0.0, finishedSeconds = 0.0, finishedCount = 0
+        var leftNumbers: [Int] = [], runningNumbers: [Int] = [], failedNumbers: [Int] = []
+        for b in briefs {
+            counts[b.status, default: 0] += 1
+            if let f = b.finishedAt { lastFinish = max(lastFinish, f) }
+            if let s = b.seconds { trainSeconds += s }
+            if b.status.isFinished {
+                if let s = b.seconds { finishedSeconds += s; finishedCount += 1 }
+            } else if leftNumbers.count < 8 {
+                leftNumbers.append(b.number)
+            }
+            if b.status == .running { runningNumbers.append(b.number) }
+            if b.status == .failed && failedNumbers.count < 5 { failedNumbers.append(b.number) }
+        }
+        let named = try Dictionary(records(leftNumbers + runningNumbers + failedNumbers).map { ($0.spec.number, $0) },
+                                   uniquingKeysWith: { a, _ in a })
+        let left = leftNumbers.compactMap { named[$0] }
+        let live = runningNumbers.compactMap { named[$0] }.filter { !($0.owner.map(isAbandoned) ?? true) }
+        let failures = failedNumbers.compactMap { named[$0] }
+
+        // A race stores only the rounds it runs: its trials are the stored ones.
+        let total = space.racing == nil ? max(space.trialCount, briefs.count) : briefs.count
+        let unstored = total - briefs.count
+        let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
+        var out = "Sweep \(info.name) (\(path)): \(space.strategy.rawValue), \(space.configurationCount) configurations x \(repeats) = \(total) trials"
+            + (unstored > 0 ? " (\(briefs.count) stored so far)" : "") + "\n"
+        out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
+            + (unstored > 0 ? ", not stored yet \(unstored)" : "") + "\n"
+        out += raceLine ?? ""
         let end = live.isEmpty ? lastFinish : now
-        let trainSeconds = trials.compactMap(\.seconds).reduce(0, +)
         out += "  elapsed \(ProgressReporter.clock(max(0, end - info.createdAt))) since the sweep was created"
             + (live.isEmpty ? "" : " (running now)") + "; training time \(ProgressReporter.clock(trainSeconds)) in total\n"
-        let left = trials.filter { !$0.status.isFinished }
-        if left.isEmpty {
+        let leftCount = unstored + counts.filter { !$0.key.isFinished }.values.reduce(0, +)
+        if leftCount == 0 {
             out += "  nothing left to run\n"
         } else {
-            let finishedSeconds = trials.filter { $0.status.isFinished }.compactMap(\.seconds)
             let concurrency = space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
-            let estimate = finishedSeconds.isEmpty ? "" :
-                ", about \(ProgressReporter.clock(finishedSeconds.reduce(0, +) / Double(finishedSeconds.count) * Double(left.count) / Double(concurrency))) at concurrency \(concurrency)"
-            let ids = left.prefix(8).map { "\($0.spec.id) (\($0.status.rawValue))" }.joined(separator: ", ")
-            out += "  still to run: \(left.count) trial\(left.count == 1 ? "" : "s")\(estimate): \(ids)\(left.count > 8 ? ", ..." : "")\n"
+            let estimate = finishedCount == 0 ? "" :
+                ", about \(ProgressReporter.clock(finishedSeconds / Double(finishedCount) * Double(leftCount) / Double(concurrency))) at concurrency \(concurrency)"
+            var ids = left.map { "\($0.spec.id) (\($0.status.rawValue))" }
+            if ids.count < 8 && unstored > 0 { ids.append("\(unstored) not stored yet") }
+            let more = leftCount > left.count + (unstored > 0 && left.count < 8 ? unstored : 0)
+            out += "  still to run: \(leftCount) trial\(leftCount == 1 ? "" : "s")\(estimate): \(ids.joined(separator: ", "))\(more ? ", ..." : "")\n"
             if !live.isEmpty {
                 out += "  running in live processes: " + live.map { "\($0.spec.id) (\($0.owner ?? "?"))" }.joined(separator: ", ") + "\n"
             }
             out += "  resume with: sgdr-search resume \(path)\n"
         }
-        let failures = trials.filter { $0.status == .failed }
-        for f in failures.prefix(5) { out += "  failed \(f.spec.id): \(f.error ?? "no message")\n" }
+        for f in failures { out += "  failed \(f.spec.id): \(f.error ?? "no message")\n" }
         return out
     }
 
@@ -354,22 +486,128 @@ public enum SweepCommands {
     }
 }
 
+/// The first rows of a sweep's leaderboard and the rows of its best SGDR configuration and
+/// best baseline. Without racing they are ranked from the trials' briefs, and only those
+/// configurations' trials are read in full (the end of a run, `best`, `leaderboard --top N` on a
+/// million trials in about a second); a race (whose eliminations follow from all its trials) is
+/// ranked from every trial, read without epochs.
+public struct RankedSweep {
+    /// The first `top` rows, ranked as in the whole leaderboard.
+    public var top: [LeaderboardRow]
+    /// The best SGDR configuration's row and the best baseline's (those that exist), for `BestSummary`.
+    public var best: [LeaderboardRow]
+    public var configurationCount: Int
+    /// Trials stored, done, and running.
+    public var trials: Int, done: Int, running: Int
+
+    public init(store: any TrialStore, space: SearchSpace, top count: Int) throws {
+        if space.racing != nil {
+            let records = try store.trials(withEpochs: false)
+            let rows = space.leaderboard(records)
+            top = Array(rows.prefix(count))
+            best = [Leaderboard.bestSGDR(rows), Leaderboard.bestBaseline(rows)].compactMap { $0 }
+            configurationCount = rows.count
+            (trials, done, running) = Self.tally(records.map(\.status))
+            return
+        }
+        let briefs = try store.briefs(space.objective)
+        (trials, done, running) = Self.tally(briefs.map(\.status))
+        let repeats = space.repeats
+        let ranking = Leaderboard.rank(briefs, repeats: repeats)
+        configurationCount = ranking.count
+        let baselines = space.baselines.count
+        func scored(_ c: Leaderboard.RankedConfiguration) -> Bool {
+            Leaderboard.tier(status: c.status, score: c.score) == 0
+        }
+        var chosen: [(rank: Int, configuration: Leaderboard.RankedConfiguration)] =
+            ranking.prefix(count).enumerated().map { ($0.offset + 1, $0.element) }
+        var best: [Int] = []
+        for wantBaseline in [false, true] {
+            if let i = ranking.firstIndex(where: { scored($0) && ($0.index < baselines) == wantBaseline }) {
+                best.append(ranking[i].index)
+                if i >= count { chosen.append((i + 1, ranking[i])) }
+            }
+        }
+        // Read with the best baseline among them, the rows' paired differences are the ones the
+        // whole leaderboard gives (it is the best baseline of any subset that holds it).
+        let numbers = chosen.flatMap { c in (c.configuration.index * repeats)..<((c.configuration.index + 1) * repeats) }
+        var rowByIndex: [Int: LeaderboardRow] = [:]
+        for row in Leaderboard.rows(try store.trials(numbers: numbers), objective: space.objective) {
+            rowByIndex[row.trials[row.trials.startIndex].spec.number / repeats] = row
+        }
+        func row(_ c: (rank: Int, configuration: Leaderboard.RankedConfiguration)) -> LeaderboardRow? {
+            guard var r = rowByIndex[c.configuration.index] else { return nil }
+            r.rank = c.rank
+            return r
+        }
+        top = chosen.prefix(min(count, ranking.count)).compactMap(row)
+        self.best = best.compactMap { index in chosen.first { $0.configuration.index == index }.flatMap(row) }
+    }
+
+    private static func tally(_ statuses: [TrialStatus]) -> (Int, Int, Int) {
+        (statuses.count, statuses.filter { $0 == .done }.count, statuses.filter { $0 == .running }.count)
+    }
+}
+
 /// A stored sweep, read back for the results commands and the HTML report.
 public struct StoredSweep: Sendable {
     public var space: SearchSpace
     public var info: SweepInfo
+    /// Every trial, in number order: without epochs (each finished one with its summary), but
+    /// for those `load(...plotting:)` chose.
     public var trials: [TrialRecord]
 
-    /// Opens an existing database (never creates one) and reads its space and trials.
-    public static func load(db: String, openStore: StoreOpener) throws -> StoredSweep {
+    /// Opens an existing database read-only (never creates one, nor writes it) and reads its
+    /// space and trials, without their epochs. With `plotting: K`, also the epochs of the trials
+    /// a report plots: the first K SGDR configurations that have epochs, and every baseline.
+    public static func load(db: String, openStore: StoreOpener, plotting top: Int? = nil) throws -> StoredSweep {
         let (store, info, space) = try SweepCommands.openExisting(db, openStore)
-        return StoredSweep(space: space, info: info, trials: try store.trials())
+        defer { try? store.close() }
+        var trials = try store.trials(withEpochs: false)
+        if let top {
+            try attachPlottedEpochs(&trials, top: top, objective: space.objective, store: store)
+        }
+        return StoredSweep(space: space, info: info, trials: trials)
     }
 
     /// For a sweep made under earlier schedule rules, the one line the read commands print on
     /// stderr (and the report shows on its page); nil otherwise.
-    public func earlierRulesNote(path: String) -> String? {
-        info.scheduleRules.earlierRuleNote.map { "Note: \(path): \($0)." }
+    public func earlierRulesNote(path: String) -> String? { info.earlierRulesNote(path: path) }
+
+    /// Reads the epochs of the configurations a report plots into `trials`: in leaderboard
+    /// order, every baseline and SGDR configurations until K of them have epochs. Only trials
+    /// that were ever claimed can have epochs, so pending ones are never looked up.
+    static func attachPlottedEpochs(_ trials: inout [TrialRecord], top: Int, objective: Objective,
+                                    store: any TrialStore) throws {
+        let rows = Leaderboard.rows(trials, objective: objective)
+        let index = Dictionary(uniqueKeysWithValues: trials.enumerated().map { ($1.spec.id, $0) })
+        var sgdrWithEpochs = 0
+        var pending: [LeaderboardRow] = []
+        func flush() throws {
+            let ids = pending.flatMap { $0.trials.filter { $0.attempts > 0 || $0.status.isFinished }.map(\.spec.id) }
+            let epochs = try store.epochs(ofTrials: ids)
+            for row in pending {
+                var has = false
+                for t in row.trials {
+                    if let e = epochs[t.spec.id], let i = index[t.spec.id] {
+                        trials[i].epochs = e
+                        trials[i].summary = nil
+                        has = true
+                    }
+                }
+                if has && row.schedule.kind == .sgdr { sgdrWithEpochs += 1 }
+            }
+            pending.removeAll()
+        }
+        for row in rows where row.schedule.kind != .sgdr { pending.append(row) }
+        try flush()
+        for row in rows where row.schedule.kind == .sgdr {
+            guard sgdrWithEpochs < top else { break }
+            guard row.trials.contains(where: { $0.attempts > 0 || $0.status.isFinished }) else { continue }
+            pending.append(row)
+            if pending.count >= max(1, top - sgdrWithEpochs) { try flush() }
+        }
+        try flush()
     }
 }
 
@@ -390,6 +628,14 @@ extension SearchSpace {
             }
             return (name, log)
         }
+    }
+}
+
+extension SweepInfo {
+    /// For a sweep made under earlier schedule rules, the one line the read commands print on
+    /// stderr; nil otherwise.
+    public func earlierRulesNote(path: String) -> String? {
+        scheduleRules.earlierRuleNote.map { "Note: \(path): \($0)." }
     }
 }
 

@@ -90,6 +90,19 @@ public enum JSONReader {
             return c
         }
 
+        /// Where the column count last stopped: every value records its column, so on a long
+        /// line (a list of a million values) counting from the line's start each time would be
+        /// quadratic; this counts each byte once.
+        var counted = (lineStart: 0, index: 0, column: 1)
+
+        mutating func currentColumn() -> Int {
+            if counted.lineStart != lineStart || counted.index > index { counted = (lineStart, lineStart, 1) }
+            var (i, c) = (counted.index, counted.column)
+            while i < index { if bytes[i] & 0xC0 != 0x80 { c += 1 }; i += 1 }
+            counted = (lineStart, i, c)
+            return c
+        }
+
         func error(_ message: String) -> JSONSyntaxError {
             JSONSyntaxError(line: line, column: column, message: message)
         }
@@ -114,7 +127,7 @@ public enum JSONReader {
         mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
             guard depth < 200 else { throw error("nesting deeper than 200 levels") }
             guard index < bytes.count else { throw error("unexpected end of file; expected a value") }
-            let (l, c) = (line, column)
+            let (l, c) = (line, currentColumn())
             func make(_ k: JSONValue.Kind) -> JSONValue { JSONValue(kind: k, line: l, column: c) }
             switch bytes[index] {
             case UInt8(ascii: "{"): return make(try parseObject(depth: depth))
@@ -147,7 +160,7 @@ public enum JSONReader {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                     throw error("unexpected \(describeCurrent()); expected a key in double quotes")
                 }
-                let (l, c) = (line, column)
+                let (l, c) = (line, currentColumn())
                 let key = try parseString()
                 if seen.contains(key) {
                     throw JSONSyntaxError(line: l, column: c, message: "duplicate key \"\(key)\"")

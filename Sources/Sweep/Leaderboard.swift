@@ -36,8 +36,9 @@ public struct LeaderboardRow: Hashable, Sendable {
     public var seconds: Double
     /// The objective's value (nil when no repeat is done).
     public var score: Double?
-    /// The trials of this configuration, in repeat order.
-    public var trials: [TrialRecord]
+    /// The trials of this configuration, in repeat order (a slice of the records ranked, shared
+    /// rather than copied: a million rows hold no second copy of their trials).
+    public var trials: ArraySlice<TrialRecord>
     /// The paired difference of this configuration's objective to the best baseline's, over the
     /// repeats both finished (nil for the best baseline itself, or when they share no repeat).
     public var vsBaseline: PairedDifference?
@@ -69,26 +70,50 @@ public enum Leaderboard {
     /// they keep their place by score. Every row gets its paired difference to the best baseline.
     public static func rows(_ trials: [TrialRecord], objective: Objective,
                             eliminated: [String: Int] = [:]) -> [LeaderboardRow] {
-        var order: [String] = []
-        var groups: [String: [TrialRecord]] = [:]
-        for t in trials.sorted(by: { $0.spec.number < $1.spec.number }) {
-            if groups[t.spec.configuration] == nil { order.append(t.spec.configuration) }
-            groups[t.spec.configuration, default: []].append(t)
-        }
-        var rows = order.map { row(configuration: $0, trials: groups[$0]!, objective: objective) }
-        func tier(_ r: LeaderboardRow) -> Int {
-            switch r.status {
-            case "failed": 3
-            case "diverged": 2
-            default: r.score == nil ? 1 : 0
+        let sorted = zip(trials, trials.dropFirst()).allSatisfy { $0.spec.number < $1.spec.number }
+            ? trials : trials.sorted { $0.spec.number < $1.spec.number }
+        // Configurations in order of their first trial; each one's trials, usually a contiguous
+        // run of numbers (repeats are consecutive), else gathered.
+        var groups: [(range: Range<Int>, scattered: [Int]?)] = []
+        var configurations: [String] = []
+        var groupOf: [String: Int] = [:]
+        groupOf.reserveCapacity(sorted.count)
+        for i in sorted.indices {
+            let c = sorted[i].spec.configuration
+            if let g = groups.indices.last, configurations[g] == c, groups[g].scattered == nil, groups[g].range.upperBound == i {
+                groups[g].range = groups[g].range.lowerBound..<(i + 1)
+            } else if let g = groupOf[c] {
+                groups[g].scattered = (groups[g].scattered ?? Array(groups[g].range)) + [i]
+            } else {
+                groupOf[c] = groups.count
+                groups.append((i..<(i + 1), nil))
+                configurations.append(c)
             }
         }
-        let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        var rows: [LeaderboardRow] = []
+        rows.reserveCapacity(groups.count)
+        for (g, group) in groups.enumerated() {
+            var members: ArraySlice<TrialRecord>
+            if let scattered = group.scattered {
+                members = ArraySlice(scattered.map { sorted[$0] })
+            } else {
+                members = sorted[group.range]
+            }
+            // Aggregated in number order (as `rank` does), listed in repeat order.
+            var r = row(configuration: configurations[g], trials: members, objective: objective)
+            if !zip(members, members.dropFirst()).allSatisfy({ $0.spec.repeatIndex <= $1.spec.repeatIndex }) {
+                members = ArraySlice(members.sorted { $0.spec.repeatIndex < $1.spec.repeatIndex })
+                r.trials = members
+            }
+            r.rank = g  // dispatch position, for ties; the rank is set below
+            rows.append(r)
+        }
+        // In place (a million rows: no second array of them).
         rows.sort { a, b in
-            let (ta, tb) = (tier(a), tier(b))
+            let (ta, tb) = (tier(status: a.status, score: a.score), tier(status: b.status, score: b.score))
             if ta != tb { return ta < tb }
             if let sa = a.score, let sb = b.score, sa != sb { return sa > sb }
-            return position[a.configuration]! < position[b.configuration]!
+            return a.rank < b.rank
         }
         for i in rows.indices {
             rows[i].rank = i + 1
@@ -117,31 +142,113 @@ public enum Leaderboard {
         rows.first { $0.schedule.kind != .sgdr && isRanked($0) }
     }
 
-    static func row(configuration: String, trials: [TrialRecord], objective: Objective) -> LeaderboardRow {
-        let done = trials.filter { $0.status == .done }
-        let bests = done.compactMap(\.bestValAcc)
-        let finals = done.compactMap(\.finalValAcc)
-        let epochs = done.compactMap(\.bestEpoch).sorted()
-        let statuses = Set(trials.map(\.status))
-        let status: String =
-            if statuses.contains(.failed) { "failed" }
-            else if statuses.contains(.diverged) { "diverged" }
-            else if done.count == trials.count { "done" }
-            else if !done.isEmpty { "partial" }
-            else if statuses.contains(.running) { "running" }
-            else if statuses.contains(.interrupted) { "interrupted" }
-            else { "pending" }
+    /// The ranking tier of a configuration: scored, unscored yet, diverged, failed.
+    static func tier(status: String, score: Double?) -> Int {
+        switch status {
+        case "failed": 3
+        case "diverged": 2
+        default: score == nil ? 1 : 0
+        }
+    }
+
+    /// Indices of `entries` (in dispatch order) best first: by tier, then descending score, then
+    /// dispatch order.
+    static func rankOrder(_ entries: [(status: String, score: Double?)]) -> [Int] {
+        let tiers = entries.map { tier(status: $0.status, score: $0.score) }
+        return entries.indices.sorted { a, b in
+            if tiers[a] != tiers[b] { return tiers[a] < tiers[b] }
+            if let sa = entries[a].score, let sb = entries[b].score, sa != sb { return sa > sb }
+            return a < b
+        }
+    }
+
+    /// One configuration of a ranking made from `TrialBrief`s (`rank(_:repeats:)`).
+    public struct RankedConfiguration: Hashable, Sendable {
+        /// The configuration's position in dispatch order: its trials are numbered
+        /// `index * repeats ..< (index + 1) * repeats`.
+        public var index: Int
+        public var status: String
+        public var score: Double?
+    }
+
+    /// The ranking of `rows` computed from briefs alone, a million trials in well under a second:
+    /// the configurations in the same order as `rows(_:objective:)` puts them, for trials
+    /// numbered as `SearchSpace.trialSpecs()` numbers them without racing (configuration
+    /// `n / repeats`).
+    public static func rank(_ briefs: [TrialBrief], repeats: Int) -> [RankedConfiguration] {
+        var configurations: [RankedConfiguration] = []
+        var i = 0
+        while i < briefs.count {
+            let index = briefs[i].number / repeats
+            var done = 0, total = 0, scored = 0, sum = 0.0
+            var failed = false, diverged = false, running = false, interrupted = false
+            while i < briefs.count && briefs[i].number / repeats == index {
+                let b = briefs[i]
+                total += 1
+                switch b.status {
+                case .done:
+                    done += 1
+                    if let s = b.score { sum += s; scored += 1 }
+                case .failed: failed = true
+                case .diverged: diverged = true
+                case .running: running = true
+                case .interrupted: interrupted = true
+                case .pending: break
+                }
+                i += 1
+            }
+            let status = statusText(failed: failed, diverged: diverged, done: done, total: total,
+                                    running: running, interrupted: interrupted)
+            configurations.append(RankedConfiguration(index: index, status: status,
+                                                      score: scored == 0 ? nil : sum / Double(scored)))
+        }
+        return rankOrder(configurations.map { ($0.status, $0.score) }).map { configurations[$0] }
+    }
+
+    static func statusText(failed: Bool, diverged: Bool, done: Int, total: Int, running: Bool, interrupted: Bool) -> String {
+        if failed { return "failed" }
+        if diverged { return "diverged" }
+        if done == total { return "done" }
+        if done > 0 { return "partial" }
+        if running { return "running" }
+        if interrupted { return "interrupted" }
+        return "pending"
+    }
+
+    static func row(configuration: String, trials: ArraySlice<TrialRecord>, objective: Objective) -> LeaderboardRow {
+        var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
+        var done = 0, seconds = 0.0
+        var failed = false, diverged = false, running = false, interrupted = false
+        for i in trials.indices {
+            switch trials[i].status {
+            case .done:
+                done += 1
+                if let b = trials[i].bestValAcc { bests.append(b) }
+                if let f = trials[i].finalValAcc { finals.append(f) }
+                if let e = trials[i].bestEpoch { epochs.append(e) }
+            case .failed: failed = true
+            case .diverged: diverged = true
+            case .running: running = true
+            case .interrupted: interrupted = true
+            case .pending: break
+            }
+            if let s = trials[i].seconds { seconds += s }
+        }
+        epochs.sort()
+        let status = statusText(failed: failed, diverged: diverged, done: done, total: trials.count,
+                                running: running, interrupted: interrupted)
         let best = mean(bests)
         let final = mean(finals)
+        let first = trials.startIndex
         return LeaderboardRow(
-            rank: 0, configuration: configuration, schedule: trials[0].spec.schedule,
-            swept: trials[0].spec.swept, status: status,
+            rank: 0, configuration: configuration, schedule: trials[first].spec.schedule,
+            swept: trials[first].spec.swept, status: status,
             bestValAcc: best, bestValAccStd: sampleStd(bests), finalValAcc: final,
             bestEpoch: epochs.isEmpty ? nil : epochs[(epochs.count - 1) / 2],
-            repeatsDone: done.count, repeats: trials.count,
-            seconds: trials.compactMap(\.seconds).reduce(0, +),
+            repeatsDone: done, repeats: trials.count,
+            seconds: seconds,
             score: objective == .bestValAcc ? best : final,
-            trials: trials.sorted { $0.spec.repeatIndex < $1.spec.repeatIndex })
+            trials: trials)
     }
 
     static func mean(_ xs: [Double]) -> Double? {

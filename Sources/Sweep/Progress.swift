@@ -85,6 +85,11 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
+    /// Makes `id` (finished before this run, with `score`) the best so far unless one beats it.
+    public func seedBest(id: String, score: Double) {
+        lock.withLock { if score > (best?.score ?? -.infinity) { best = (id, score) } }
+    }
+
     /// The record's objective value; it becomes the best so far when it beats it.
     @discardableResult
     func consider(_ record: TrialRecord) -> Double? {

@@ -37,19 +37,36 @@ public enum LeaderboardFormat {
             acc(row.bestValAcc), acc(row.bestValAccStd), acc(row.finalValAcc),
             row.bestEpoch.map(String.init) ?? "",
             row.repeatsDone == row.repeats ? String(row.repeats) : "\(row.repeatsDone)/\(row.repeats)",
-            row.statusText, signed(paired?.0), acc(paired?.1), String(format: "%.2f", row.seconds),
+            row.statusText, signed(paired?.0), acc(paired?.1), twoDecimals(row.seconds),
         ]
+    }
+
+    /// `String(format: "%.2f", x)` without Foundation's formatter (a million rows).
+    static func twoDecimals(_ x: Double) -> String {
+        guard x.isFinite, abs(x) < 1e13 else { return String(format: "%.2f", x) }
+        let hundredths = Int((abs(x) * 100).rounded(.toNearestOrEven))
+        let fraction = hundredths % 100
+        return (x < 0 && hundredths > 0 ? "-" : "") + String(hundredths / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
     }
 
     /// RFC 4180: CRLF line ends, fields with `,`, `"`, CR or LF quoted, quotes doubled.
     public static func csv(_ rows: [LeaderboardRow], swept: [String]) -> String {
-        var lines = [header(swept: swept).map(csvField).joined(separator: ",")]
-        for row in rows { lines.append(cells(row, swept: swept).map(csvField).joined(separator: ",")) }
-        return lines.joined(separator: "\r\n") + "\r\n"
+        var text = ""
+        text.reserveCapacity((rows.count + 1) * (80 + 20 * swept.count))
+        func line(_ fields: [String]) {
+            for (i, f) in fields.enumerated() {
+                if i > 0 { text += "," }
+                text += csvField(f)
+            }
+            text += "\r\n"
+        }
+        line(header(swept: swept))
+        for row in rows { line(cells(row, swept: swept)) }
+        return text
     }
 
     public static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return s }
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 

@@ -153,6 +153,41 @@ final class SessionPool: @unchecked Sendable {
     func give(_ worker: WorkerSession) { lock.withLock { free.append(worker) } }
 }
 
+/// Stores a sweep's trials in batches, in number order, each batch one transaction (see
+/// `SweepRunner.feeder`). Trial n of the space is computed alone (`SearchSpace.trialSpecs(_:)`),
+/// so a sweep of a million trials is never expanded at once.
+public final class TrialFeeder: @unchecked Sendable {
+    public let space: SearchSpace
+    public let store: any TrialStore
+    public let batchSize: Int
+    /// A batch is added when fewer than this many stored trials lie ahead of the claims.
+    public let lowWater: Int
+    private let lock = NSLock()
+    private var next: Int
+
+    /// Stores from trial `start` on (the trials below it are stored).
+    public init(space: SearchSpace, store: any TrialStore, start: Int, batchSize: Int = 20_000) {
+        self.space = space
+        self.store = store
+        self.batchSize = max(1, batchSize)
+        lowWater = 2 * self.batchSize
+        next = start
+    }
+
+    /// The number of the first trial not stored by this feeder yet.
+    public var nextNumber: Int { lock.withLock { next } }
+    public var isDone: Bool { nextNumber >= space.trialCount }
+
+    /// Stores the next `count` trials (a batch by default), in one transaction.
+    public func addBatch(_ count: Int? = nil) throws {
+        let start = nextNumber
+        let end = min(space.trialCount, start + (count ?? batchSize))
+        guard start < end else { return }
+        try store.addTrials(space.trialSpecs(start..<end))
+        lock.withLock { next = end }
+    }
+}
+
 /// A flag set once (Ctrl-C, a fatal store error) and read by every worker between batches.
 public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
@@ -192,6 +227,11 @@ public final class SweepRunner: @unchecked Sendable {
     /// every running trial every `lease / 4` seconds; a trial whose lease was lost (the store
     /// says `notOwner`: another worker took it over) is stopped and dropped without writing.
     public var lease: Double?
+    /// Without racing: stores the sweep's trials that are not stored yet, on a thread of its own,
+    /// a batch at a time as the claims come near the last one stored (a large sweep starts at once
+    /// and never spends its time storing trials far ahead). A worker that finds nothing to claim
+    /// waits for the feeder rather than stopping.
+    public var feeder: TrialFeeder?
 
     private var active: Set<String> = []
     private var lost: Set<String> = []
@@ -200,6 +240,10 @@ public final class SweepRunner: @unchecked Sendable {
     /// Signalled when a worker finishes a trial (for workers waiting at a round's end).
     private let finishedTrial = NSCondition()
     private var busyWorkers = 0
+    private let feeding = NSCondition()
+    private var feedingDone = true
+    /// The highest trial number this runner's workers claimed.
+    private var frontier = -1
     private var storeError: (any Error)?
     private var workerNanos: UInt64 = 0
     private var trainingNanos: UInt64 = 0
@@ -236,6 +280,31 @@ public final class SweepRunner: @unchecked Sendable {
         let heartbeats = startHeartbeats()
         defer { heartbeats?() }
         let group = DispatchGroup()
+        if let feeder, !feeder.isDone {
+            feeding.withLock { feedingDone = false }
+            group.enter()
+            let thread = Thread { [self] in
+                defer {
+                    feeding.withLock { feedingDone = true; feeding.broadcast() }
+                    group.leave()
+                }
+                do {
+                    while !cancellation.isCancelled && !feeder.isDone {
+                        let ahead = feeder.nextNumber - feeding.withLock { frontier }
+                        if ahead <= feeder.lowWater {
+                            try feeder.addBatch()
+                            feeding.withLock { feeding.broadcast() }
+                        } else {
+                            feeding.withLock { _ = feeding.wait(until: Date(timeIntervalSinceNow: 0.05)) }
+                        }
+                    }
+                } catch {
+                    fail(error)
+                }
+            }
+            thread.name = "sweep-trials"
+            thread.start()
+        }
         for i in 0..<concurrency {
             group.enter()
             let thread = Thread { [self] in
@@ -294,7 +363,7 @@ public final class SweepRunner: @unchecked Sendable {
     private func waitForOtherHosts() throws -> Bool {
         guard let lease else { return false }
         let here = Self.host(of: owner)
-        let elsewhere = try store.trials().contains { $0.status == .running && $0.owner.map(Self.host) != here }
+        let elsewhere = try store.runningOwners().contains { Self.host(of: $0) != here }
         guard elsewhere else { return false }
         let end = Date().addingTimeInterval(min(lease / 4, 2))
         while Date() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
@@ -324,6 +393,26 @@ public final class SweepRunner: @unchecked Sendable {
 
     private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
+    /// The next trial to run; nil when none is left (or on cancellation). While trials are still
+    /// being added, nothing to claim means "not yet": wait for them.
+    private func nextTrial() throws -> TrialSpec? {
+        while true {
+            // Read before claiming: once feeding is done, every trial was committed before the claim.
+            let doneBefore = feeding.withLock { feedingDone }
+            if let spec = try store.claim(owner: owner, isAbandoned: isAbandoned) {
+                feeding.withLock {
+                    frontier = max(frontier, spec.number)
+                    if !feedingDone { feeding.broadcast() }
+                }
+                return spec
+            }
+            if doneBefore || cancellation.isCancelled { return nil }
+            feeding.withLock {
+                if !feedingDone { _ = feeding.wait(until: Date(timeIntervalSinceNow: 0.05)) }
+            }
+        }
+    }
+
     private func worker() {
         let begin = Self.now()
         var training: UInt64 = 0
@@ -337,25 +426,38 @@ public final class SweepRunner: @unchecked Sendable {
             // Claim; at a race's round end, add the next round or wait for this runner's other
             // workers to finish theirs (the wait is idle time, not storage and dispatch).
             let claimed: TrialSpec?
-            finishedTrial.lock()
-            do {
-                var next = try store.claim(owner: owner, isAbandoned: isAbandoned)
-                if next == nil, let replenish {
-                    if try replenish() { next = try store.claim(owner: owner, isAbandoned: isAbandoned) }
-                    if next == nil && busyWorkers > 0 {
-                        let t = Self.now()
-                        _ = finishedTrial.wait(until: Date().addingTimeInterval(0.5))
-                        idle += Self.now() - t
-                        finishedTrial.unlock()
-                        continue
-                    }
+            if replenish == nil {
+                // Without racing: claim, waiting for the feeder's next batch if need be (without
+                // holding the workers' lock).
+                do {
+                    claimed = try nextTrial()
+                } catch {
+                    fail(error)
+                    return
                 }
-                if next != nil { busyWorkers += 1 }
-                claimed = next
-            } catch {
-                finishedTrial.unlock()
-                fail(error)
-                return
+                finishedTrial.lock()
+                if claimed != nil { busyWorkers += 1 }
+            } else {
+                finishedTrial.lock()
+                do {
+                    var next = try store.claim(owner: owner, isAbandoned: isAbandoned)
+                    if next == nil, let replenish {
+                        if try replenish() { next = try store.claim(owner: owner, isAbandoned: isAbandoned) }
+                        if next == nil && busyWorkers > 0 {
+                            let t = Self.now()
+                            _ = finishedTrial.wait(until: Date().addingTimeInterval(0.5))
+                            idle += Self.now() - t
+                            finishedTrial.unlock()
+                            continue
+                        }
+                    }
+                    if next != nil { busyWorkers += 1 }
+                    claimed = next
+                } catch {
+                    finishedTrial.unlock()
+                    fail(error)
+                    return
+                }
             }
             finishedTrial.unlock()
             do {
@@ -406,7 +508,9 @@ public final class SweepRunner: @unchecked Sendable {
                 }, isCancelled: { cancellation.isCancelled || lostLease(spec.id) })
                 switch outcome {
                 case .completed: finish = TrialFinish(status: .done, seconds: seconds())
-                case .diverged: finish = TrialFinish(status: .diverged, seconds: seconds())
+                case .diverged:
+                    finish = TrialFinish(status: .diverged, seconds: seconds(),
+                                         error: "the loss became non-finite in epoch \(epochs.count + 1); lower lr_max")
                 case .cancelled: finish = nil
                 }
             } catch let failure as StoreFailure {

@@ -13,21 +13,33 @@ public protocol Sampler: Sendable {
 
 /// Every combination of the `values` lists, in parameter order, the last parameter fastest.
 public struct GridSampler: Sampler {
-    public var parameters: [ParameterDomain]
+    public var parameters: [ParameterDomain] { didSet { lists = Self.lists(parameters) } }
+    private var lists: [[Double]]
 
-    public init(parameters: [ParameterDomain]) { self.parameters = parameters }
+    public init(parameters: [ParameterDomain]) {
+        self.parameters = parameters
+        lists = Self.lists(parameters)
+    }
 
-    var lists: [[Double]] {
+    static func lists(_ parameters: [ParameterDomain]) -> [[Double]] {
         parameters.map { d in
             if case .values(let vs) = d.kind { return vs }
             preconditionFailure("a grid takes values lists only")
         }
     }
 
-    public var count: Int { lists.reduce(1) { $0 * $1.count } }
+    /// The product of the list lengths (`Int.max` when it would overflow: far past any cap).
+    public var count: Int {
+        var n = 1
+        for l in lists {
+            let (product, overflow) = n.multipliedReportingOverflow(by: l.count)
+            if overflow { return Int.max }
+            n = product
+        }
+        return n
+    }
 
     public func configuration(at index: Int) -> [(ScheduleParameter, Double)] {
-        let lists = self.lists
         var rest = index
         var out = [(ScheduleParameter, Double)](repeating: (.t0, 0), count: lists.count)
         for k in lists.indices.reversed() {

@@ -23,7 +23,7 @@ public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
     /// What values are allowed, for messages.
     public var allowed: String {
         switch self {
-        case .t0: "t0 must be an integer >= 1"
+        case .t0: "t0 must be an integer in [1, \(Self.maxT0)]"
         case .tmult: "tmult must be a number >= 1"
         case .lrMaxCompression: "lr_max_compression must be a number >= 1, or <= 0 (next peak = the improving epoch's rate)"
         case .triggerValAcc: "trigger_val_acc must be " + SGDRParameters.triggerValAccRule.allowed
@@ -35,13 +35,16 @@ public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
     public func isAllowed(_ v: Double) -> Bool {
         guard v.isFinite else { return false }
         switch self {
-        case .t0: return v >= 1 && v == v.rounded() && v < 1e9
+        case .t0: return v >= 1 && v == v.rounded() && v <= Double(Self.maxT0)
         case .tmult: return v >= 1
         case .lrMaxCompression: return v <= 0 || v >= 1
         case .triggerValAcc: return SGDRParameters.triggerValAccRule.isAllowed(v)
         case .lrMax, .lrMin: return v > 0
         }
     }
+
+    /// The largest `t0` (a cycle far longer than any run; keeps the value an exact integer).
+    public static let maxT0 = 999_999_999
 
     /// Integer-valued: random draws are rounded, list values must be whole.
     public var isInteger: Bool { self == .t0 }
@@ -182,16 +185,23 @@ public struct SearchSpace: Hashable, Sendable {
 
     /// The baselines, then the SGDR configurations `sgdr-0000`, ... in the sampler's order.
     public func expandConfigurations() -> [Configuration] {
-        let base = parameters(with: [])
-        var out = baselines.map { Configuration(id: $0.rawValue, schedule: scheduleConfig(kind: $0, base), swept: [:]) }
         let s = sampler
-        for i in 0..<s.count {
-            let values = s.configuration(at: i)
-            out.append(Configuration(
-                id: Self.configurationID(i), schedule: scheduleConfig(kind: .sgdr, parameters(with: values)),
-                swept: Dictionary(values.map { ($0.0.rawValue, $0.1) }, uniquingKeysWith: { $1 })))
+        return (0..<(baselines.count + s.count)).map { configuration(at: $0, sampler: s) }
+    }
+
+    /// Configuration `index` of `expandConfigurations()`, computed alone.
+    public func configuration(at index: Int) -> Configuration { configuration(at: index, sampler: sampler) }
+
+    func configuration(at index: Int, sampler s: any Sampler) -> Configuration {
+        if index < baselines.count {
+            let kind = baselines[index]
+            return Configuration(id: kind.rawValue, schedule: scheduleConfig(kind: kind, parameters(with: [])), swept: [:])
         }
-        return out
+        let i = index - baselines.count
+        let values = s.configuration(at: i)
+        return Configuration(
+            id: Self.configurationID(i), schedule: scheduleConfig(kind: .sgdr, parameters(with: values)),
+            swept: Dictionary(values.map { ($0.0.rawValue, $0.1) }, uniquingKeysWith: { $1 }))
     }
 
     public static func configurationID(_ index: Int) -> String {
@@ -208,6 +218,7 @@ public struct SearchSpace: Hashable, Sendable {
     /// are claimed in order and a race can grow in `repeats` (and random search in `trials`)
     /// without renumbering; `repeatsOf` then says how many repeats of a configuration to list.
     public func trialSpecs(repeatsOf: ((Configuration) -> Int)? = nil) -> [TrialSpec] {
+        if racing == nil && repeatsOf == nil { return trialSpecs(0..<trialCount) }
         var specs: [TrialSpec] = []
         for (index, c) in expandConfigurations().enumerated() {
             for r in 0..<(repeatsOf?(c) ?? repeats) {
@@ -218,6 +229,28 @@ public struct SearchSpace: Hashable, Sendable {
                     seed: Seeds.training(sweepSeed: seed, repeatIndex: r),
                     schedule: c.schedule, swept: c.swept))
             }
+        }
+        return specs
+    }
+
+    /// Without racing: the trials numbered `numbers` (within `0..<trialCount`), computed without
+    /// the others (trial n is repeat `n % repeats` of configuration `n / repeats`), so that a
+    /// sweep of a million trials is stored a batch at a time, never expanded at once.
+    public func trialSpecs(_ numbers: Range<Int>) -> [TrialSpec] {
+        precondition(racing == nil, "a race's trials are numbered round-major: use trialSpecs(repeatsOf:)")
+        let s = sampler
+        var specs: [TrialSpec] = []
+        specs.reserveCapacity(numbers.count)
+        var current: (index: Int, configuration: Configuration)?
+        for n in numbers {
+            let index = n / repeats, r = n % repeats
+            if current?.index != index { current = (index, configuration(at: index, sampler: s)) }
+            let c = current!.configuration
+            specs.append(TrialSpec(
+                id: TrialSpec.id(configuration: c.id, repeatIndex: r), number: n,
+                configuration: c.id, repeatIndex: r,
+                seed: Seeds.training(sweepSeed: seed, repeatIndex: r),
+                schedule: c.schedule, swept: c.swept))
         }
         return specs
     }

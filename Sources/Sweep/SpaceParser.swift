@@ -12,8 +12,10 @@ extension SearchSpace {
         + plateauRules.map(\.name)
     static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "model", "conv", "hidden",
                                "optimizer", "momentum", "nesterov", "weight_decay", "threads"]
-    /// Upper bounds that keep a typo from asking for a sweep that cannot end.
-    static let maxRepeats = 1000, maxTrials = 1_000_000, maxConcurrency = 256, maxConfigurations = 1_000_000
+    /// Upper bounds that keep a typo from asking for a sweep that cannot end (listed in the
+    /// README): trials count configurations x repeats, baselines included.
+    public static let maxRepeats = 1000, maxTrials = 1_000_000, maxConcurrency = 256, maxConfigurations = 1_000_000
+    public static let maxEpochs = 100_000, maxBatchSize = 1_000_000, maxLayerWidth = 65536, maxThreads = 256
 
     /// Decodes and validates a space file. Nothing is run and nothing is written: every problem
     /// is reported here, with the file, the key path and what is allowed.
@@ -72,6 +74,8 @@ struct SpaceDecoder {
         return x
     }
 
+    /// An integer: a whole number in any JSON spelling (`5`, `5.0`, `5e3`), like every integer
+    /// of a space file (`seed` included).
     func integer(_ v: JSONValue, _ path: String, min lo: Int, max hi: Int, _ allowed: String) throws(SpaceError) -> Int {
         let x = try number(v, path, allowed)
         guard x == x.rounded() else { throw fail(path, "expected an integer, got \(v.shortText); \(allowed)") }
@@ -143,12 +147,18 @@ struct SpaceDecoder {
 
         var seed: UInt64 = 0
         if let v = top["seed"] {
-            let allowed = "seed must be an integer in [0, 2^64 - 1]"
-            guard case .number(_, let text) = v.kind else {
+            let allowed = "seed must be an integer in [0, 2^64 - 1] (above 2^53, written as plain digits)"
+            guard case .number(let x, let text) = v.kind else {
                 throw fail("seed", "expected an integer, got \(v.typeName) \(v.shortText); \(allowed)")
             }
-            guard let s = UInt64(text) else { throw fail("seed", "\(text) is not allowed; \(allowed)") }
-            seed = s
+            if let s = UInt64(text) {
+                seed = s
+            } else {
+                // Another spelling of a whole number (1.0, 1e3), exact only up to 2^53.
+                guard x.isFinite && x == x.rounded() else { throw fail("seed", "expected an integer, got \(text); \(allowed)") }
+                guard x >= 0 && x <= 9_007_199_254_740_992 else { throw fail("seed", "\(text) is out of range; \(allowed)") }
+                seed = UInt64(x)
+            }
         }
         let repeats = try top["repeats"].map { v throws(SpaceError) in
             try integer(v, "repeats", min: 1, max: SearchSpace.maxRepeats, "repeats must be an integer in [1, \(SearchSpace.maxRepeats)]")
@@ -289,7 +299,14 @@ struct SpaceDecoder {
         try checkRates(space)
         let count = space.sampler.count
         guard count <= SearchSpace.maxConfigurations else {
-            throw fail("parameters", "the grid has \(count) configurations; at most \(SearchSpace.maxConfigurations) are allowed")
+            let size = count == Int.max ? "more than \(Int.max)" : String(count)
+            throw fail("parameters", "the grid has \(size) configurations; at most \(SearchSpace.maxConfigurations) are allowed")
+        }
+        // The cap on trials counts configurations x repeats, baselines included.
+        let trialCount = (count + baselines.count) * repeats
+        guard trialCount <= SearchSpace.maxTrials else {
+            let key = top["repeats"] != nil ? "repeats" : strategy == .random ? "trials" : "parameters"
+            throw fail(key, "the sweep has \(count + baselines.count) configurations x \(repeats) repeat\(repeats == 1 ? "" : "s") = \(trialCount) trials; at most \(SearchSpace.maxTrials) trials are allowed (configurations x repeats, baselines included)")
         }
         return space
     }
@@ -317,9 +334,11 @@ struct SpaceDecoder {
                     throw fail(path + ".values", "the list is empty; give at least one value (\(p.allowed))")
                 }
                 var values: [Double] = []
+                values.reserveCapacity(items.count)
+                var seen = Set<Double>(minimumCapacity: items.count)  // linear: a list may be long
                 for (i, item) in items.enumerated() {
                     let x = try parameterValue(item, "\(path).values[\(i)]", p)
-                    guard !values.contains(x) else {
+                    guard seen.insert(x).inserted else {
                         throw fail("\(path).values[\(i)]", "\(item.shortText) is listed twice; each value once")
                     }
                     values.append(x)
@@ -399,17 +418,27 @@ struct SpaceDecoder {
                 convGiven = true
             case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
             case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's files (Fashion-MNIST IDX, or CIFAR-10 binary)")
-            case "train_size":
-                data.trainSize = try integer(m.value, path, min: 1, max: 10_000_000, "train_size must be an integer >= 1")
-                trainSizeGiven = true
-            case "val_size": data.valSize = try integer(m.value, path, min: 1, max: 10_000_000, "val_size must be an integer >= 1")
-            case "epochs": training.epochs = try integer(m.value, path, min: 1, max: 100_000, "epochs must be an integer in [1, 100000]")
-            case "batch_size": training.batchSize = try integer(m.value, path, min: 1, max: 1_000_000, "batch_size must be an integer >= 1")
+            case "train_size", "val_size":
+                let most = DataSet.fileTrainCount - 1
+                let n = try integer(m.value, path, min: 1, max: most,
+                                    "\(m.key) must be an integer in [1, \(most)] (train_size + val_size <= \(DataSet.fileTrainCount); \(DatasetKind.cifar10.trainFileCount) for cifar10)")
+                if m.key == "train_size" { data.trainSize = n; trainSizeGiven = true } else { data.valSize = n }
+            case "epochs":
+                let most = SearchSpace.maxEpochs
+                training.epochs = try integer(m.value, path, min: 1, max: most, "epochs must be an integer in [1, \(most)]")
+            case "batch_size":
+                let most = SearchSpace.maxBatchSize
+                training.batchSize = try integer(m.value, path, min: 1, max: most, "batch_size must be an integer in [1, \(most)]")
             case "hidden":
-                let allowed = "hidden is a list of layer widths, integers >= 1 (e.g. [256, 128])"
+                let most = SearchSpace.maxLayerWidth
+                let allowed = "hidden is a list of one or more layer widths, integers in [1, \(most)] (e.g. [256, 128])"
+                let items = try array(m.value, path, allowed)
+                guard !items.isEmpty else {
+                    throw fail(path, "the list is empty; \(allowed) (a sweep needs a hidden layer)")
+                }
                 training.hidden = []
-                for (i, item) in try array(m.value, path, allowed).enumerated() {
-                    training.hidden.append(try integer(item, "\(path)[\(i)]", min: 1, max: 1_000_000, allowed))
+                for (i, item) in items.enumerated() {
+                    training.hidden.append(try integer(item, "\(path)[\(i)]", min: 1, max: most, allowed))
                 }
                 hiddenGiven = true
             case "optimizer": training.optimizer = try choice(m.value, path, OptimizerKind.allCases, what: "optimizer")
@@ -425,7 +454,8 @@ struct SpaceDecoder {
                 guard x >= 0 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
                 training.weightDecay = x
             case "threads":
-                threads = try integer(m.value, path, min: 1, max: 256, "threads (BLAS threads per trial) must be an integer in [1, 256]")
+                let most = SearchSpace.maxThreads
+                threads = try integer(m.value, path, min: 1, max: most, "threads (BLAS threads per trial) must be an integer in [1, \(most)]")
             default: preconditionFailure("unhandled training key \(m.key)")
             }
         }

@@ -76,12 +76,16 @@ public struct TrialRecord: Hashable, Sendable {
     /// Wall-clock seconds of the finished run.
     public var seconds: Double?
     public var error: String?
-    /// The epochs of the current (or finished) attempt, in order.
+    /// The epochs of the current (or finished) attempt, in order. Empty in a record read without
+    /// its epochs (`TrialStore.trials(withEpochs: false)`): `summary` then holds what they gave.
     public var epochs: [EpochMetrics]
+    /// A finished trial's summary as stored, for records read without their epochs (nil
+    /// otherwise; the summary properties below then follow `epochs`).
+    public var summary: EpochSummary?
 
     public init(spec: TrialSpec, status: TrialStatus, owner: String? = nil, attempts: Int = 0,
                 startedAt: Double? = nil, finishedAt: Double? = nil, seconds: Double? = nil,
-                error: String? = nil, epochs: [EpochMetrics] = []) {
+                error: String? = nil, epochs: [EpochMetrics] = [], summary: EpochSummary? = nil) {
         self.spec = spec
         self.status = status
         self.owner = owner
@@ -91,18 +95,86 @@ public struct TrialRecord: Hashable, Sendable {
         self.seconds = seconds
         self.error = error
         self.epochs = epochs
+        self.summary = summary
     }
 
     /// Best validation accuracy over the epochs (nil without epochs).
-    public var bestValAcc: Double? { epochs.bestValAcc }
+    public var bestValAcc: Double? { epochs.isEmpty ? summary?.bestValAcc : epochs.bestValAcc }
     /// 1-based epoch of the best validation accuracy (the first one on ties).
-    public var bestEpoch: Int? { epochs.bestEpoch }
-    public var finalValAcc: Double? { epochs.finalValAcc }
+    public var bestEpoch: Int? { epochs.isEmpty ? summary?.bestEpoch : epochs.bestEpoch }
+    public var finalValAcc: Double? { epochs.isEmpty ? summary?.finalValAcc : epochs.finalValAcc }
+
+    /// The record without its epochs, its summary kept (what `trials(withEpochs: false)` reads).
+    public var withoutEpochs: TrialRecord {
+        var r = self
+        r.summary = status.isFinished ? EpochSummary(bestValAcc: bestValAcc, bestEpoch: bestEpoch, finalValAcc: finalValAcc) : nil
+        r.epochs = []
+        return r
+    }
 
     /// The trial's value of `objective` (nil without epochs).
     public func score(_ objective: Objective) -> Double? {
         objective == .bestValAcc ? bestValAcc : finalValAcc
     }
+}
+
+/// What a finished trial's epochs gave, as stored beside it (see `[EpochMetrics].bestEpoch`).
+public struct EpochSummary: Hashable, Sendable {
+    public var bestValAcc: Double?
+    public var bestEpoch: Int?
+    public var finalValAcc: Double?
+
+    public init(bestValAcc: Double?, bestEpoch: Int?, finalValAcc: Double?) {
+        self.bestValAcc = bestValAcc
+        self.bestEpoch = bestEpoch
+        self.finalValAcc = finalValAcc
+    }
+}
+
+/// What ranking needs of one trial, and no more (`TrialStore.briefs(_:)`): a million of them
+/// are read in a fraction of a second.
+public struct TrialBrief: Hashable, Sendable {
+    public var number: Int
+    public var status: TrialStatus
+    /// The objective's value (finished trials with epochs).
+    public var score: Double?
+    public var seconds: Double?
+    public var finishedAt: Double?
+    /// Whether the trial was ever claimed (only those can have epochs).
+    public var claimed: Bool
+
+    public init(number: Int, status: TrialStatus, score: Double? = nil, seconds: Double? = nil,
+                finishedAt: Double? = nil, claimed: Bool = false) {
+        self.number = number
+        self.status = status
+        self.score = score
+        self.seconds = seconds
+        self.finishedAt = finishedAt
+        self.claimed = claimed
+    }
+
+    /// The brief of a record.
+    public init(_ r: TrialRecord, objective: Objective) {
+        self.init(number: r.spec.number, status: r.status, score: r.status.isFinished ? r.score(objective) : nil,
+                  seconds: r.seconds, finishedAt: r.finishedAt, claimed: r.attempts > 0)
+    }
+}
+
+/// How many trials a store holds, by status (`TrialStore.counts()`).
+public struct TrialCounts: Hashable, Sendable {
+    public var byStatus: [TrialStatus: Int]
+    /// One more than the largest trial number stored (0 when there is none): with `total`, tells
+    /// whether the stored trials are the first `total` of the sweep.
+    public var nextNumber: Int
+
+    public init(byStatus: [TrialStatus: Int] = [:], nextNumber: Int = 0) {
+        self.byStatus = byStatus
+        self.nextNumber = nextNumber
+    }
+
+    public var total: Int { byStatus.values.reduce(0, +) }
+    public var finished: Int { byStatus.filter { $0.key.isFinished }.values.reduce(0, +) }
+    public subscript(_ status: TrialStatus) -> Int { byStatus[status] ?? 0 }
 }
 
 /// The sweep a store holds: the space file as given and its canonical hash.

@@ -27,13 +27,21 @@ import Engine
 ///   nor its epochs change again.
 /// - `interrupt` moves a running trial back to `interrupted` (it keeps its partial epochs until
 ///   it is claimed again), for a clean stop such as Ctrl-C.
-/// - Reads (`info`, `trials`) return a consistent snapshot, epochs included, in `number` order.
+/// - Reads (`info`, `trials`, `counts`, `epochs`, `bestDone`) each return a consistent snapshot;
+///   `trials` in `number` order, with every trial's epochs, or without them (then each finished
+///   trial carries its `summary`, exactly what its epochs give).
 /// - **Leases.** A store opened with a lease of L seconds (`--lease`) also counts as runnable a
 ///   `running` trial whose last heartbeat is more than L seconds old, whoever owns it and on
 ///   whichever host: the claim sets the heartbeat and `heartbeat(trial:owner:)` renews it (the
 ///   runner does so every L/4 seconds). `heartbeat` succeeds only on a trial running under that
 ///   owner and throws `notOwner` otherwise: the worker then lost its lease and stops the trial
 ///   without writing. Without a lease, only `isAbandoned` makes a running trial runnable.
+/// - **Scale.** A sweep may hold a million trials: `claim`, `appendEpochs`, `finish`,
+///   `interrupt`, `counts` and `bestDone` never load the trial table (they use indexes and
+///   aggregates), and `addTrials` is called with batches of specs, each batch one transaction.
+/// - `close()` ends the store's use by this process (after it, no method may be called): a
+///   database file is left complete on its own (SQLite: checkpointed, no `-wal`/`-shm` left
+///   when no other process has it open).
 public protocol TrialStore: AnyObject, Sendable {
     func create(_ info: SweepInfo) throws -> SweepInfo
     func info() throws -> SweepInfo?
@@ -48,9 +56,70 @@ public protocol TrialStore: AnyObject, Sendable {
     func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws
     func interrupt(trial id: String, owner: String) throws
     func trials() throws -> [TrialRecord]
+    /// Every trial, in `number` order; without epochs when `withEpochs` is false (faster, and
+    /// small: what ranking needs).
+    func trials(withEpochs: Bool) throws -> [TrialRecord]
+    /// Every trial's brief, in `number` order (the objective picks `score`).
+    func briefs(_ objective: Objective) throws -> [TrialBrief]
+    /// The trials with these numbers, without epochs, in `number` order (unknown numbers skipped).
+    func trials(numbers: [Int]) throws -> [TrialRecord]
+    /// The epochs of the given trials (a trial without epochs, or unknown, is absent).
+    func epochs(ofTrials ids: [String]) throws -> [String: [EpochMetrics]]
+    /// The owners of the running trials (each once).
+    func runningOwners() throws -> Set<String>
+    /// How many trials there are by status.
+    func counts() throws -> TrialCounts
+    /// The `done` trial with the highest `objective` (the smallest number on ties), with its value.
+    func bestDone(_ objective: Objective) throws -> (id: String, score: Double)?
+    func close() throws
 }
 
 extension TrialStore {
+    /// Stores that need nothing faster (a test wrapper) answer these from `trials()`.
+    public func trials(withEpochs: Bool) throws -> [TrialRecord] {
+        let all = try trials()
+        return withEpochs ? all : all.map(\.withoutEpochs)
+    }
+
+    public func briefs(_ objective: Objective) throws -> [TrialBrief] {
+        try trials().map { TrialBrief($0, objective: objective) }
+    }
+
+    public func trials(numbers: [Int]) throws -> [TrialRecord] {
+        let wanted = Set(numbers)
+        return try trials().filter { wanted.contains($0.spec.number) }.map(\.withoutEpochs)
+    }
+
+    public func epochs(ofTrials ids: [String]) throws -> [String: [EpochMetrics]] {
+        let wanted = Set(ids)
+        var out: [String: [EpochMetrics]] = [:]
+        for r in try trials() where wanted.contains(r.spec.id) && !r.epochs.isEmpty { out[r.spec.id] = r.epochs }
+        return out
+    }
+
+    public func runningOwners() throws -> Set<String> {
+        Set(try trials(withEpochs: false).filter { $0.status == .running }.compactMap(\.owner))
+    }
+
+    public func counts() throws -> TrialCounts {
+        var c = TrialCounts()
+        for r in try trials() {
+            c.byStatus[r.status, default: 0] += 1
+            c.nextNumber = max(c.nextNumber, r.spec.number + 1)
+        }
+        return c
+    }
+
+    public func bestDone(_ objective: Objective) throws -> (id: String, score: Double)? {
+        var best: (id: String, score: Double)?
+        for r in try trials() where r.status == .done {
+            if let s = r.score(objective), s > (best?.score ?? -.infinity) { best = (r.spec.id, s) }
+        }
+        return best
+    }
+
+    public func close() throws {}
+
     public func appendEpoch(_ metrics: EpochMetrics, trial id: String, owner: String) throws {
         try appendEpochs([metrics], trial: id, owner: owner)
     }

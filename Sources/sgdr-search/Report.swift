@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let sweep: StoredSweep
-        do { sweep = try StoredSweep.load(db: database.location.display, openStore: database.location.open) } catch {
+        do { sweep = try StoredSweep.load(db: database.location.display, openStore: database.location.open, plotting: top) } catch {
             console.error("\(error)")
             throw ExitCode(1)
         }

@@ -30,13 +30,15 @@ struct StoreLocation {
     var isPostgres: Bool { PostgresTrialStore.isURL(db) }
     var display: String { isPostgres ? PostgresTrialStore.display(db) : db }
 
-    /// A `StoreOpener` for the commands (which pass `display` back as the path).
-    func open(path: String, create: Bool) throws -> any TrialStore {
+    /// A `StoreOpener` for the commands (which pass `display` back as the path): only `.create`
+    /// creates a sweep, and `.read` opens an SQLite file read-only.
+    func open(path: String, access: StoreAccess) throws -> any TrialStore {
         if isPostgres {
-            return try PostgresTrialStore(url: db, sweep: sweep, create: create, lease: lease)
+            return try PostgresTrialStore(url: db, sweep: sweep, create: access == .create, lease: lease)
         }
-        let store = try SQLiteTrialStore(path: path, create: create, lease: lease)
+        let store = try SQLiteTrialStore(path: path, create: access == .create, readOnly: access == .read, lease: lease)
         if let sweep, let info = try store.info(), info.name != sweep {
+            try? store.close()
             throw SweepError("\(path) holds the sweep \"\(info.name)\", not \"\(sweep)\"")
         }
         return store

@@ -181,6 +181,10 @@ struct Train: ParsableCommand {
         } catch {
             throw fail(error)
         }
+        if let problem = options.memoryProblem(data: dataOptions) {
+            Console.standard.error(cliSpelling(problem))
+            throw ExitCode.failure
+        }
         let dataSet = try loadData(dataOptions)
         BLAS.setThreads(threads)
         var schedule = config.makeSchedule()

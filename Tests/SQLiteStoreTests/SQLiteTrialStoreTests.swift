@@ -2,7 +2,7 @@ import Engine
 import Foundation
 import GRDB
 import Schedules
-import SQLiteStore
+@testable import SQLiteStore
 import Sweep
 import XCTest
 
@@ -238,6 +238,101 @@ final class SQLiteTrialStoreTests: XCTestCase {
         XCTAssertThrowsError(try store.appendEpoch(C.epoch(1, valAcc: 0.2), trial: spec.id, owner: "p")) { error in
             XCTAssertEqual(error as? SQLiteStoreError, .duplicateEpoch(trial: spec.id, epoch: 1))
         }
+    }
+
+    func testErrorsAreOneLineNamingTheFileWithoutSQL() throws {
+        let file = path()
+        let store = try storeWithTrials(2, path: file)
+        var clash = C.spec(9)
+        clash.number = 1
+        XCTAssertThrowsError(try store.addTrials([clash])) { error in
+            let text = "\(error)"
+            XCTAssertFalse(text.contains("\n"), text)
+            XCTAssertFalse(text.contains("INSERT"), text)
+            XCTAssertTrue(text.hasPrefix("sweep database \(file): SQLite error 2067: UNIQUE constraint failed"), text)
+        }
+        let missingFolder = directory.appendingPathComponent("no/such/folder/x.sqlite").path
+        XCTAssertThrowsError(try SQLiteTrialStore(path: missingFolder)) { error in
+            XCTAssertEqual("\(error)", "sweep database \(missingFolder): cannot create it: the folder \(directory.path)/no/such/folder does not exist")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("no").path))
+    }
+
+    /// SQLite's codes in words: the file and what is wrong, one line, never SQL or its jargon alone.
+    func testSQLiteCodesAreSaidInWords() {
+        let file = path()
+        func said(_ code: ResultCode, _ message: String = "x", sql: String? = nil) -> String {
+            "\(SQLiteTrialStore.describe(DatabaseError(resultCode: code, message: message, sql: sql), file))"
+        }
+        XCTAssertEqual(said(.SQLITE_IOERR_WRITE, "disk I/O error"),
+                       "sweep database \(file): a disk read or write failed (SQLite error 778: disk I/O error; is the disk full, removed or failing?)")
+        XCTAssertEqual(said(.SQLITE_FULL), "sweep database \(file): cannot write it: the disk is full (SQLite error 13)")
+        XCTAssertEqual(said(.SQLITE_CORRUPT), "sweep database \(file): the file is damaged (SQLite error 11: database disk image is malformed)")
+        XCTAssertEqual(said(.SQLITE_BUSY), "sweep database \(file): another process kept it locked for more than 10 s (SQLite error 5); try again")
+        XCTAssertEqual(said(.SQLITE_READONLY), "sweep database \(file): cannot write it: the file or its folder is read-only (SQLite error 8)")
+        XCTAssertEqual(said(.SQLITE_ERROR, "could not activate WAL Mode at path: \(file)"),
+                       "sweep database \(file): cannot use it: SQLite could not switch it to WAL mode (the file and its folder must be writable, on a local file system)")
+        XCTAssertEqual(said(.SQLITE_CANTOPEN, "unable to open database file"),
+                       "sweep database \(file): cannot open it (SQLite error 14: unable to open the database file)")
+        let constraint = said(.SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: trials.number",
+                              sql: "INSERT INTO trials (id, number)\nVALUES (?, ?)")
+        XCTAssertEqual(constraint, "sweep database \(file): SQLite error 2067: UNIQUE constraint failed: trials.number")
+    }
+
+    // MARK: Closing and reading
+
+    /// After `close()` a sweep is one file, in rollback-journal mode, that reads back whole; it
+    /// goes back to WAL when opened for writing again.
+    func testCloseLeavesOneFile() throws {
+        let file = path()
+        let store = try storeWithTrials(3, path: file)
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 1), appending: [C.epoch(1, valAcc: 0.5)])
+        let before = try store.trials()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file + "-wal"))
+        try store.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["sweep.sqlite"])
+        try raw(file).read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "delete")
+        }
+        let reader = try SQLiteTrialStore(path: file, create: false, readOnly: true)
+        XCTAssertEqual(try reader.trials(), before)
+        try reader.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["sweep.sqlite"],
+                       "a read-only reader creates no file")
+        let writer = try SQLiteTrialStore(path: file, create: false)
+        XCTAssertEqual(try writer.trials(), before)
+        try raw(file).read { db in XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal") }
+        try writer.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["sweep.sqlite"])
+    }
+
+    /// A store another connection holds open stays in WAL mode at close, without waiting.
+    func testCloseWhileAnotherConnectionReadsDoesNotWait() throws {
+        let file = path()
+        let store = try storeWithTrials(3, path: file)
+        let other = try SQLiteTrialStore(path: file, create: false)
+        XCTAssertEqual(try other.trials().count, 3)
+        let start = Date()
+        try store.close()
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "close never waits out the busy timeout")
+        XCTAssertEqual(try other.trials().count, 3)
+        try other.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["sweep.sqlite"])
+    }
+
+    func testReadOnlyStoreNeverWrites() throws {
+        let file = path()
+        try storeWithTrials(2, path: file).close()
+        let reader = try SQLiteTrialStore(path: file, create: false, readOnly: true)
+        XCTAssertEqual(try reader.counts().total, 2)
+        XCTAssertThrowsError(try reader.claim(owner: "p", isAbandoned: never)) { error in
+            XCTAssertTrue("\(error)".contains("cannot write it: the file or its folder is read-only"), "\(error)")
+        }
+        XCTAssertThrowsError(try SQLiteTrialStore(path: path("missing.sqlite"), create: true, readOnly: true)) { error in
+            XCTAssertEqual(error as? SQLiteStoreError, .noDatabase(path: path("missing.sqlite")))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("missing.sqlite")))
     }
 
     // MARK: Schema

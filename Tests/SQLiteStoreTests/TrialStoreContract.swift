@@ -457,6 +457,52 @@ class TrialStoreContract: XCTestCase {
         XCTAssertEqual(r.epochs[1].valAcc, 0.1)
         XCTAssertEqual(r.bestEpoch, 1)
     }
+
+    // MARK: Reads for large sweeps
+
+    /// `counts`, `briefs`, `bestDone`, `trials(withEpochs: false)`, `trials(numbers:)` and
+    /// `epochs(ofTrials:)` say exactly what `trials()` says, in their own shape.
+    func checkLightReadsAgreeWithTrials() throws {
+        let store = try createdStore((0..<7).map { Self.spec($0) })
+        XCTAssertEqual(try store.counts(), TrialCounts(byStatus: [.pending: 7], nextNumber: 7))
+        XCTAssertNil(try store.bestDone(.bestValAcc))
+        func run(_ accs: [Double], _ status: TrialStatus, error: String? = nil) throws {
+            let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+            let epochs = accs.enumerated().map { Self.epoch($0.offset + 1, valAcc: $0.element) }
+            try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: status, seconds: 1.5, error: error),
+                             appending: epochs)
+        }
+        try run([0.5, 0.7, 0.6], .done)
+        try run([0.8, 0.75], .done)
+        try run([0.9], .diverged, error: "the loss became non-finite in epoch 2")
+        try run([], .failed, error: "boom")
+        try run([0.8, 0.7], .done)  // ties with trial 1 on best_val_acc: the smaller number wins
+        let running = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.99), trial: running.id, owner: "p1")
+
+        let all = try store.trials()
+        XCTAssertEqual(try store.runningOwners(), ["p1"])
+        XCTAssertEqual(try store.counts(), TrialCounts(byStatus: [.done: 3, .diverged: 1, .failed: 1, .running: 1, .pending: 1],
+                                                       nextNumber: 7))
+        XCTAssertEqual(try store.trials(withEpochs: true), all)
+        let light = try store.trials(withEpochs: false)
+        XCTAssertEqual(light, all.map(\.withoutEpochs))
+        XCTAssertTrue(light.allSatisfy(\.epochs.isEmpty))
+        XCTAssertEqual(light.map(\.bestValAcc), all.map { $0.status.isFinished ? $0.bestValAcc : nil })
+        XCTAssertEqual(light[2].error, "the loss became non-finite in epoch 2")
+        for objective in Objective.allCases {
+            XCTAssertEqual(try store.briefs(objective), all.map { TrialBrief($0, objective: objective) })
+        }
+        XCTAssertEqual(try store.briefs(.finalValAcc).map(\.score), [0.6, 0.75, 0.9, nil, 0.7, nil, nil])
+        XCTAssertEqual(try store.briefs(.bestValAcc).map(\.claimed), [true, true, true, true, true, true, false])
+        let best = try XCTUnwrap(store.bestDone(.bestValAcc))
+        XCTAssertEqual(best.id, all[1].spec.id)
+        XCTAssertEqual(best.score, 0.8)
+        XCTAssertEqual(try store.bestDone(.finalValAcc)?.id, all[1].spec.id)
+        XCTAssertEqual(try store.trials(numbers: [5, 0, 99, 2, 2]), [all[0], all[2], all[5]].map(\.withoutEpochs))
+        let ids = [all[0].spec.id, all[3].spec.id, running.id, "nope"]
+        XCTAssertEqual(try store.epochs(ofTrials: ids), [all[0].spec.id: all[0].epochs, running.id: all[5].epochs])
+    }
 }
 
 final class MemoryTrialStoreContractTests: TrialStoreContract {
@@ -482,6 +528,7 @@ final class MemoryTrialStoreContractTests: TrialStoreContract {
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
     func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws { try checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() }
     func testHeartbeatNeedsTheRunningOwner() throws { try checkHeartbeatNeedsTheRunningOwner() }
+    func testLightReadsAgreeWithTrials() throws { try checkLightReadsAgreeWithTrials() }
 }
 
 final class SQLiteTrialStoreContractTests: TrialStoreContract {
@@ -524,6 +571,7 @@ final class SQLiteTrialStoreContractTests: TrialStoreContract {
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
     func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws { try checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() }
     func testHeartbeatNeedsTheRunningOwner() throws { try checkHeartbeatNeedsTheRunningOwner() }
+    func testLightReadsAgreeWithTrials() throws { try checkLightReadsAgreeWithTrials() }
 }
 
 /// A value shared by test threads.

@@ -19,10 +19,10 @@ final class CommandsTests: XCTestCase {
         var stores: [String: MemoryTrialStore] = [:]
         var opened: [String] = []
         struct Missing: Error, CustomStringConvertible { var description: String }
-        func open(_ path: String, _ create: Bool) throws -> any TrialStore {
+        func open(_ path: String, _ access: StoreAccess) throws -> any TrialStore {
             opened.append(path)
             if let s = stores[path] { return s }
-            guard create else { throw Missing(description: "\(path): no such sweep database") }
+            guard access == .create else { throw Missing(description: "\(path): no such sweep database") }
             let s = MemoryTrialStore()
             stores[path] = s
             return s

@@ -86,7 +86,7 @@ final class SpaceValidationTests: XCTestCase {
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"epochs": "ten"}}"#,
                     path: "training.epochs", contains: ["expected a number", "\"ten\"", "epochs must be an integer"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1, "2"]}}}"#,
-                    path: "parameters.t0.values[1]", contains: ["expected a number", "t0 must be an integer >= 1"])
+                    path: "parameters.t0.values[1]", contains: ["expected a number", "t0 must be an integer in [1, 999999999]"])
         assertError(#"{"name": 3, "parameters": {"t0": {"values": [1]}}}"#, path: "name", contains: ["expected a string"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": 1}}}"#, path: "parameters.t0.values", contains: ["expected a list"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"nesterov": 1}}"#,
@@ -110,7 +110,7 @@ final class SpaceValidationTests: XCTestCase {
         assertError(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#,
                     path: "parameters.tmult.values[1]", contains: ["0.5 is out of range; tmult must be a number >= 1"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [0]}}}"#,
-                    path: "parameters.t0.values[0]", contains: ["0 is out of range", "integer >= 1"])
+                    path: "parameters.t0.values[0]", contains: ["0 is out of range", "integer in [1, 999999999]"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [2.5]}}}"#,
                     path: "parameters.t0.values[0]", contains: ["2.5 is not an integer"])
         assertError(#"{"name": "x", "parameters": {"lr_max": {"values": [0.1, -0.1]}}}"#,
@@ -128,6 +128,82 @@ final class SpaceValidationTests: XCTestCase {
         assertError(#"{"name": "bad name", "parameters": {"t0": {"values": [1]}}}"#, path: "name", contains: ["letters, digits"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"train_size": 55000}}"#,
                     path: "training", contains: ["train_size + val_size must be <= 60000", "55000 + 10000"])
+    }
+
+    /// Every range message states the real limit, for a value past it.
+    func testRangeMessagesStateTheRealLimit() {
+        let base = #""name": "x", "parameters": {"t0": {"values": [1]}}"#
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1e12]}}}"#,
+                    path: "parameters.t0.values[0]", contains: ["1e12 is out of range; t0 must be an integer in [1, 999999999]"])
+        for (key, value, limit) in [("train_size", "1e12", "[1, 59999]"), ("val_size", "60000", "[1, 59999]"),
+                                    ("epochs", "100001", "[1, 100000]"), ("batch_size", "2000000", "[1, 1000000]"),
+                                    ("threads", "257", "[1, 256]")] {
+            assertError("{\(base), \"training\": {\"\(key)\": \(value)}}", path: "training.\(key)",
+                        contains: ["\(value) is out of range", "\(key)", limit])
+        }
+        assertError("{\(base), \"training\": {\"hidden\": [256, 70000]}}", path: "training.hidden[1]",
+                    contains: ["70000 is out of range", "[1, 65536]"])
+        assertError("{\(base), \"repeats\": 1001}", path: "repeats", contains: ["[1, 1000]"])
+        assertError("{\(base), \"concurrency\": 0}", path: "concurrency", contains: ["[1, 256]"])
+        assertError(#"{"name": "x", "strategy": "random", "trials": 1000001, "parameters": {"t0": {"min": 1, "max": 9}}}"#,
+                    path: "trials", contains: ["[1, 1000000]"])
+    }
+
+    func testAnEmptyHiddenListIsRefused() {
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"hidden": []}}"#,
+                    path: "training.hidden", contains: ["the list is empty", "one or more layer widths"])
+    }
+
+    /// One rule for every integer of a space file, the seed included: a whole number in any JSON
+    /// spelling; a fraction is refused with "expected an integer".
+    func testIntegersAreWholeNumbersInAnySpelling() throws {
+        let s = try space(#"{"name": "x", "seed": 7.0, "repeats": 2.0, "parameters": {"t0": {"values": [1.0, 2e1]}}, "training": {"epochs": 3.0}}"#)
+        XCTAssertEqual(s.seed, 7)
+        XCTAssertEqual(s.repeats, 2)
+        XCTAssertEqual(s.training.epochs, 3)
+        XCTAssertEqual(s.expandConfigurations().map(\.schedule.parameters.t0), [1, 20])
+        XCTAssertEqual(try space(#"{"name": "x", "seed": 1e3, "parameters": {"t0": {"values": [1]}}}"#).seed, 1000)
+        XCTAssertEqual(try space(#"{"name": "x", "seed": 18446744073709551615, "parameters": {"t0": {"values": [1]}}}"#).seed, UInt64.max)
+        for (key, value) in [("seed", "1.5"), ("repeats", "1.5")] {
+            assertError("{\"name\": \"x\", \"\(key)\": \(value), \"parameters\": {\"t0\": {\"values\": [1]}}}",
+                        path: key, contains: ["expected an integer, got 1.5"])
+        }
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1.5]}}}"#, path: "parameters.t0.values[0]",
+                    contains: ["1.5 is not an integer"])
+        assertError(#"{"name": "x", "seed": -1, "parameters": {"t0": {"values": [1]}}}"#, path: "seed", contains: ["out of range"])
+        assertError(#"{"name": "x", "seed": 1e300, "parameters": {"t0": {"values": [1]}}}"#, path: "seed", contains: ["out of range"])
+    }
+
+    /// The cap on trials counts configurations x repeats (baselines included), not configurations.
+    func testTheTrialCapAppliesToConfigurationsTimesRepeats() throws {
+        let values = (1...2000).map(String.init).joined(separator: ", ")
+        assertError("{\"name\": \"x\", \"repeats\": 1000, \"parameters\": {\"t0\": {\"values\": [\(values)]}}}",
+                    path: "repeats", contains: ["2000 configurations x 1000 repeats = 2000000 trials", "at most 1000000 trials"])
+        assertError(#"{"name": "x", "strategy": "random", "trials": 1000000, "baselines": ["step"], "parameters": {"t0": {"min": 1, "max": 9}}}"#,
+                    path: "trials", contains: ["1000001 configurations x 1 repeat = 1000001 trials"])
+        let atTheCap = try space("{\"name\": \"x\", \"repeats\": 500, \"parameters\": {\"t0\": {\"values\": [\(values)]}}}")
+        XCTAssertEqual(atTheCap.trialCount, 1_000_000)
+        // A grid far past the cap (64^5 configurations) is refused before anything is expanded.
+        let big = (1...64).map(String.init).joined(separator: ", ")
+        let lists = ["t0", "tmult", "lr_max_compression", "lr_max", "trigger_val_acc"].map { p -> String in
+            let vs = p == "trigger_val_acc" ? (0..<64).map { "\(Double($0) / 64)" }.joined(separator: ", ")
+                : p == "lr_max" ? (1...64).map { "\(Double($0) / 10)" }.joined(separator: ", ") : big
+            return "\"\(p)\": {\"values\": [\(vs)]}"
+        }.joined(separator: ", ")
+        assertError("{\"name\": \"x\", \"parameters\": {\(lists)}}", path: "parameters", contains: ["at most 1000000"])
+    }
+
+    /// A long values list is checked for duplicates in one pass: a million values parse, and a
+    /// duplicate at the very end is found at its index.
+    func testAMillionValuesParseAndTheirDuplicateIsFound() throws {
+        let values = (1...1_000_000).map(String.init).joined(separator: ",")
+        let s = try space("{\"name\": \"x\", \"parameters\": {\"t0\": {\"values\": [\(values)]}}}")
+        XCTAssertEqual(s.trialCount, 1_000_000)
+        XCTAssertEqual(s.trialSpecs(999_999..<1_000_000).map(\.schedule.parameters.t0), [1_000_000])
+        assertError("{\"name\": \"x\", \"parameters\": {\"t0\": {\"values\": [\(values),17.0]}}}",
+                    path: "parameters.t0.values[1000000]", contains: ["17.0 is listed twice"])
+        assertError(#"{"name": "x", "parameters": {"trigger_val_acc": {"values": [0.0, 0.5, -0.0]}}}"#,
+                    path: "parameters.trigger_val_acc.values[2]", contains: ["listed twice"])
     }
 
     func testStrategyRules() {
