@@ -36,9 +36,9 @@ public struct LeaderboardRow: Hashable, Sendable {
     public var seconds: Double
     /// The objective's value (nil when no repeat is done).
     public var score: Double?
-    /// The trials of this configuration, in repeat order (a slice of the records ranked, shared
+    /// The trials of this configuration, in repeat order (a view of the records ranked, shared
     /// rather than copied: a million rows hold no second copy of their trials).
-    public var trials: ArraySlice<TrialRecord>
+    public var trials: TrialList
     /// The paired difference of this configuration's objective to the best baseline's, over the
     /// repeats both finished (nil for the best baseline itself, or when they share no repeat).
     public var vsBaseline: PairedDifference?
@@ -58,6 +58,37 @@ public struct LeaderboardRow: Hashable, Sendable {
     /// race stopped, else `status`.
     public var statusText: String {
         eliminatedAfter.map { "eliminated (round \($0))" } ?? status
+    }
+}
+
+/// A configuration's trials: a 0-based, read-only view of part of an array of records (the
+/// records a leaderboard was made from), shared rather than copied.
+public struct TrialList: RandomAccessCollection, Hashable, Sendable, ExpressibleByArrayLiteral {
+    private let base: [TrialRecord]
+    private let range: Range<Int>
+
+    public init(_ records: [TrialRecord]) {
+        base = records
+        range = records.indices
+    }
+
+    public init(arrayLiteral records: TrialRecord...) { self.init(records) }
+
+    /// `base[range]`, without a copy.
+    init(_ base: [TrialRecord], _ range: Range<Int>) {
+        self.base = base
+        self.range = range
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { range.count }
+    public subscript(position: Int) -> TrialRecord { base[range.lowerBound + position] }
+
+    public static func == (a: TrialList, b: TrialList) -> Bool { a.elementsEqual(b) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        for t in self { hasher.combine(t) }
     }
 }
 
@@ -93,16 +124,16 @@ public enum Leaderboard {
         var rows: [LeaderboardRow] = []
         rows.reserveCapacity(groups.count)
         for (g, group) in groups.enumerated() {
-            var members: ArraySlice<TrialRecord>
+            var members: TrialList
             if let scattered = group.scattered {
-                members = ArraySlice(scattered.map { sorted[$0] })
+                members = TrialList(scattered.map { sorted[$0] })
             } else {
-                members = sorted[group.range]
+                members = TrialList(sorted, group.range)
             }
             // Aggregated in number order (as `rank` does), listed in repeat order.
             var r = row(configuration: configurations[g], trials: members, objective: objective)
             if !zip(members, members.dropFirst()).allSatisfy({ $0.spec.repeatIndex <= $1.spec.repeatIndex }) {
-                members = ArraySlice(members.sorted { $0.spec.repeatIndex < $1.spec.repeatIndex })
+                members = TrialList(members.sorted { $0.spec.repeatIndex < $1.spec.repeatIndex })
                 r.trials = members
             }
             r.rank = g  // dispatch position, for ties; the rank is set below
@@ -215,7 +246,7 @@ public enum Leaderboard {
         return "pending"
     }
 
-    static func row(configuration: String, trials: ArraySlice<TrialRecord>, objective: Objective) -> LeaderboardRow {
+    static func row(configuration: String, trials: TrialList, objective: Objective) -> LeaderboardRow {
         var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
         var done = 0, seconds = 0.0
         var failed = false, diverged = false, running = false, interrupted = false
