@@ -132,7 +132,8 @@ public struct BestSummary: Sendable {
         if training.model == .cnn {
             args += ["--model", training.model.rawValue, "--conv", training.conv.map(String.init).joined(separator: ",")]
         }
-        args += ["--hidden", training.hidden.map(String.init).joined(separator: ","),
+        // "none" rather than an empty argument, which `$(jq -r '.train_args[]')` would drop.
+        args += ["--hidden", training.hidden.isEmpty ? "none" : training.hidden.map(String.init).joined(separator: ","),
                  "--batch-size", String(training.batchSize), "--optimizer", training.optimizer.rawValue,
                  "--momentum", fmt(training.momentum)]
         if training.nesterov { args.append("--nesterov") }

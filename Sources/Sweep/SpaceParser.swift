@@ -431,11 +431,8 @@ struct SpaceDecoder {
                 training.batchSize = try integer(m.value, path, min: 1, max: most, "batch_size must be an integer in [1, \(most)]")
             case "hidden":
                 let most = SearchSpace.maxLayerWidth
-                let allowed = "hidden is a list of one or more layer widths, integers in [1, \(most)] (e.g. [256, 128])"
+                let allowed = "hidden is a list of layer widths, integers in [1, \(most)] (e.g. [256, 128]; [] for none)"
                 let items = try array(m.value, path, allowed)
-                guard !items.isEmpty else {
-                    throw fail(path, "the list is empty; \(allowed) (a sweep needs a hidden layer)")
-                }
                 training.hidden = []
                 for (i, item) in items.enumerated() {
                     training.hidden.append(try integer(item, "\(path)[\(i)]", min: 1, max: most, allowed))

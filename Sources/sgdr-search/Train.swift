@@ -14,14 +14,15 @@ struct ModelArguments: ParsableArguments {
     var model: ModelKind = .mlp
     @Option(parsing: .unconditional, help: "CNN only: widths of the 3x3 conv + ReLU + 2x2 max-pool blocks, comma-separated (default 32,64).")
     var conv: String?
-    @Option(parsing: .unconditional, help: "Hidden (fully connected) layer widths, comma-separated, or empty for none (default 256,128 for mlp, 128 for cnn).")
+    @Option(parsing: .unconditional, help: "Hidden (fully connected) layer widths, comma-separated, or 'none' (or empty) for none (default 256,128 for mlp, 128 for cnn).")
     var hidden: String?
 
-    /// "32,64" → [32, 64]; `allowEmpty`: "" → [].
+    /// "32,64" → [32, 64]; `allowEmpty`: "" or "none" → [] ("none" is what a rerun command
+    /// writes: an empty argument would vanish in a shell's word splitting).
     static func widths(_ text: String, option: String, allowEmpty: Bool) throws(OptionProblem) -> [Int] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let allowed = "must be comma-separated positive integers like \(option == "--conv" ? "32,64" : "256,128")\(allowEmpty ? ", or empty" : "") (got \"\(text)\")"
-        if trimmed.isEmpty {
+        let allowed = "must be comma-separated positive integers like \(option == "--conv" ? "32,64" : "256,128")\(allowEmpty ? ", or none" : "") (got \"\(text)\")"
+        if trimmed.isEmpty || (allowEmpty && trimmed == "none") {
             if allowEmpty { return [] }
             throw OptionProblem(option: option, message: allowed)
         }

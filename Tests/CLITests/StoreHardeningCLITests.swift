@@ -131,6 +131,24 @@ final class StoreHardeningCLITests: XCTestCase {
 }
 
 extension StoreHardeningCLITests {
+    /// A sweep without hidden layers: `best --json`'s `train_args` rerun it through `train`
+    /// (`--hidden none`, since an empty argument would not survive `$(jq -r '.train_args[]')`).
+    func testNoHiddenLayerRerunsFromBest() throws {
+        let space = try file("flat.json", tiny.replacingOccurrences(of: "\"hidden\": [16]", with: "\"hidden\": []"))
+        let database = dir.appendingPathComponent("flat.sqlite").path
+        let r = try BinaryRunner.run([space, "--db", database])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("--hidden none"), r.stdout)
+        let best = try BinaryRunner.run(["best", database, "--json"])
+        XCTAssertEqual(best.status, 0, best.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(best.stdout.utf8)) as? [String: Any])
+        let args = try XCTUnwrap(object["train_args"] as? [String])
+        XCTAssertFalse(args.contains(""))
+        let rerun = try BinaryRunner.run(["train"] + args)
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        XCTAssertEqual(rerun.stdout.split(separator: "\n").count, 3, rerun.stdout)
+    }
+
     /// Ctrl-C closes the database too: the interrupted sweep is one file.
     func testCtrlCLeavesOneFile() throws {
         let space = try file("slow.json", tiny.replacingOccurrences(of: "\"train_size\": 300", with: "\"train_size\": 4000")

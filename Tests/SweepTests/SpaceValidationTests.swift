@@ -149,9 +149,20 @@ final class SpaceValidationTests: XCTestCase {
                     path: "trials", contains: ["[1, 1000000]"])
     }
 
-    func testAnEmptyHiddenListIsRefused() {
-        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"hidden": []}}"#,
-                    path: "training.hidden", contains: ["the list is empty", "one or more layer widths"])
+    /// `"hidden": []` (no hidden layer) is accepted, and the rerun command says it as
+    /// `--hidden none`, which survives a shell's word splitting (an empty argument would not).
+    func testAnEmptyHiddenListRerunsAsHiddenNone() throws {
+        let s = try space(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "training": {"hidden": []}}"#)
+        XCTAssertEqual(s.training.hidden, [])
+        let summary = BestSummary(rows: [], space: s)
+        XCTAssertEqual(summary.trainArguments, [], "no best configuration, no arguments")
+        var record = TrialRecord(spec: s.trialSpecs()[0], status: .done,
+                                 summary: EpochSummary(bestValAcc: 0.5, bestEpoch: 1, finalValAcc: 0.5))
+        record.seconds = 1
+        let args = BestSummary(rows: Leaderboard.rows([record], objective: .bestValAcc), space: s).trainArguments
+        let i = try XCTUnwrap(args.firstIndex(of: "--hidden"))
+        XCTAssertEqual(args[i + 1], "none")
+        XCTAssertFalse(args.contains(""), "no empty argument: \(args)")
     }
 
     /// One rule for every integer of a space file, the seed included: a whole number in any JSON
