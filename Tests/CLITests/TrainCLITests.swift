@@ -79,7 +79,7 @@ final class TrainCLITests: XCTestCase {
                                 (["--model", "cnn", "--conv", ""], "Error: --conv must be comma-separated positive integers like 32,64 (got \"\")"),
                                 (["--model", "cnn", "--conv", "8,8,8,8"], "Error: --conv must list 1 to 3 convolution widths (got 4)"),
                                 (["--conv", "32,64"], "Error: --conv applies only to --model cnn"),
-                                (["--model", "cnn", "--hidden", "0"], "Error: --hidden must be comma-separated positive integers like 256,128, or empty (got \"0\")")] {
+                                (["--model", "cnn", "--hidden", "0"], "Error: --hidden must be comma-separated positive integers like 256,128, or none (got \"0\")")] {
             for command in ["train", "bench"] {
                 let r = try run([command] + args)
                 XCTAssertEqual(r.status, 64, "\(command) \(args): \(r.stderr)")
