@@ -92,9 +92,10 @@ public enum SweepCommands {
                 stored = true
                 return try execute(effective, store: store, path: path, options: options, console: console)
             } catch {
-                // A database this run created but could not store the sweep in: remove it, so
-                // that nothing half-made is left (the next run creates it again).
-                if !existed && !stored {
+                // A database file this run created but could not store the sweep in: remove it,
+                // so that nothing half-made is left (the next run creates it again). (A server's
+                // database, `scheme://...`, is not a file.)
+                if !existed && !stored && !path.contains("://") {
                     for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
                 }
                 throw error
