@@ -58,13 +58,7 @@ extension ReportPage {
         func px(_ v: Double) -> Double { plot.x + 4 + (axis.fraction(v) ?? 0) * (plot.width - 8) }
         let height = plot.bottom + 46
         let title = "Paired difference to \(baseline), 95% intervals"
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-section=\"comparison\""
-        s += " data-plot=\"\(c(plot.x)) \(c(plot.y)) \(c(plot.width)) \(c(plot.height))\""
-        s += " width=\"\(c(width))\" height=\"\(c(height))\" viewBox=\"0 0 \(c(width)) \(c(height))\" role=\"img\""
-        s += " font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-        s += "<title>\(escapeXML(title))</title>\n"
-        s += "<rect x=\"0\" y=\"0\" width=\"\(c(width))\" height=\"\(c(height))\" fill=\"#ffffff\"/>\n"
-        s += "<text class=\"chart-title\" x=\"\(c(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(escapeXML(title))</text>\n"
+        var s = Self.rowChartHeader(section: "comparison", title: title, plot: plot, width: width, height: height)
         for t in axis.ticks where t.major {
             let x = px(t.value)
             s += "<line x1=\"\(c(x))\" y1=\"\(c(plot.y))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom))\" stroke=\"#e3e3e3\"/>\n"
@@ -86,6 +80,20 @@ extension ReportPage {
             s += "<circle class=\"point\" cx=\"\(c(px(d.mean)))\" cy=\"\(c(y))\" r=\"3.5\" fill=\"\(color)\"/></g>\n"
         }
         return s + "</svg>"
+    }
+
+    /// The opening of a one-row-per-configuration chart: the `svg` element (with the plot
+    /// rectangle as `data-plot`, as every chart of the page), its title and background.
+    static func rowChartHeader(section: String, title: String, plot: PlotRect, width: Double, height: Double) -> String {
+        let c = Format.coord
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-section=\"\(section)\""
+        s += " data-plot=\"\(c(plot.x)) \(c(plot.y)) \(c(plot.width)) \(c(plot.height))\""
+        s += " width=\"\(c(width))\" height=\"\(c(height))\" viewBox=\"0 0 \(c(width)) \(c(height))\" role=\"img\""
+        s += " font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+        s += "<title>\(escapeXML(title))</title>\n"
+        s += "<rect x=\"0\" y=\"0\" width=\"\(c(width))\" height=\"\(c(height))\" fill=\"#ffffff\"/>\n"
+        s += "<text class=\"chart-title\" x=\"\(c(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(escapeXML(title))</text>\n"
+        return s
     }
 
     /// The race: for each SGDR configuration, how many rounds it ran (a bar, grey when it was
@@ -117,13 +125,7 @@ extension ReportPage {
         func mx(_ v: Double) -> Double { meanLeft + (axis.fraction(v) ?? 0) * (plot.right - 4 - meanLeft) }
         let height = plot.bottom + 46
         let title = "Rounds run and mean \(input.objective.rawValue) (95% interval)"
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-section=\"race\""
-        s += " data-plot=\"\(c(plot.x)) \(c(plot.y)) \(c(plot.width)) \(c(plot.height))\""
-        s += " width=\"\(c(width))\" height=\"\(c(height))\" viewBox=\"0 0 \(c(width)) \(c(height))\" role=\"img\""
-        s += " font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-        s += "<title>\(escapeXML(title))</title>\n"
-        s += "<rect x=\"0\" y=\"0\" width=\"\(c(width))\" height=\"\(c(height))\" fill=\"#ffffff\"/>\n"
-        s += "<text class=\"chart-title\" x=\"\(c(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(escapeXML(title))</text>\n"
+        var s = Self.rowChartHeader(section: "race", title: title, plot: plot, width: width, height: height)
         s += "<rect class=\"plot-area\" x=\"\(c(plot.x))\" y=\"\(c(plot.y))\" width=\"\(c(plot.width))\" height=\"\(c(plot.height))\" fill=\"none\" stroke=\"#333333\"/>\n"
         for r in 0...race.rounds {
             let x = bx(Double(r))
