@@ -26,13 +26,16 @@ let package = Package(
         .target(name: "SQLiteStore", dependencies: ["Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         // The PostgreSQL implementation of TrialStore (libpq, called from PostgresClient.swift only).
         .target(name: "PostgresStore", dependencies: ["Sweep", "CLibPQ"]),
+        // The application layer: one function per command, progress, signals, exit codes, file
+        // output and the text/JSON/CSV formatting of results.
+        .target(name: "App", dependencies: ["Sweep", "Engine", "Schedules"]),
         // Self-contained HTML + SVG reports.
         .target(name: "Report", dependencies: ["Sweep", "Schedules"]),
         // The thin command-line shell.
         .executableTarget(
             name: "sgdr-search",
             dependencies: [
-                "Schedules", "Engine", "Sweep", "SQLiteStore", "PostgresStore", "Report",
+                "App", "Schedules", "Engine", "Sweep", "SQLiteStore", "PostgresStore", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -42,7 +45,7 @@ let package = Package(
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Schedules", "Engine", "SpecReference"]),
+        .testTarget(name: "SweepTests", dependencies: ["App", "Sweep", "Schedules", "Engine", "SpecReference"]),
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -31,7 +31,7 @@ extension ReportPage {
         }
         let measured = rows.filter { ($0.vsBaseline?.halfWidth95) != nil }
         if measured.isEmpty {
-            h += "<p class=\"empty\">\(escapeXML(BestSummary.notMeasurable)).</p>\n"
+            h += "<p class=\"empty\">\(escapeXML(PairedDifference.notMeasurable)).</p>\n"
             return h + raceSubsection() + "</section>\n"
         }
         h += "<p>Each configuration's \(escapeXML(input.objective.rawValue)) minus <strong>\(escapeXML(base.configuration))</strong>'s, "

@@ -258,7 +258,7 @@ struct ReportPage {
                 h += "\u{00B1} \(Format.acc(se)) (standard error), 95% interval [\(Format.signed(low)), \(Format.signed(high))]: "
                 h += "the best SGDR configuration is \(verdict) the best baseline.</li>\n"
             } else {
-                h += "<li>Difference: \(escapeXML(BestSummary.notMeasurable)).</li>\n"
+                h += "<li>Difference: \(escapeXML(PairedDifference.notMeasurable)).</li>\n"
             }
         }
         h += "</ul>\n"

@@ -174,7 +174,7 @@ public enum Leaderboard {
     }
 
     /// The ranking tier of a configuration: scored, unscored yet, diverged, failed.
-    static func tier(status: String, score: Double?) -> Int {
+    public static func tier(status: String, score: Double?) -> Int {
         switch status {
         case "failed": 3
         case "diverged": 2
@@ -282,11 +282,11 @@ public enum Leaderboard {
             trials: trials)
     }
 
-    static func mean(_ xs: [Double]) -> Double? {
+    public static func mean(_ xs: [Double]) -> Double? {
         xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
     }
 
-    static func sampleStd(_ xs: [Double]) -> Double? {
+    public static func sampleStd(_ xs: [Double]) -> Double? {
         guard xs.count > 1, let m = mean(xs) else { return nil }
         let ss = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) }
         return (ss / Double(xs.count - 1)).squareRoot()

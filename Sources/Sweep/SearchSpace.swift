@@ -60,7 +60,7 @@ public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
         }
     }
 
-    func value(in p: SGDRParameters) -> Double {
+    public func value(in p: SGDRParameters) -> Double {
         switch self {
         case .t0: Double(p.t0)
         case .tmult: p.tmult

@@ -506,7 +506,7 @@ struct SpaceDecoder {
 }
 
 /// A number as people write it: `5`, `0.1`, `1e-05`.
-func fmt(_ x: Double) -> String {
+public func fmt(_ x: Double) -> String {
     if x == x.rounded(), abs(x) < 1e15 { return String(Int(x)) }
     return "\(x)"
 }

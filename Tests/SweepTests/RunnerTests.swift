@@ -1,3 +1,4 @@
+@testable import App
 import Engine
 import Foundation
 import Schedules

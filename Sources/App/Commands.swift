@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Sweep
 import Synchronization
 import Schedules
 #if canImport(Glibc)

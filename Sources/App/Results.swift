@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Sweep
 import Schedules
 
 /// The leaderboard as CSV and as an aligned table.
@@ -116,7 +117,7 @@ public struct BestSummary: Sendable {
     }
 
     /// Said instead of a verdict when the difference has no spread to judge it by.
-    public static let notMeasurable = "1 repeat: the difference is not measurable; use repeats >= 3"
+    public static let notMeasurable = PairedDifference.notMeasurable
 
     /// The arguments of `sgdr-search train` that rerun the best configuration's repeat 0 exactly:
     /// the schedule, the data, the training settings and repeat 0's seed.
