@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "PostgresStore", dependencies: ["Sweep", "CLibPQ"]),
         // The application layer: one function per command, progress, signals, exit codes, file
         // output and the text/JSON/CSV formatting of results.
-        .target(name: "App", dependencies: ["Sweep", "Engine", "Schedules"]),
+        .target(name: "App", dependencies: ["Sweep", "Engine", "Schedules", "Report"]),
         // Self-contained HTML + SVG reports.
         .target(name: "Report", dependencies: ["Sweep", "Schedules"]),
         // The thin command-line shell.

@@ -1,7 +1,6 @@
 import App
 import ArgumentParser
 import Foundation
-import Report
 import Sweep
 
 struct ReportCommand: ParsableCommand {
@@ -20,36 +19,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try checkTop(top)
-        let console = Console.standard
-        if let out, out != "-" {
-            do throws(SweepError) { try SweepCommands.checkOutput(out, option: "--out", database: database.db) } catch {
-                console.error(error.description)
-                throw ExitCode(error.exitCode)
-            }
-        }
-        let sweep: StoredSweep
-        do { sweep = try StoredSweep.load(db: database.location.display, openStore: database.location.open, plotting: top) } catch {
-            console.error("\(error)")
-            throw ExitCode(1)
-        }
-        let input = ReportInput(
-            name: sweep.space.name, settings: sweep.space.settingsSummary.map { ReportSetting($0.key, $0.value) },
-            objective: sweep.space.objective,
-            parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
-            trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: database.location.display),
-            race: sweep.space.raceState(sweep.trials))
-        if let note = input.note { try console.err(note + "\n") }
-        let html = renderReport(input, top: top)
-        let path = out ?? "runs/\(sweep.space.name).html"
-        if out == nil { try? FileManager.default.createDirectory(atPath: "runs", withIntermediateDirectories: true) }
-        if path == "-" {
-            try console.data(html)
-            return
-        }
-        do { try SweepCommands.writeOutput(html, to: path, option: "--out", database: database.db) } catch let error as SweepError {
-            console.error(error.description)
-            throw ExitCode(error.exitCode)
-        }
-        try console.err("Wrote \(path)\n")
+        try exitWith(SweepCommands.reportPage(db: database.location.display, dbFile: database.db, out: out, top: top,
+                                              openStore: database.location.open, console: .standard))
     }
 }
