@@ -117,3 +117,52 @@ struct SimpleCSV {
     func doubles(_ name: String) -> [Double]? { column(name)?.map { Double($0) ?? .nan } }
     func ints(_ name: String) -> [Int]? { column(name)?.map { Int($0) ?? Int.min } }
 }
+
+/// A running `sgdr-search` whose stderr goes to a file (for kill -9, Ctrl-C and several processes).
+final class ChildProcess {
+    let process = Process()
+    let errURL: URL
+    init(_ arguments: [String], in dir: URL) throws {
+        errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        process.executableURL = try BinaryRunner.binaryURL()
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+    }
+    var stderr: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+    /// Trial ids this process reported finished (`[ n/N] id ...` lines).
+    var finishedIDs: [String] {
+        stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.compactMap { line in
+            line.split(separator: "]", maxSplits: 1).last?.split(separator: " ").first.map(String.init)
+        }
+    }
+    /// Waits until `condition` holds (or the process ends, or `timeout` passes).
+    func wait(timeout: Double, until condition: (ChildProcess) -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if condition(self) { return true }
+            if !process.isRunning { return condition(self) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+    /// Waits for the process to end; false when it still runs after `timeout` seconds.
+    func waitForExit(timeout: Double) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
+        return !process.isRunning
+    }
+}
+
+extension BinaryRunner {
+    /// `leaderboard DB --csv -` as rows of cells, without the `seconds` column (timings differ
+    /// between runs).
+    static func leaderboardWithoutSeconds(_ db: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String]] {
+        let r = try run(["leaderboard", db, "--csv", "-"])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        return r.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }.map { $0.components(separatedBy: ",").dropLast() }
+    }
+}

@@ -7,7 +7,7 @@ import Glibc
 /// A race through the built binary: the same leaderboard, bit for bit (timings aside), at
 /// concurrency 1 and 2, with two processes on one database, and after a kill -9 mid-race.
 final class RacingCLITests: XCTestCase {
-    typealias Child = SweepCLITests.Child
+    typealias Child = ChildProcess
     var dir: URL!
 
     override func setUpWithError() throws {
@@ -26,11 +26,7 @@ final class RacingCLITests: XCTestCase {
     func db(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// The leaderboard CSV without the `seconds` column (timings differ between runs).
-    func leaderboard(_ db: String) throws -> [[String]] {
-        let r = try BinaryRunner.run(["leaderboard", db, "--csv", "-"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return r.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }.map { $0.components(separatedBy: ",").dropLast() }
-    }
+    func leaderboard(_ db: String) throws -> [[String]] { try BinaryRunner.leaderboardWithoutSeconds(db) }
 
     func raceSpace(concurrency: Int = 2) -> String {
         """

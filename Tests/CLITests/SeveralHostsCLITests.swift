@@ -53,41 +53,10 @@ final class SeveralHostsCLITests: XCTestCase {
         return url.path
     }
 
-    /// A running `sgdr-search` whose stderr goes to a file.
-    final class Worker {
-        let process = Process()
-        let errURL: URL
-        init(_ arguments: [String], in dir: URL) throws {
-            errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: errURL.path, contents: nil)
-            process.executableURL = try BinaryRunner.binaryURL()
-            process.arguments = arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: errURL)
-            try process.run()
-        }
-        var stderr: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
-        /// Trial ids this process reported finished (`[ n/N] id ...` lines).
-        var finishedIDs: [String] {
-            stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.compactMap { line in
-                line.split(separator: "]", maxSplits: 1).last?.split(separator: " ").first.map(String.init)
-            }
-        }
-        func waitForExit(timeout: Double) -> Bool {
-            let end = Date().addingTimeInterval(timeout)
-            while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
-            return !process.isRunning
-        }
-    }
+    typealias Worker = ChildProcess
 
     /// The leaderboard CSV without the `seconds` column (timings differ between runs).
-    func leaderboard(_ db: String) throws -> [[String]] {
-        let r = try BinaryRunner.run(["leaderboard", db, "--csv", "-"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let lines = r.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        return lines.map { $0.components(separatedBy: ",").dropLast().map { $0 } }
-    }
+    func leaderboard(_ db: String) throws -> [[String]] { try BinaryRunner.leaderboardWithoutSeconds(db) }
 
     func testFourHostsTwoKilledOneLateEveryTrialFinishesOnceAndTheLeaderboardMatchesOneSQLiteProcess() throws {
         let server = try running()

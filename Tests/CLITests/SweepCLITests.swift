@@ -36,45 +36,9 @@ final class SweepCLITests: XCTestCase {
     func db(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// The leaderboard CSV without the `seconds` column (timings differ between runs).
-    func leaderboard(_ db: String) throws -> [[String]] {
-        let r = try BinaryRunner.run(["leaderboard", db, "--csv", "-"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let lines = r.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        return lines.map { $0.components(separatedBy: ",").dropLast().map { $0 } }
-    }
+    func leaderboard(_ db: String) throws -> [[String]] { try BinaryRunner.leaderboardWithoutSeconds(db) }
 
-    /// A running `sgdr-search` whose stderr goes to a file.
-    final class Child {
-        let process = Process()
-        let errURL: URL
-        init(_ arguments: [String], in dir: URL) throws {
-            errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: errURL.path, contents: nil)
-            process.executableURL = try BinaryRunner.binaryURL()
-            process.arguments = arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: errURL)
-            try process.run()
-        }
-        var stderr: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
-        /// Trial ids this process reported finished (`[ n/N] id ...` lines).
-        var finishedIDs: [String] {
-            stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.compactMap { line in
-                line.split(separator: "]", maxSplits: 1).last?.split(separator: " ").first.map(String.init)
-            }
-        }
-        /// Waits until `condition` holds (or the process ends, or `timeout` passes).
-        func wait(timeout: Double, until condition: (Child) -> Bool) -> Bool {
-            let end = Date().addingTimeInterval(timeout)
-            while Date() < end {
-                if condition(self) { return true }
-                if !process.isRunning { return condition(self) }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            return false
-        }
-    }
+    typealias Child = ChildProcess
 
     func testAnInvalidSpaceExitsNonZeroWithOneLineAndCreatesNoDatabase() throws {
         let space = try file("bad.json", #"{"name": "bad", "parameters": {"tmul": {"values": [1, 2]}}}"#)

@@ -60,6 +60,7 @@ final class PostgresTrialStoreContractTests: PostgresTestCase {
     func testNaNMetricsReadBackAsNaN() throws { try checkNaNMetricsReadBackAsNaN() }
     func testExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws { try checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() }
     func testHeartbeatNeedsTheRunningOwner() throws { try checkHeartbeatNeedsTheRunningOwner() }
+    func testLightReadsAgreeWithTrials() throws { try checkLightReadsAgreeWithTrials() }
 }
 
 /// What only the PostgreSQL store needs: several sweeps per database, reconnecting, one-line errors.
