@@ -89,31 +89,12 @@ final class PGConnection {
             }
         }()
         defer { PQclear(result) }
-        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
-        switch status {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-            guard let r = result else { break }
-            let rows = Int(PQntuples(r)), fields = Int(PQnfields(r))
-            var columns: [String: Int] = [:]
-            for f in 0..<fields { columns[String(cString: PQfname(r, Int32(f)))] = f }
-            var values: [[String?]] = []
-            values.reserveCapacity(rows)
-            for i in 0..<rows {
-                values.append((0..<fields).map { f in
-                    PQgetisnull(r, Int32(i), Int32(f)) != 0 ? nil : String(cString: PQgetvalue(r, Int32(i), Int32(f)))
-                })
-            }
-            return PGRows(columns: columns, values: values, affected: Int(String(cString: PQcmdTuples(r))) ?? 0)
-        default:
-            break
+        // No result at all: libpq could not send the statement (out of memory, or the
+        // connection is gone), which its error message says.
+        guard let r = result else {
+            throw PGFailure.connectionLost(message: Self.oneLine(connectError: String(cString: PQerrorMessage(c))))
         }
-        let sqlState = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
-        if PQstatus(c) != CONNECTION_OK || sqlState == nil || Self.isConnectionState(sqlState!) {
-            let raw = String(cString: PQerrorMessage(c))
-            throw PGFailure.connectionLost(message: Self.oneLine(connectError: raw))
-        }
-        let primary = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
-        throw PGFailure.statement(sqlState: sqlState!, message: Self.collapse(primary ?? "error \(sqlState!)"))
+        return try rows(of: r, c)
     }
 
     /// Runs several `;`-separated statements (no parameters: values go in as `literal`s) in one
