@@ -378,7 +378,8 @@ public enum SweepCommands {
         let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
         var raceLine: String?
         if let race = space.raceState(trials) {
-            let saved = space.trialCount - space.wantedTrialSpecs(trials).count
+            let wanted = race.repeatsWanted.values.reduce(space.baselines.count * space.repeats, +)
+            let saved = space.trialCount - wanted
             raceLine = "  race: \(race.roundsDone) of \(race.rounds) rounds done"
                 + (race.isFinished ? " (finished)" : "")
                 + "; \(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "

@@ -286,10 +286,15 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             do {
                 try migrator.migrate(pool)
             } catch {
-                // Another process may have migrated the new file between our check and our
-                // migration (the migrator reads what is applied outside its transaction):
-                // then its migration won and ours was rolled back whole.
-                guard try pool.read(migrator.hasCompletedMigrations) else { throw error }
+                // Another process may be migrating the same new file: the migrator reads what is
+                // applied outside its transactions (one per migration), so one of our migrations
+                // can collide with one of theirs and be rolled back while theirs go on. Wait for
+                // theirs to complete (up to the busy timeout) instead of failing.
+                let deadline = Date().addingTimeInterval(10)
+                while try !pool.read(migrator.hasCompletedMigrations) {
+                    guard Date() < deadline else { throw error }
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
             }
         } catch let error as SQLiteStoreError {
             throw error

@@ -51,6 +51,11 @@ final class RacingCLITests: XCTestCase {
         XCTAssertTrue(expected.contains { $0[statusColumn].hasPrefix("eliminated (round ") }, "\(expected)")
         let status = try BinaryRunner.run(["status", reference])
         XCTAssertTrue(status.stdout.contains("race: 5 of 5 rounds done (finished)"), status.stdout)
+        // A finished race saved what it did not run of the full grid's 70 trials.
+        let race = try XCTUnwrap(status.stdout.firstMatch(of: /(\d+) trials so far of the full grid's 70 \((\d+) saved\)/), status.stdout)
+        XCTAssertEqual(Int(race.1)! + Int(race.2)!, 70)
+        XCTAssertEqual(Int(race.1)!, expected.count - 1 + expected.dropFirst().reduce(0) { n, row in n + Int(row[statusColumn - 1].split(separator: "/").first!)! - 1 },
+                       "trials so far: one row per configuration, as many trials as its repeats")
 
         let serial = db("serial.sqlite")
         XCTAssertEqual(try BinaryRunner.run([space, "--db", serial, "--concurrency", "1"]).status, 0)
