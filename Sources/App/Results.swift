@@ -24,7 +24,7 @@ public enum LeaderboardFormat {
         }
         let sweptCells = swept.map { name -> String in
             if let v = row.swept[name] { return fmt(v) }
-            if row.schedule.kind != .sgdr, let p = ScheduleParameter(rawValue: name), p == .lrMax || p == .lrMin {
+            if row.schedule.kind != .sgdr, let p = ScheduleParameter(rawValue: name), p.usedByBaselines {
                 return fmt(p.value(in: row.schedule.parameters))
             }
             return ""
@@ -124,10 +124,8 @@ public struct BestSummary: Sendable {
     public var trainArguments: [String] {
         guard let b = best else { return [] }
         let p = b.schedule.parameters
-        var args = ["--schedule", "sgdr", "--lr-max", fmt(p.lrMax), "--lr-min", fmt(p.lrMin), "--t0", String(p.t0),
-                    "--tmult", fmt(p.tmult), "--lr-max-compression", fmt(p.lrMaxCompression),
-                    "--trigger-val-acc", fmt(p.triggerValAcc), "--epochs", String(b.schedule.epochs),
-                    "--dataset", data.dataset.rawValue]
+        var args = ["--schedule", "sgdr"] + ScheduleParameter.allCases.flatMap { [$0.option, $0.text(in: p)] }
+            + ["--epochs", String(b.schedule.epochs), "--dataset", data.dataset.rawValue]
         if let dir = data.dataDir { args += ["--data-dir", dir] }
         args += ["--train-size", String(data.trainSize), "--val-size", String(data.valSize)]
         if training.model == .cnn {
@@ -154,8 +152,7 @@ public struct BestSummary: Sendable {
         }
         let p = b.schedule.parameters
         var out = "Best SGDR configuration: \(b.configuration): \(objective.rawValue) \(String(format: "%.4f", score))\(spread(b))\n"
-        out += "  lr_max=\(fmt(p.lrMax)) lr_min=\(fmt(p.lrMin)) t0=\(p.t0) tmult=\(fmt(p.tmult)) "
-            + "lr_max_compression=\(fmt(p.lrMaxCompression)) trigger_val_acc=\(fmt(p.triggerValAcc)) epochs=\(b.schedule.epochs)\n"
+        out += "  \(p.assignments()) epochs=\(b.schedule.epochs)\n"
         if let base = baseline, let t = base.score {
             out += "Best baseline: \(base.configuration): \(objective.rawValue) \(String(format: "%.4f", t))\(spread(base))\n"
             if let d = difference {
@@ -226,13 +223,11 @@ public struct BestSummary: Sendable {
             w.key("best_val_acc"); if let s = r.bestValAcc { w.number(s) } else { w.null() }
             w.key("final_val_acc"); if let s = r.finalValAcc { w.number(s) } else { w.null() }
             w.key("repeats"); w.number(Double(r.repeatsDone))
-            w.key("lr_max"); w.number(p.lrMax)
-            w.key("lr_min"); w.number(p.lrMin)
+            // Baselines' rows (`full` false) hold only the parameters the baselines use.
+            for q in ScheduleParameter.allCases where full || q.usedByBaselines {
+                w.key(q.name); w.number(q.value(in: p))
+            }
             if full {
-                w.key("t0"); w.number(Double(p.t0))
-                w.key("tmult"); w.number(p.tmult)
-                w.key("lr_max_compression"); w.number(p.lrMaxCompression)
-                w.key("trigger_val_acc"); w.number(p.triggerValAcc)
                 w.key("swept")
                 w.object { for k in r.swept.keys.sorted() { w.key(k); w.number(r.swept[k]!) } }
             }

@@ -275,15 +275,16 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
 
     public func addTrials(_ specs: [TrialSpec]) throws {
         guard let name = sweep else { throw TrialStoreError.notCreated }
-        let columns = ["id", "number", "configuration", "schedule", "repeat_index", "seed", "lr_max", "lr_min", "t0",
-                       "tmult", "lr_max_compression", "trigger_val_acc", "epochs", "step_milestones", "step_factor",
-                       "plateau_factor", "plateau_patience", "plateau_min_delta", "swept"]
+        let columns = ["id", "number", "configuration", "schedule", "repeat_index", "seed"]
+            + ScheduleParameter.allCases.map(\.name)
+            + ["epochs", "step_milestones", "step_factor", "plateau_factor", "plateau_patience", "plateau_min_delta", "swept"]
         var rows: [[String?]] = []
         for spec in specs {
             let s = spec.schedule, p = s.parameters
             rows.append([spec.id, String(spec.number), spec.configuration, s.kind.rawValue, String(spec.repeatIndex),
-                         String(Int64(bitPattern: spec.seed)), Self.text(p.lrMax), Self.text(p.lrMin), String(p.t0),
-                         Self.text(p.tmult), Self.text(p.lrMaxCompression), Self.text(p.triggerValAcc), String(s.epochs),
+                         String(Int64(bitPattern: spec.seed))]
+                        + ScheduleParameter.allCases.map { q in q.isInteger ? fmt(q.value(in: p)) : Self.text(q.value(in: p)) }
+                        + [String(s.epochs),
                          try Self.json(s.stepMilestones), Self.text(s.stepFactor), Self.text(s.plateau.factor),
                          String(s.plateau.patience), Self.text(s.plateau.minDelta), try Self.json(spec.swept)])
         }
@@ -324,23 +325,23 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
             if retrying {
                 // An earlier attempt may have committed before its connection broke.
                 let mine = try db.exec("""
-                    SELECT * FROM sgdr_trials WHERE sweep = $1 AND claim_token = $2 AND status = 'running' AND owner = $3
+                    SELECT * FROM sgdr_trials WHERE sweep = $1 AND claim_token = $2 AND status = \(TrialStatus.running.sql) AND owner = $3
                     """, [name, token, owner])
                 if mine.count > 0 { return try self.decodeSpec(mine, 0) }
             }
             let holders = try db.exec("""
-                SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = $1 AND status = 'running' AND owner IS NOT NULL
+                SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = $1 AND status = \(TrialStatus.running.sql) AND owner IS NOT NULL
                 """, [name])
             let dead = (0..<holders.count).compactMap { holders.text($0, "owner") }.filter(isAbandoned)
             let claimed = try db.exec("""
                 WITH pick AS (
                     SELECT number, id FROM sgdr_trials
-                    WHERE sweep = $1 AND (status IN ('pending', 'interrupted') OR (status = 'running' AND (
+                    WHERE sweep = $1 AND (status IN \(TrialStatus.sqlList([.pending, .interrupted])) OR (status = \(TrialStatus.running.sql) AND (
                         owner = ANY ($2::text[])
                         OR heartbeat_at < extract(epoch FROM clock_timestamp()) - $3::double precision)))
                     ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
                 cleared AS (DELETE FROM sgdr_epochs WHERE sweep = $1 AND trial_id = (SELECT id FROM pick))
-                UPDATE sgdr_trials SET status = 'running', owner = $4, attempts = attempts + 1, started_at = $5,
+                UPDATE sgdr_trials SET status = \(TrialStatus.running.sql), owner = $4, attempts = attempts + 1, started_at = $5,
                     finished_at = NULL, seconds = NULL, error = NULL,
                     best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL,
                     heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = $6
@@ -365,7 +366,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         try withRetries(.own) { db, _ in
             let r = try db.exec("""
                 UPDATE sgdr_trials SET heartbeat_at = extract(epoch FROM clock_timestamp())
-                WHERE sweep = $1 AND id = $2 AND status = 'running' AND owner = $3
+                WHERE sweep = $1 AND id = $2 AND status = \(TrialStatus.running.sql) AND owner = $3
                 """, [name, id, owner])
             if r.affected == 0 { try self.checkRunning(db, name, id, owner, lock: false) }
         }
@@ -408,7 +409,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         let name = try createdName()
         try withRetries(.own) { db, retrying in
             let r = try db.exec("""
-                UPDATE sgdr_trials SET status = 'interrupted' WHERE sweep = $1 AND id = $2 AND status = 'running' AND owner = $3
+                UPDATE sgdr_trials SET status = \(TrialStatus.interrupted.sql) WHERE sweep = $1 AND id = $2 AND status = \(TrialStatus.running.sql) AND owner = $3
                 """, [name, id, owner])
             if r.affected == 1 { return }
             if retrying, let (status, holder) = try self.state(db, name, id, lock: false), status == .interrupted, holder == owner {
@@ -641,10 +642,9 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         let id = rows.text(i, "id") ?? ""
         let kindText = rows.text(i, "schedule") ?? ""
         guard let kind = ScheduleKind(rawValue: kindText) else { throw malformed("trial \(id) has unknown schedule \(kindText)") }
-        let parameters = SGDRParameters(
-            lrMax: try double(rows, i, "lr_max"), lrMin: try double(rows, i, "lr_min"), t0: try int(rows, i, "t0"),
-            tmult: try double(rows, i, "tmult"), lrMaxCompression: try double(rows, i, "lr_max_compression"),
-            triggerValAcc: try double(rows, i, "trigger_val_acc"))
+        let parameters = try SGDRParameters { q in
+            q.isInteger ? Double(try int(rows, i, q.name)) : try double(rows, i, q.name)
+        }
         let schedule = ScheduleConfig(
             kind: kind, parameters: parameters, epochs: try int(rows, i, "epochs"),
             stepMilestones: try fromJSON([Double].self, rows.text(i, "step_milestones"), id),

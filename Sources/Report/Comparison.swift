@@ -12,9 +12,8 @@ extension ReportPage {
     /// `sgdr-0011 t0=4 tmult=1 c=5 trigger=0.8`, `cosine (baseline)`.
     func shortLabel(_ row: LeaderboardRow) -> String {
         guard row.schedule.kind == .sgdr else { return "\(row.configuration) (baseline)" }
-        let short = ["lr_max_compression": "c", "trigger_val_acc": "trigger"]
         let values = input.parameters.compactMap { p in
-            row.swept[p.name].map { "\(short[p.name] ?? p.name)=\(Format.number($0))" }
+            row.swept[p.name].map { "\(ScheduleParameter(rawValue: p.name)?.label ?? p.name)=\(Format.number($0))" }
         }
         let text = ([row.configuration] + values).joined(separator: " ")
         return text.count <= 36 ? text : String(text.prefix(35)) + "\u{2026}"

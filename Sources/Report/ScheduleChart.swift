@@ -26,9 +26,7 @@ public func scheduleDescription(_ config: ScheduleConfig) -> String {
     let f = Format.number
     switch config.kind {
     case .sgdr:
-        var s = "sgdr lr_max=\(f(p.lrMax)) lr_min=\(f(p.lrMin)) t0=\(p.t0) tmult=\(f(p.tmult)) lr_max_compression=\(f(p.lrMaxCompression))"
-        if p.triggerValAcc > 0 { s += " trigger_val_acc=\(f(p.triggerValAcc))" }
-        return s
+        return "sgdr " + p.assignments(omittingDefaults: true, format: f)
     case .step:
         return "step lr_max=\(f(p.lrMax)) factor=\(f(config.stepFactor)) at \(config.stepMilestones.map(f).joined(separator: ","))"
     case .cosine:

@@ -334,10 +334,10 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             guard try Self.fetchInfo(db) != nil else { throw TrialStoreError.notCreated }
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO trials (id, number, configuration, schedule, repeat_index, seed,
-                    lr_max, lr_min, t0, tmult, lr_max_compression, trigger_val_acc,
+                    \(Self.parameterColumns),
                     epochs, step_milestones, step_factor, plateau_factor, plateau_patience, plateau_min_delta,
                     swept, status, attempts)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
+                VALUES (?, ?, ?, ?, ?, ?, \(Self.parameterPlaceholders), ?, ?, ?, ?, ?, ?, ?, ?, 0)
                 ON CONFLICT (id) DO NOTHING
                 """)
             for spec in specs {
@@ -346,9 +346,10 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
                 let values: [(any DatabaseValueConvertible)?] = [
                     spec.id, spec.number, spec.configuration, s.kind.rawValue, spec.repeatIndex,
                     Int64(bitPattern: spec.seed),
-                    p.lrMax, p.lrMin, p.t0, p.tmult, p.lrMaxCompression, p.triggerValAcc,
+                ] + Self.parameterValues(p) + [
                     s.epochs, JSONText.array(s.stepMilestones), s.stepFactor,
                     s.plateau.factor, s.plateau.patience, s.plateau.minDelta, JSONText.object(spec.swept),
+                    TrialStatus.pending.rawValue,
                 ]
                 try insert.execute(arguments: StatementArguments(values))
             }
@@ -372,7 +373,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             // or when their lease has expired. (`*`: a version-1 or -2 database, read as it is, has
             // no heartbeat_at.)
             let running = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT * FROM trials WHERE status = 'running' AND number < ? ORDER BY number
+                SELECT * FROM trials WHERE status = \(TrialStatus.running.sql) AND number < ? ORDER BY number
                 """), arguments: [best ?? Int.max])
             var verdicts: [String: Bool] = [:]
             while let row = try running.next() {
@@ -392,7 +393,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             let spec = try Self.decodeSpec(row)
             try db.execute(sql: "DELETE FROM epochs WHERE trial_id = ?", arguments: [spec.id])
             try db.execute(sql: """
-                UPDATE trials SET status = 'running', owner = ?, attempts = attempts + 1, started_at = ?,
+                UPDATE trials SET status = \(TrialStatus.running.sql), owner = ?, attempts = attempts + 1, started_at = ?,
                     finished_at = NULL, seconds = NULL, error = NULL,
                     best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL, heartbeat_at = ?
                 WHERE id = ?
@@ -448,7 +449,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     public func interrupt(trial id: String, owner: String) throws {
         try write { db in
             try Self.checkRunning(db, id, owner)
-            try db.execute(sql: "UPDATE trials SET status = 'interrupted' WHERE id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE trials SET status = \(TrialStatus.interrupted.sql) WHERE id = ?", arguments: [id])
         }
     }
 
@@ -456,12 +457,24 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
 
     /// The columns `decodeRecord` reads, in its order (a version-1 file, without the plateau
     /// columns, gives their defaults in their place).
+    /// The schedule parameters' columns come last, in `ScheduleParameter` order.
     private var recordColumns: String {
         """
-        id, number, configuration, schedule, repeat_index, seed, lr_max, lr_min, t0, tmult,
-        lr_max_compression, trigger_val_acc, epochs, step_milestones, step_factor, swept,
+        id, number, configuration, schedule, repeat_index, seed, epochs, step_milestones, step_factor, swept,
         status, owner, attempts, started_at, finished_at, seconds, error, best_val_acc, best_epoch, final_val_acc,
-        """ + (hasPlateauColumns ? "plateau_factor, plateau_patience, plateau_min_delta" : "0.1, 3, 0.0001")
+        """ + (hasPlateauColumns ? "plateau_factor, plateau_patience, plateau_min_delta, " : "0.1, 3, 0.0001, ")
+            + Self.parameterColumns
+    }
+
+    /// `lr_max, lr_min, t0, ...`: one column per schedule parameter, named as in space files.
+    static let parameterColumns = ScheduleParameter.allCases.map(\.name).joined(separator: ", ")
+    static let parameterPlaceholders = ScheduleParameter.allCases.map { _ in "?" }.joined(separator: ", ")
+
+    /// The parameters' values in `parameterColumns` order (integers as integers).
+    static func parameterValues(_ p: SGDRParameters) -> [(any DatabaseValueConvertible)?] {
+        ScheduleParameter.allCases.map { q -> (any DatabaseValueConvertible)? in
+            q.isInteger ? Int64(exactly: q.value(in: p).rounded(.towardZero)) : q.value(in: p)
+        }
     }
 
     public func trials(withEpochs: Bool) throws -> [TrialRecord] {
@@ -546,7 +559,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
 
     public func runningOwners() throws -> Set<String> {
         try read { db in
-            Set(try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM trials WHERE status = 'running' AND owner IS NOT NULL"))
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM trials WHERE status = \(TrialStatus.running.sql) AND owner IS NOT NULL"))
         }
     }
 
@@ -570,7 +583,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         let column = objective == .bestValAcc ? "best_val_acc" : "final_val_acc"
         return try read { db in
             try Row.fetchOne(db, sql: """
-                SELECT id, \(column) FROM trials WHERE status = 'done' AND \(column) IS NOT NULL
+                SELECT id, \(column) FROM trials WHERE status = \(TrialStatus.done.sql) AND \(column) IS NOT NULL
                 ORDER BY \(column) DESC, number LIMIT 1
                 """).map { ($0[0], $0[1]) }
         }
@@ -729,9 +742,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         guard let kind = ScheduleKind(rawValue: kindText) else {
             throw SQLiteStoreError.database(path: "", message: "trial \(id) has unknown schedule \(kindText)")
         }
-        let parameters = SGDRParameters(
-            lrMax: real(row, "lr_max"), lrMin: real(row, "lr_min"), t0: row["t0"], tmult: real(row, "tmult"),
-            lrMaxCompression: real(row, "lr_max_compression"), triggerValAcc: real(row, "trigger_val_acc"))
+        let parameters = SGDRParameters { real(row, $0.name) }
         let schedule = ScheduleConfig(
             kind: kind, parameters: parameters, epochs: row["epochs"],
             stepMilestones: try JSONText.doubles(row["step_milestones"], id),
@@ -755,25 +766,25 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         guard let kind = ScheduleKind(rawValue: kindText) else {
             throw SQLiteStoreError.database(path: path, message: "trial \(id) has unknown schedule \(kindText)")
         }
-        let milestonesText: String = row[13]
+        let milestonesText: String = row[7]
         let stepMilestones = try milestones.value(milestonesText) { try JSONText.doubles(milestonesText, id) }
-        let parameters = SGDRParameters(lrMax: real(6), lrMin: real(7), t0: row[8], tmult: real(9),
-                                        lrMaxCompression: real(10), triggerValAcc: real(11))
+        // The parameter columns start at 23, in table order.
+        let parameters = SGDRParameters { real(23 + ScheduleParameter.allCases.firstIndex(of: $0)!) }
         let seed: Int64 = row[5]
         let spec = TrialSpec(
             id: id, number: row[1], configuration: row[2], repeatIndex: row[4], seed: UInt64(bitPattern: seed),
-            schedule: ScheduleConfig(kind: kind, parameters: parameters, epochs: row[12],
-                                     stepMilestones: stepMilestones, stepFactor: real(14),
-                                     plateau: PlateauSettings(factor: real(26), patience: row[27], minDelta: real(28))),
-            swept: try JSONText.numbers(row[15], id))
-        let statusText: String = row[16]
+            schedule: ScheduleConfig(kind: kind, parameters: parameters, epochs: row[6],
+                                     stepMilestones: stepMilestones, stepFactor: real(8),
+                                     plateau: PlateauSettings(factor: real(20), patience: row[21], minDelta: real(22))),
+            swept: try JSONText.numbers(row[9], id))
+        let statusText: String = row[10]
         guard let status = TrialStatus(rawValue: statusText) else {
             throw SQLiteStoreError.database(path: path, message: "trial \(id) has unknown status \(statusText)")
         }
         let summary: EpochSummary? = status.isFinished
-            ? EpochSummary(bestValAcc: row[23], bestEpoch: row[24], finalValAcc: row[25]) : nil
-        return TrialRecord(spec: spec, status: status, owner: row[17], attempts: row[18], startedAt: row[19],
-                           finishedAt: row[20], seconds: row[21], error: row[22], summary: summary)
+            ? EpochSummary(bestValAcc: row[17], bestEpoch: row[18], finalValAcc: row[19]) : nil
+        return TrialRecord(spec: spec, status: status, owner: row[11], attempts: row[12], startedAt: row[13],
+                           finishedAt: row[14], seconds: row[15], error: row[16], summary: summary)
     }
 }
 

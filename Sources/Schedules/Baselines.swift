@@ -93,6 +93,9 @@ public struct PlateauSettings: Hashable, Codable, Sendable {
         $0.isFinite && $0 >= 0 && $0 <= 1
     }
 
+    /// The three rules, in the order of the settings.
+    public static let rules = [factorRule, patienceRule, minDeltaRule]
+
     /// The first setting out of its range, or nil when all are valid.
     public func firstInvalid() -> ParameterProblem? {
         Self.factorRule.problem(factor) ?? Self.patienceRule.problem(Double(patience)) ?? Self.minDeltaRule.problem(minDelta)

@@ -29,31 +29,18 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
         case lrMaxCompression = "lr_max_compression", triggerValAcc = "trigger_val_acc"
     }
 
-    /// The first parameter that is out of its range, or nil when all are valid.
+    /// The first parameter that is out of its range (`ScheduleParameter.rule`), or `lr_min`
+    /// above `lr_max`; nil when all are valid.
     public func firstInvalid() -> ParameterProblem? {
-        if let p = ParameterProblem.checkRate("lr_max", lrMax, positive: true) { return p }
-        if let p = ParameterProblem.checkRate("lr_min", lrMin, positive: false) { return p }
+        for p in ScheduleParameter.allCases {
+            if let problem = p.rule.problem(p.value(in: self)) { return problem }
+        }
         if lrMin > lrMax {
-            return ParameterProblem(parameter: "lr_min", allowed: "a rate no larger than lr_max (\(lrMax))", value: lrMin)
+            return ParameterProblem(parameter: ScheduleParameter.lrMin.name,
+                                    allowed: "a rate no larger than lr_max (\(fmt(lrMax)))", value: lrMin)
         }
-        if t0 < 1 { return ParameterProblem(parameter: "t0", allowed: "an integer >= 1", value: Double(t0)) }
-        if !(tmult.isFinite && tmult >= 1) {
-            return ParameterProblem(parameter: "tmult", allowed: "a finite number >= 1", value: tmult)
-        }
-        // 0 < c < 1 would raise the next peak to peak / c > lr_max, above the global peak.
-        if !(lrMaxCompression.isFinite && (lrMaxCompression <= 0 || lrMaxCompression >= 1)) {
-            return ParameterProblem(parameter: "lr_max_compression",
-                                    allowed: "a finite number >= 1, or <= 0",
-                                    value: lrMaxCompression)
-        }
-        return Self.triggerValAccRule.problem(triggerValAcc)
+        return nil
     }
-
-    /// `trigger_val_acc`'s one rule, for options and space files alike: a validation accuracy.
-    /// (The schedule itself treats any value <= 0 as "from epoch 1".)
-    public static let triggerValAccRule = ParameterRule(
-        name: "trigger_val_acc", allowed: "a number in [0, 1] (0: the schedule runs from epoch 1)"
-    ) { $0.isFinite && $0 >= 0 && $0 <= 1 }
 }
 
 /// What values one parameter allows, written once and used by every validator of it.
@@ -88,12 +75,6 @@ public struct ParameterProblem: Error, Hashable, Sendable {
         self.value = value
     }
 
-    static func checkRate(_ name: String, _ value: Double, positive: Bool) -> ParameterProblem? {
-        if !value.isFinite || value < 0 || (positive && value == 0) {
-            return ParameterProblem(parameter: name, allowed: positive ? "a finite rate > 0" : "a finite rate >= 0", value: value)
-        }
-        return nil
-    }
 }
 
 /// SGDR with trigger and peak compression, exactly as SGDR-SPEC.md's state machine.

@@ -1,3 +1,4 @@
+import Schedules
 import Engine
 
 /// One `path = value` line of a space's canonical form.
@@ -42,7 +43,7 @@ extension SearchSpace {
         for (i, c) in configurations.enumerated() {
             for (p, v) in c { add("configurations[\(i)].\(p.rawValue)", fmt(v)) }
         }
-        for p in ScheduleParameter.allCases { if let v = fixed[p] { add("fixed." + p.rawValue, fmt(v)) } }
+        for p in ScheduleParameter.canonicalOrder { if let v = fixed[p] { add("fixed." + p.rawValue, fmt(v)) } }
         add("fixed.step_milestones", list(stepMilestones))
         add("fixed.step_factor", fmt(stepFactor))
         add("fixed.plateau_factor", fmt(plateau.factor))

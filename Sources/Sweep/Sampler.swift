@@ -1,3 +1,4 @@
+import Schedules
 import Foundation
 import Engine
 

@@ -12,64 +12,11 @@ public enum SearchStrategy: String, Hashable, Sendable, CaseIterable {
     case list
 }
 
-/// The schedule parameters a space can sweep or fix, by their space-file names.
-public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
-    case t0, tmult
-    case lrMaxCompression = "lr_max_compression"
-    case triggerValAcc = "trigger_val_acc"
-    case lrMax = "lr_max"
-    case lrMin = "lr_min"
+extension ScheduleParameter {
+    /// What values are allowed, for a space file's messages: `t0 must be an integer in [1, 999999999]`.
+    public var allowed: String { "\(name) must be \(rule.allowed)" }
 
-    /// What values are allowed, for messages.
-    public var allowed: String {
-        switch self {
-        case .t0: "t0 must be an integer in [1, \(Self.maxT0)]"
-        case .tmult: "tmult must be a number >= 1"
-        case .lrMaxCompression: "lr_max_compression must be a number >= 1, or <= 0 (next peak = the improving epoch's rate)"
-        case .triggerValAcc: "trigger_val_acc must be " + SGDRParameters.triggerValAccRule.allowed
-        case .lrMax: "lr_max must be a number > 0"
-        case .lrMin: "lr_min must be a number > 0"
-        }
-    }
-
-    public func isAllowed(_ v: Double) -> Bool {
-        guard v.isFinite else { return false }
-        switch self {
-        case .t0: return v >= 1 && v == v.rounded() && v <= Double(Self.maxT0)
-        case .tmult: return v >= 1
-        case .lrMaxCompression: return v <= 0 || v >= 1
-        case .triggerValAcc: return SGDRParameters.triggerValAccRule.isAllowed(v)
-        case .lrMax, .lrMin: return v > 0
-        }
-    }
-
-    /// The largest `t0` (a cycle far longer than any run; keeps the value an exact integer).
-    public static let maxT0 = 999_999_999
-
-    /// Integer-valued: random draws are rounded, list values must be whole.
-    public var isInteger: Bool { self == .t0 }
-
-    func apply(_ v: Double, to p: inout SGDRParameters) {
-        switch self {
-        case .t0: p.t0 = Int(v)
-        case .tmult: p.tmult = v
-        case .lrMaxCompression: p.lrMaxCompression = v
-        case .triggerValAcc: p.triggerValAcc = v
-        case .lrMax: p.lrMax = v
-        case .lrMin: p.lrMin = v
-        }
-    }
-
-    public func value(in p: SGDRParameters) -> Double {
-        switch self {
-        case .t0: Double(p.t0)
-        case .tmult: p.tmult
-        case .lrMaxCompression: p.lrMaxCompression
-        case .triggerValAcc: p.triggerValAcc
-        case .lrMax: p.lrMax
-        case .lrMin: p.lrMin
-        }
-    }
+    public func isAllowed(_ v: Double) -> Bool { rule.isAllowed(v) }
 }
 
 /// The values one swept parameter may take.
@@ -171,10 +118,10 @@ public struct SearchSpace: Hashable, Sendable {
         var p = SGDRParameters()
         var lrMinSet = false
         for q in ScheduleParameter.allCases {
-            if let v = fixed[q] { q.apply(v, to: &p); lrMinSet = lrMinSet || q == .lrMin }
+            if let v = fixed[q] { q.set(v, in: &p); lrMinSet = lrMinSet || q == .lrMin }
         }
-        for (q, v) in swept { q.apply(v, to: &p); lrMinSet = lrMinSet || q == .lrMin }
-        if !lrMinSet { p.lrMin = p.lrMax / 100 }
+        for (q, v) in swept { q.set(v, in: &p); lrMinSet = lrMinSet || q == .lrMin }
+        if !lrMinSet { p.lrMin = ScheduleParameter.lrMin.defaultValue(lrMax: p.lrMax) }
         return p
     }
 

@@ -7,7 +7,7 @@ extension SearchSpace {
                           "parameters", "configurations", "fixed", "baselines", "racing", "training"]
     static let racingKeys = ["first_round", "confidence"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
-    static let plateauRules = [PlateauSettings.factorRule, PlateauSettings.patienceRule, PlateauSettings.minDeltaRule]
+    static let plateauRules = PlateauSettings.rules
     static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
         + plateauRules.map(\.name)
     static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "model", "conv", "hidden",
@@ -368,7 +368,7 @@ struct SpaceDecoder {
                 throw fail(path, "no whole number lies in [\(minV.shortText), \(maxV.shortText)]; an integer range needs one")
             }
             // Both ends are allowed, but a continuous range across (0, 1) would draw values that are not.
-            if p == .lrMaxCompression && !integer && lo < 1 && hi > 0 {
+            if let gap = p.gap, !integer && lo < gap.high && hi > gap.low {
                 throw fail(path, "the range [\(minV.shortText), \(maxV.shortText)] includes values in (0, 1); \(p.allowed)")
             }
             out.append(ParameterDomain(parameter: p, kind: .range(min: lo, max: hi, log: log, integer: integer)))
@@ -503,10 +503,4 @@ struct SpaceDecoder {
             }
         }
     }
-}
-
-/// A number as people write it: `5`, `0.1`, `1e-05`.
-public func fmt(_ x: Double) -> String {
-    if x == x.rounded(), abs(x) < 1e15 { return String(Int(x)) }
-    return "\(x)"
 }

@@ -7,6 +7,14 @@ public enum TrialStatus: String, Codable, Sendable, CaseIterable {
     case pending, running, done, diverged, failed, interrupted
 
     public var isFinished: Bool { self == .done || self == .diverged || self == .failed }
+
+    /// The status as an SQL string literal, `'running'`: the stores write statuses only from here.
+    public var sql: String { "'\(rawValue)'" }
+
+    /// `('pending', 'running', ...)`: every status, for a CHECK constraint or an `IN`.
+    public static func sqlList(_ statuses: [TrialStatus] = allCases) -> String {
+        "(" + statuses.map(\.sql).joined(separator: ", ") + ")"
+    }
 }
 
 /// What one trial runs: a schedule, a repeat index and the training seed that follows from them.

@@ -49,36 +49,31 @@ struct ScheduleOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The schedule: sgdr, step, cosine, constant or plateau.")
     var schedule: ScheduleKind = .sgdr
 
-    @Option(name: .customLong("lr-max"), parsing: .unconditional,
-            help: ArgumentHelp("Peak rate, and sgdr's rate before the trigger (> 0).", valueName: "x"))
-    var lrMax: Double = 0.1
+    // The schedule parameters: names, help and defaults from `ScheduleParameter`, the one table.
+    // `t0` is read as a Double so that its integer rule (and message) is the table's.
+    @Option(name: .customLong(ScheduleParameter.lrMax.longName), parsing: .unconditional,
+            help: ArgumentHelp(ScheduleParameter.lrMax.help, valueName: "x"))
+    var lrMax: Double = ScheduleParameter.lrMax.defaultValue()
 
-    @Option(name: .customLong("lr-min"), parsing: .unconditional,
-            help: ArgumentHelp("Floor of every cosine cycle, 0 <= lr-min <= lr-max (default: lr-max / 100).",
-                               valueName: "x"))
+    @Option(name: .customLong(ScheduleParameter.lrMin.longName), parsing: .unconditional,
+            help: ArgumentHelp(ScheduleParameter.lrMin.help, valueName: "x"))
     var lrMin: Double?
 
-    @Option(name: .customLong("t0"), parsing: .unconditional,
-            help: ArgumentHelp("sgdr: length in epochs of the first cycle (integer >= 1).", valueName: "n"))
-    var t0: Int = 10
+    @Option(name: .customLong(ScheduleParameter.t0.longName), parsing: .unconditional,
+            help: ArgumentHelp(ScheduleParameter.t0.help, valueName: "n"))
+    var t0: Double = ScheduleParameter.t0.defaultValue()
 
-    @Option(name: .customLong("tmult"), parsing: .unconditional,
-            help: ArgumentHelp("sgdr: cycle growth, T_i+1 = floor(tmult * T_i) (>= 1, e.g. 1.5).", valueName: "x"))
-    var tmult: Double = 1
+    @Option(name: .customLong(ScheduleParameter.tmult.longName), parsing: .unconditional,
+            help: ArgumentHelp(ScheduleParameter.tmult.help, valueName: "x"))
+    var tmult: Double = ScheduleParameter.tmult.defaultValue()
 
-    @Option(name: .customLong("lr-max-compression"), parsing: .unconditional,
-            help: ArgumentHelp("""
-                sgdr: c; after an improvement the next peak is max(peak / c, lr). 1: plain SGDR; \
-                <= 0: the improving epoch's rate; 0 < c < 1 is not allowed.
-                """, valueName: "x"))
-    var lrMaxCompression: Double = 5
+    @Option(name: .customLong(ScheduleParameter.lrMaxCompression.longName), parsing: .unconditional,
+            help: ArgumentHelp(ScheduleParameter.lrMaxCompression.help, valueName: "x"))
+    var lrMaxCompression: Double = ScheduleParameter.lrMaxCompression.defaultValue()
 
-    @Option(name: .customLong("trigger-val-acc"), parsing: .unconditional,
-            help: ArgumentHelp("""
-                sgdr: the schedule starts after an epoch ends with val_acc >= this (in [0, 1]); \
-                0: from epoch 1.
-                """, valueName: "x"))
-    var triggerValAcc: Double = 0
+    @Option(name: .customLong(ScheduleParameter.triggerValAcc.longName), parsing: .unconditional,
+            help: ArgumentHelp(ScheduleParameter.triggerValAcc.help, valueName: "x"))
+    var triggerValAcc: Double = ScheduleParameter.triggerValAcc.defaultValue()
 
     @Option(name: .customLong("step-milestones"), parsing: .unconditional,
             help: ArgumentHelp("step: fractions of the epochs after which the rate is multiplied by the factor.",
@@ -105,12 +100,15 @@ struct ScheduleOptions: ParsableArguments {
     /// The validated schedule for a run of `epochs` epochs (`epochsOption` names the option that
     /// gave them, for the error). Every option is checked whatever the schedule kind.
     func config(epochs: Int, epochsOption: String = "--epochs") throws(OptionProblem) -> ScheduleConfig {
-        let parameters = SGDRParameters(lrMax: lrMax, lrMin: lrMin, t0: t0, tmult: tmult,
-                                        lrMaxCompression: lrMaxCompression, triggerValAcc: triggerValAcc)
-        if let problem = parameters.firstInvalid() {
-            // lr_min's default follows lr_max: a bad lr_max is the one to name.
-            throw OptionProblem(problem)
+        var given: [ScheduleParameter: Double] = [.lrMax: lrMax, .t0: t0, .tmult: tmult,
+                                                  .lrMaxCompression: lrMaxCompression, .triggerValAcc: triggerValAcc]
+        given[.lrMin] = lrMin
+        // In table order: lr_min's default follows lr_max, so a bad lr_max is the one named.
+        for p in ScheduleParameter.allCases {
+            if let v = given[p], let problem = p.rule.problem(v) { throw OptionProblem(problem) }
         }
+        let parameters = SGDRParameters { p in given[p] ?? p.defaultValue(lrMax: lrMax) }
+        if let problem = parameters.firstInvalid() { throw OptionProblem(problem) }
         if epochs < 1 {
             throw OptionProblem(option: epochsOption, message: "must be an integer >= 1 (got \(epochs))")
         }
@@ -145,11 +143,12 @@ struct ScheduleOptions: ParsableArguments {
         "--" + parameter.replacingOccurrences(of: "_", with: "-")
     }
 
-    /// Rewrites parameter names inside an `allowed` text into option names.
+    /// Rewrites parameter names inside an `allowed` text into option names (longest first, so
+    /// that `lr_max_compression` is not read as `lr_max`).
     static func cliSpelling(_ text: String) -> String {
         var result = text
-        for name in ["lr_max_compression", "trigger_val_acc", "lr_max", "lr_min",
-                     "plateau_factor", "plateau_patience", "plateau_min_delta"] {
+        let names = ScheduleParameter.allCases.map(\.name) + PlateauSettings.rules.map(\.name)
+        for name in names.sorted(by: { $0.count > $1.count }) where name.contains("_") {
             result = result.replacingOccurrences(of: name, with: optionName(name))
         }
         return result

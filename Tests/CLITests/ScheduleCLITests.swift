@@ -134,8 +134,9 @@ final class ScheduleCLITests: XCTestCase {
         let nan = try BinaryRunner.temporaryFile("0.1\nnan\n0.3\n0.4\n0.5\n", removedAfter: self).path
 
         let cases: [(args: [String], option: String, mentions: String)] = [
-            (["--t0", "0"], "--t0", ">= 1"),
-            (["--t0", "-3"], "--t0", ">= 1"),
+            (["--t0", "0"], "--t0", "an integer in [1, 999999999] (got 0)"),
+            (["--t0", "-3"], "--t0", "an integer in [1, 999999999] (got -3)"),
+            (["--t0", "2.5"], "--t0", "an integer in [1, 999999999] (got 2.5)"),
             (["--tmult", "0.5"], "--tmult", ">= 1"),
             (["--tmult", "nan"], "--tmult", ">= 1"),
             (["--tmult", "inf"], "--tmult", ">= 1"),

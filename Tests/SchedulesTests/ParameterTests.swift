@@ -45,6 +45,6 @@ final class ParameterTests: XCTestCase {
         XCTAssertNil(SGDRParameters(triggerValAcc: 0).firstInvalid())
         // One rule for options and space files: a validation accuracy in [0, 1].
         XCTAssertEqual(SGDRParameters(triggerValAcc: -0.5).firstInvalid()?.parameter, "trigger_val_acc")
-        XCTAssertEqual(SGDRParameters.triggerValAccRule.allowed, "a number in [0, 1] (0: the schedule runs from epoch 1)")
+        XCTAssertEqual(ScheduleParameter.triggerValAcc.rule.allowed, "a number in [0, 1] (0: the schedule runs from epoch 1)")
     }
 }

@@ -50,7 +50,7 @@ final class CommandsTests: XCTestCase {
         let code = SweepCommands.run(spaceFile: path, db: nil, options: options(), openStore: stores.open, console: console)
         XCTAssertEqual(code, 64)
         XCTAssertEqual(stores.opened, [])
-        XCTAssertEqual(output().err, "Error: \(path): parameters.tmult.values[1]: 0.5 is out of range; tmult must be a number >= 1\n")
+        XCTAssertEqual(output().err, "Error: \(path): parameters.tmult.values[1]: 0.5 is out of range; tmult must be a finite number >= 1\n")
         let missing = SweepCommands.run(spaceFile: dir.appendingPathComponent("nope.json").path, db: nil, options: options(),
                                         openStore: stores.open, console: console)
         XCTAssertEqual(missing, 64)

@@ -109,17 +109,19 @@ final class SpaceValidationTests: XCTestCase {
 
     func testOutOfRangeValues() {
         assertError(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#,
-                    path: "parameters.tmult.values[1]", contains: ["0.5 is out of range; tmult must be a number >= 1"])
+                    path: "parameters.tmult.values[1]", contains: ["0.5 is out of range; tmult must be a finite number >= 1"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [0]}}}"#,
                     path: "parameters.t0.values[0]", contains: ["0 is out of range", "integer in [1, 999999999]"])
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [2.5]}}}"#,
                     path: "parameters.t0.values[0]", contains: ["2.5 is not an integer"])
         assertError(#"{"name": "x", "parameters": {"lr_max": {"values": [0.1, -0.1]}}}"#,
-                    path: "parameters.lr_max.values[1]", contains: ["-0.1 is out of range; lr_max must be a number > 0"])
+                    path: "parameters.lr_max.values[1]", contains: ["-0.1 is out of range; lr_max must be a finite number > 0"])
         assertError(#"{"name": "x", "parameters": {"trigger_val_acc": {"values": [1.2]}}}"#,
                     path: "parameters.trigger_val_acc.values[0]", contains: ["1.2 is out of range", "[0, 1]"])
-        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"lr_min": 0}}"#,
-                    path: "fixed.lr_min", contains: ["lr_min must be a number > 0"])
+        // lr_min 0 is allowed, as on the command line (one rule for both).
+        assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"lr_min": -0.001}}"#,
+                    path: "fixed.lr_min", contains: ["lr_min must be a finite number >= 0, no larger than lr_max"])
+        XCTAssertNil(spaceError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"lr_min": 0}}"#))
         assertError(#"{"name": "x", "parameters": {"t0": {"values": [1]}}, "fixed": {"lr_min": 0.5}}"#,
                     path: "fixed.lr_min", contains: ["above lr_max 0.1", "lr_min must be <= lr_max"])
         assertError(#"{"name": "x", "parameters": {"lr_max": {"values": [0.1, 0.01]}, "lr_min": {"values": [0.001, 0.05]}}}"#,
@@ -344,7 +346,7 @@ final class PlateauSpaceTests: XCTestCase {
                 return XCTFail("no error for \(bad)")
             }
             XCTAssertEqual(e.path, "parameters.trigger_val_acc.values[1]")
-            XCTAssertTrue(e.description.contains("trigger_val_acc must be " + SGDRParameters.triggerValAccRule.allowed), "\(e)")
+            XCTAssertTrue(e.description.contains("trigger_val_acc must be a number in [0, 1] (0: the schedule runs from epoch 1)"), "\(e)")
         }
     }
 }
