@@ -520,7 +520,7 @@ public struct RankedSweep {
         configurationCount = ranking.count
         let baselines = space.baselines.count
         func scored(_ c: Leaderboard.RankedConfiguration) -> Bool {
-            Leaderboard.tier(status: c.status, score: c.score) == 0
+            c.status.tier(score: c.score) == 0
         }
         var chosen: [(rank: Int, configuration: Leaderboard.RankedConfiguration)] =
             ranking.prefix(count).enumerated().map { ($0.offset + 1, $0.element) }

@@ -471,7 +471,7 @@ struct ReportPage {
         for c in ["best_val_acc", "final_val_acc", "best_epoch", "repeats"] { h += "<th class=\"num\">\(heading(c))</th>" }
         h += "<th>status</th><th class=\"num\">\(heading("vs_baseline"))</th><th class=\"num\">seconds</th></tr></thead>\n<tbody>\n"
         for r in rows.prefix(Self.maxTableRows) {
-            h += "<tr class=\"status-\(escapeXML(r.status))\"><td class=\"num\">\(r.rank)</td><td>\(escapeXML(r.configuration))</td>"
+            h += "<tr class=\"status-\(r.status.rawValue)\"><td class=\"num\">\(r.rank)</td><td>\(escapeXML(r.configuration))</td>"
             h += "<td>\(escapeXML(r.schedule.kind.rawValue))</td>"
             for p in input.parameters {
                 h += "<td class=\"num\">\(r.swept[p.name].map { escapeXML(Format.number($0)) } ?? "\u{2013}")</td>"

@@ -9,6 +9,64 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
     case finalValAcc = "final_val_acc"
 }
 
+/// The status of a configuration as a whole, from its trials' statuses.
+public enum ConfigurationStatus: String, Hashable, Sendable, CaseIterable {
+    /// Every repeat done.
+    case done
+    /// Some repeats done, the rest still to run.
+    case partial
+    /// None finished yet: one is running, was interrupted, or all wait.
+    case running, interrupted, pending
+    /// At least one repeat diverged or failed (ranked last).
+    case diverged, failed
+
+    /// The status of a configuration whose trials have `statuses`.
+    public init<S: Sequence>(_ statuses: S) where S.Element == TrialStatus {
+        var tally = Tally()
+        for s in statuses { tally.add(s) }
+        self = tally.status
+    }
+
+    /// The statuses of one configuration's trials, counted as they come.
+    public struct Tally: Sendable {
+        public private(set) var done = 0, total = 0
+        private var failed = false, diverged = false, running = false, interrupted = false
+
+        public init() {}
+
+        public mutating func add(_ status: TrialStatus) {
+            total += 1
+            switch status {
+            case .done: done += 1
+            case .failed: failed = true
+            case .diverged: diverged = true
+            case .running: running = true
+            case .interrupted: interrupted = true
+            case .pending: break
+            }
+        }
+
+        public var status: ConfigurationStatus {
+            if failed { return .failed }
+            if diverged { return .diverged }
+            if done == total { return .done }
+            if done > 0 { return .partial }
+            if running { return .running }
+            if interrupted { return .interrupted }
+            return .pending
+        }
+    }
+
+    /// The ranking tier: scored, unscored yet, diverged, failed.
+    public func tier(score: Double?) -> Int {
+        switch self {
+        case .failed: 3
+        case .diverged: 2
+        default: score == nil ? 1 : 0
+        }
+    }
+}
+
 /// One configuration of a sweep with its repeats aggregated.
 public struct LeaderboardRow: Hashable, Sendable {
     /// 1-based position, best first.
@@ -18,10 +76,8 @@ public struct LeaderboardRow: Hashable, Sendable {
     public var schedule: ScheduleConfig
     /// The swept parameters' values by their space names (empty for baselines).
     public var swept: [String: Double]
-    /// Status of the configuration as a whole: `done` (every repeat done), `partial` (some done,
-    /// the rest still to run), `pending`/`running`/`interrupted` (none finished yet), `diverged`
-    /// or `failed` (at least one repeat did; ranked last).
-    public var status: String
+    /// Status of the configuration as a whole.
+    public var status: ConfigurationStatus
     /// Means over the finished (`done`) repeats; nil when there is none.
     public var bestValAcc: Double?
     /// Sample standard deviation of the repeats' best val_acc; nil with fewer than two.
@@ -57,7 +113,7 @@ public struct LeaderboardRow: Hashable, Sendable {
     /// The status as the leaderboard prints it: `eliminated (round 2)` for a configuration a
     /// race stopped, else `status`.
     public var statusText: String {
-        eliminatedAfter.map { "eliminated (round \($0))" } ?? status
+        eliminatedAfter.map { "eliminated (round \($0))" } ?? status.rawValue
     }
 }
 
@@ -141,7 +197,7 @@ public enum Leaderboard {
         }
         // In place (a million rows: no second array of them).
         rows.sort { a, b in
-            let (ta, tb) = (tier(status: a.status, score: a.score), tier(status: b.status, score: b.score))
+            let (ta, tb) = (a.status.tier(score: a.score), b.status.tier(score: b.score))
             if ta != tb { return ta < tb }
             if let sa = a.score, let sb = b.score, sa != sb { return sa > sb }
             return a.rank < b.rank
@@ -161,7 +217,7 @@ public enum Leaderboard {
 
     /// A row that finished and ranks: it has a score and neither diverged nor failed.
     static func isRanked(_ r: LeaderboardRow) -> Bool {
-        r.score != nil && r.status != "failed" && r.status != "diverged"
+        r.score != nil && r.status != .failed && r.status != .diverged
     }
 
     /// The best SGDR configuration and the best baseline of ranked rows.
@@ -173,19 +229,10 @@ public enum Leaderboard {
         rows.first { $0.schedule.kind != .sgdr && isRanked($0) }
     }
 
-    /// The ranking tier of a configuration: scored, unscored yet, diverged, failed.
-    public static func tier(status: String, score: Double?) -> Int {
-        switch status {
-        case "failed": 3
-        case "diverged": 2
-        default: score == nil ? 1 : 0
-        }
-    }
-
     /// Indices of `entries` (in dispatch order) best first: by tier, then descending score, then
     /// dispatch order.
-    static func rankOrder(_ entries: [(status: String, score: Double?)]) -> [Int] {
-        let tiers = entries.map { tier(status: $0.status, score: $0.score) }
+    static func rankOrder(_ entries: [(status: ConfigurationStatus, score: Double?)]) -> [Int] {
+        let tiers = entries.map { $0.status.tier(score: $0.score) }
         return entries.indices.sorted { a, b in
             if tiers[a] != tiers[b] { return tiers[a] < tiers[b] }
             if let sa = entries[a].score, let sb = entries[b].score, sa != sb { return sa > sb }
@@ -198,7 +245,7 @@ public enum Leaderboard {
         /// The configuration's position in dispatch order: its trials are numbered
         /// `index * repeats ..< (index + 1) * repeats`.
         public var index: Int
-        public var status: String
+        public var status: ConfigurationStatus
         public var score: Double?
     }
 
@@ -211,63 +258,36 @@ public enum Leaderboard {
         var i = 0
         while i < briefs.count {
             let index = briefs[i].number / repeats
-            var done = 0, total = 0, scored = 0, sum = 0.0
-            var failed = false, diverged = false, running = false, interrupted = false
+            var tally = ConfigurationStatus.Tally()
+            var scored = 0, sum = 0.0
             while i < briefs.count && briefs[i].number / repeats == index {
                 let b = briefs[i]
-                total += 1
-                switch b.status {
-                case .done:
-                    done += 1
-                    if let s = b.score { sum += s; scored += 1 }
-                case .failed: failed = true
-                case .diverged: diverged = true
-                case .running: running = true
-                case .interrupted: interrupted = true
-                case .pending: break
-                }
+                tally.add(b.status)
+                if b.status == .done, let s = b.score { sum += s; scored += 1 }
                 i += 1
             }
-            let status = statusText(failed: failed, diverged: diverged, done: done, total: total,
-                                    running: running, interrupted: interrupted)
-            configurations.append(RankedConfiguration(index: index, status: status,
+            configurations.append(RankedConfiguration(index: index, status: tally.status,
                                                       score: scored == 0 ? nil : sum / Double(scored)))
         }
         return rankOrder(configurations.map { ($0.status, $0.score) }).map { configurations[$0] }
     }
 
-    static func statusText(failed: Bool, diverged: Bool, done: Int, total: Int, running: Bool, interrupted: Bool) -> String {
-        if failed { return "failed" }
-        if diverged { return "diverged" }
-        if done == total { return "done" }
-        if done > 0 { return "partial" }
-        if running { return "running" }
-        if interrupted { return "interrupted" }
-        return "pending"
-    }
-
     static func row(configuration: String, trials: TrialList, objective: Objective) -> LeaderboardRow {
         var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
-        var done = 0, seconds = 0.0
-        var failed = false, diverged = false, running = false, interrupted = false
+        var tally = ConfigurationStatus.Tally()
+        var seconds = 0.0
         for i in trials.indices {
-            switch trials[i].status {
-            case .done:
-                done += 1
+            tally.add(trials[i].status)
+            if trials[i].status == .done {
                 if let b = trials[i].bestValAcc { bests.append(b) }
                 if let f = trials[i].finalValAcc { finals.append(f) }
                 if let e = trials[i].bestEpoch { epochs.append(e) }
-            case .failed: failed = true
-            case .diverged: diverged = true
-            case .running: running = true
-            case .interrupted: interrupted = true
-            case .pending: break
             }
             if let s = trials[i].seconds { seconds += s }
         }
         epochs.sort()
-        let status = statusText(failed: failed, diverged: diverged, done: done, total: trials.count,
-                                running: running, interrupted: interrupted)
+        let status = tally.status
+        let done = tally.done
         let best = mean(bests)
         let final = mean(finals)
         let first = trials.startIndex

@@ -103,8 +103,8 @@ final class RunnerTests: XCTestCase {
         let diverged = trials.filter { $0.status == .diverged }
         XCTAssertEqual(Set(diverged.map(\.spec.configuration)), ["sgdr-0001", "sgdr-0003"])
         let rows = Leaderboard.rows(trials, objective: .bestValAcc)
-        XCTAssertEqual(rows.suffix(6).map(\.status), ["diverged", "diverged", "failed", "failed", "failed", "failed"])
-        XCTAssertTrue(rows.prefix(4).allSatisfy { $0.status == "done" })
+        XCTAssertEqual(rows.suffix(6).map(\.status), [.diverged, .diverged, .failed, .failed, .failed, .failed])
+        XCTAssertTrue(rows.prefix(4).allSatisfy { $0.status == .done })
     }
 
     func testTrialsOfLiveOwnersAreNotTakenAbandonedOnesAre() throws {
