@@ -68,7 +68,7 @@ extension DataSet {
     /// The five training files in order (validation: the last `valSize` of their 50,000
     /// images), and the test file.
     static func loadCIFAR10(directory: String?, trainSize: Int, valSize: Int, includeTest: Bool) throws -> DataSet {
-        guard let directory else { throw DataError.invalidOptions(DataOptions(dataset: .cifar10).firstInvalid()!) }
+        guard let directory else { throw DataError.invalidOptions(DataOptions.cifar10NeedsDirectory) }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
             throw DataError.missingCIFAR10(directory: directory, name: nil)

@@ -54,22 +54,23 @@ public struct DataOptions: Hashable, Codable, Sendable {
     }
 
     /// The first out-of-range field, as "train_size must be ..." (snake_case), or nil.
-    public func firstInvalid() -> String? {
-        if dataset == .cifar10 && dataDir == nil {
-            return "data_dir is needed for cifar10: a folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin"
-        }
-        if trainSize < 1 { return "train_size must be >= 1 (got \(trainSize))" }
-        if valSize < 1 { return "val_size must be >= 1 (got \(valSize))" }
+    public func firstInvalid() -> EngineOptionProblem? {
+        if dataset == .cifar10 && dataDir == nil { return Self.cifar10NeedsDirectory }
+        if trainSize < 1 { return EngineOptionProblem(.trainSize, " must be >= 1 (got \(trainSize))") }
+        if valSize < 1 { return EngineOptionProblem(.valSize, " must be >= 1 (got \(valSize))") }
         if trainSize > dataset.trainFileCount - valSize {
-            return "train_size + val_size must be <= \(dataset.trainFileCount) so that training and validation never overlap (got \(trainSize) + \(valSize))"
+            return EngineOptionProblem(.trainSize, " + " + .valSize + " must be <= \(dataset.trainFileCount) so that training and validation never overlap (got \(trainSize) + \(valSize))")
         }
         return nil
     }
+
+    static let cifar10NeedsDirectory = EngineOptionProblem(
+        .dataDir, " is needed for cifar10: a folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin")
 }
 
 /// Why a data set could not be loaded: one line, naming the file or option.
 public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
-    case invalidOptions(String)
+    case invalidOptions(EngineOptionProblem)
     case missingDirectory(String)
     case missingFile(directory: String, name: String)
     case wrongImageSize(file: String, rows: Int, columns: Int)
@@ -80,8 +81,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         switch self {
-        case let .invalidOptions(message):
-            return message
+        case let .invalidOptions(problem):
+            return problem.description
         case let .missingDirectory(dir):
             if dir == DataOptions.defaultFashionMNISTDirectory {
                 return "Fashion-MNIST not found in \(dir): install it with `apt-get install dataset-fashion-mnist`, or point --data-dir at a folder holding its IDX files (or use --dataset synthetic)"

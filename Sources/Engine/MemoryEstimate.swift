@@ -50,14 +50,15 @@ extension TrainingOptions {
     /// One line saying how much memory a single run (`sgdr-search train`, test set included)
     /// would take and what limit that passes, or nil when it fits.
     public func memoryProblem(data: DataOptions, limit: Int = Memory.limit,
-                              limitDescription: String = Memory.limitDescription) -> String? {
+                              limitDescription: String = Memory.limitDescription) -> FieldText? {
         let session = sessionBytes(data: data)
         let images = data.loadedBytes(includeTest: true)
         let total = Memory.sum(session, images)
         guard total > limit else { return nil }
-        return "the run would need about \(Memory.format(total)) of memory, more than the limit of \(limitDescription): "
+        let text = "the run would need about \(Memory.format(total)) of memory, more than the limit of \(limitDescription): "
             + "model \(modelDescription(data: data)) with \(sessionBatch(trainCount: data.trainSize))-image buffers \(Memory.format(session)) "
-            + "(weights, gradients, optimizer state, activations), data \(Memory.format(images)); lower hidden or batch_size"
+            + "(weights, gradients, optimizer state, activations), data \(Memory.format(images)); lower "
+        return FieldText([.text(text), .field(.hidden), .text(" or "), .field(.batchSize)])
     }
 }
 

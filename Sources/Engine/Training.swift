@@ -69,26 +69,28 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
     }
 
     /// The first out-of-range field, as "batch_size must be >= 1 (got 0)", or nil.
-    public func firstInvalid() -> String? {
+    public func firstInvalid() -> EngineOptionProblem? {
         if model == .cnn {
             if conv.isEmpty || conv.count > Self.maxConvBlocks {
-                return "conv must list 1 to \(Self.maxConvBlocks) convolution widths (got \(conv.count))"
+                return EngineOptionProblem(.conv, " must list 1 to \(Self.maxConvBlocks) convolution widths (got \(conv.count))")
             }
             if let c = conv.first(where: { $0 < 1 || $0 > 4096 }) {
-                return "conv widths must be in 1...4096 (got \(c))"
+                return EngineOptionProblem(.conv, " widths must be in 1...4096 (got \(c))")
             }
         }
         if let h = hidden.first(where: { $0 < 1 || $0 > 65536 }) {
-            return "hidden sizes must be in 1...65536 (got \(h))"
+            return EngineOptionProblem(.hidden, " sizes must be in 1...65536 (got \(h))")
         }
-        if batchSize < 1 { return "batch_size must be >= 1 (got \(batchSize))" }
-        if epochs < 1 { return "epochs must be >= 1 (got \(epochs))" }
+        if batchSize < 1 { return EngineOptionProblem(.batchSize, " must be >= 1 (got \(batchSize))") }
+        if epochs < 1 { return EngineOptionProblem(.epochs, " must be >= 1 (got \(epochs))") }
         if !(momentum.isFinite && momentum >= 0 && momentum < 1) {
-            return "momentum must be in [0, 1) (got \(momentum))"
+            return EngineOptionProblem(.momentum, " must be in [0, 1) (got \(momentum))")
         }
-        if nesterov && optimizer == .sgd && momentum == 0 { return "nesterov needs momentum > 0" }
+        if nesterov && optimizer == .sgd && momentum == 0 {
+            return EngineOptionProblem(.nesterov, " needs " + .momentum + " > 0")
+        }
         if !(weightDecay.isFinite && weightDecay >= 0) {
-            return "weight_decay must be a finite number >= 0 (got \(weightDecay))"
+            return EngineOptionProblem(.weightDecay, " must be a finite number >= 0 (got \(weightDecay))")
         }
         return nil
     }
@@ -166,11 +168,11 @@ public struct TrainingResult: Sendable {
 
 /// Why a run could not start.
 public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
-    case invalidOptions(String)
+    case invalidOptions(EngineOptionProblem)
 
     public var description: String {
         switch self {
-        case let .invalidOptions(message): message
+        case let .invalidOptions(problem): problem.description
         }
     }
 }

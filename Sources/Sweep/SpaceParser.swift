@@ -465,7 +465,7 @@ struct SpaceDecoder {
         if training.model == .cnn && !hiddenGiven { training.hidden = [128] }
         // The engine's own checks (e.g. train_size + val_size within the 60,000-image training file).
         if let problem = data.firstInvalid() {
-            throw fail("training", problem)
+            throw fail("training", problem.description)
         }
         if let problem = training.firstInvalid() {
             throw fail("training", "\(problem)")

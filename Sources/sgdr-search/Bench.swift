@@ -31,7 +31,7 @@ struct Bench: ParsableCommand {
         do throws(OptionProblem) {
             let (kind, conv, hidden) = try model.checked()
             options = TrainingOptions(model: kind, conv: conv, hidden: hidden)
-            if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+            if let problem = options.firstInvalid() { throw OptionProblem(problem) }
             if repeats < 1 { throw OptionProblem(option: "--repeats", message: "must be an integer >= 1 (got \(repeats))") }
             counts = try threadCounts()
             dataOptions = try data.checked()

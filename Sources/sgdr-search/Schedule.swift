@@ -1,7 +1,6 @@
 import App
 import ArgumentParser
 import Foundation
-import Report
 import Schedules
 import Sweep
 
@@ -39,33 +38,19 @@ struct Schedule: ParsableCommand {
     var svg: String?
 
     func run() throws {
-        let csv: String
-        do {
-            let config = try scheduleOptions.config(epochs: epochs)
+        let config: ScheduleConfig, valAccs: [Double]?
+        do throws(OptionProblem) {
+            config = try scheduleOptions.config(epochs: epochs)
             if config.kind == .plateau && valAcc == nil {
                 throw OptionProblem(option: "--schedule plateau", message: "needs --val-acc FILE: its rate follows the validation accuracy")
             }
-            let valAccs = try valAcc.map { path throws(OptionProblem) in try readValAccs(path: path, needed: epochs) }
-            let rows = scheduleTable(config: config, valAccs: valAccs)
-            if let svg { try writeSVG(rows, config: config, to: svg) }
-            csv = scheduleCSV(rows, kind: config.kind, includeValAcc: valAccs != nil)
-        } catch let problem as OptionProblem {
-            throw fail(problem)
-        } catch let failure as OutputFileError {
-            if failure.isBrokenPipe { throw OutputError(stream: .stdout, code: failure.code) }
-            Console.standard.error("--svg \(failure)")
-            throw ExitCode(failure.exitCode)
+            valAccs = try valAcc.map { path throws(OptionProblem) in try readValAccs(path: path, needed: epochs) }
+        } catch {
+            throw fail(error)
         }
-        try Console.standard.data(csv)
+        let code = RunCommands.schedule(config, valAccs: valAccs, svg: svg, console: .standard)
+        if code != 0 { throw ExitCode(code) }
     }
-}
-
-/// Writes the lr chart of `rows` as a standalone SVG file (`--svg`).
-func writeSVG(_ rows: [ScheduleRow], config: ScheduleConfig, to path: String) throws(OutputFileError) {
-    let series = ChartSeries(label: scheduleDescription(config),
-                             points: rows.map { ChartPoint(x: Double($0.epoch), y: $0.lr) })
-    let document = scheduleChartSVG([series], title: "Learning rate: \(scheduleDescription(config))")
-    try OutputFile.write(document, to: path)
 }
 
 /// Reads and checks a `--val-acc` file.

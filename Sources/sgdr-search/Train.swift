@@ -71,42 +71,16 @@ struct DataArguments: ParsableArguments {
 
     /// The data options, validated.
     func checked() throws(OptionProblem) -> DataOptions {
-        if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+        if let problem = options.firstInvalid() { throw OptionProblem(problem) }
         return options
     }
 }
 
 extension OptionProblem {
-    /// From an Engine message that starts with a snake_case field ("batch_size must be >= 1
-    /// (got 0)"): the option is the field's option, and fields named in the rest are spelled as
-    /// options too.
-    init(engineProblem problem: String) {
-        let spelled = cliSpelling(problem)
-        if let space = spelled.firstIndex(of: " ") {
-            self.init(option: String(spelled[..<space]), message: String(spelled[spelled.index(after: space)...]))
-        } else {
-            self.init(option: "", message: spelled)
-        }
+    /// An engine option's problem, its fields spelled as options: `--train-size + --val-size must be ...`.
+    init(_ problem: EngineOptionProblem) {
+        self.init(option: optionName(problem.field), message: String(problem.detail.spelled(optionName).dropFirst()))
     }
-}
-
-/// "batch_size must be …" → "--batch-size must be …": the library's snake_case field names
-/// become the command's option names wherever they appear in a message.
-func cliSpelling(_ problem: String) -> String {
-    let fields: Set<String> = ["model", "conv", "hidden", "batch_size", "epochs", "momentum", "nesterov", "weight_decay",
-                               "train_size", "val_size", "data_dir", "lr_max", "lr_min", "t0", "tmult",
-                               "lr_max_compression", "trigger_val_acc", "seed", "threads"]
-    var out = ""
-    var word = ""
-    func flush() {
-        out += fields.contains(word) ? "--" + word.replacingOccurrences(of: "_", with: "-") : word
-        word = ""
-    }
-    for c in problem {
-        if c.isLetter || c.isNumber || c == "_" { word.append(c) } else { flush(); out.append(c) }
-    }
-    flush()
-    return out
 }
 
 /// Loads a data set (with its test set unless `includeTest` is false), turning its error into
@@ -123,11 +97,6 @@ func loadData(_ options: DataOptions, includeTest: Bool = true) throws -> DataSe
 /// A line of data (CSV) on stdout, as it is; a failed write throws `OutputError`.
 func printOut(_ line: String) throws(OutputError) {
     try Console.standard.data(line + "\n")
-}
-
-/// A line of text on stderr, control characters escaped; a failed write throws `OutputError`.
-func printError(_ line: String) throws(OutputError) {
-    try Console.standard.err(line + "\n")
 }
 
 struct Train: ParsableCommand {
@@ -168,7 +137,7 @@ struct Train: ParsableCommand {
         let options = TrainingOptions(model: kind, conv: conv, hidden: hidden, batchSize: batchSize, epochs: epochs,
                                       optimizer: optimizer, momentum: momentum, nesterov: nesterov,
                                       weightDecay: weightDecay, seed: seedValue)
-        if let problem = options.firstInvalid() { throw OptionProblem(engineProblem: problem) }
+        if let problem = options.firstInvalid() { throw OptionProblem(problem) }
         let config = try scheduleOptions.config(epochs: epochs)
         if threads < 1 || threads > 256 {
             throw OptionProblem(option: "--threads", message: "must be an integer in 1...256 (got \(threads))")
@@ -183,43 +152,7 @@ struct Train: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        if let problem = options.memoryProblem(data: dataOptions) {
-            Console.standard.error(cliSpelling(problem))
-            throw ExitCode.failure
-        }
-        let dataSet = try loadData(dataOptions)
-        BLAS.setThreads(threads)
-        var schedule = config.makeSchedule()
-        try printOut("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds")
-        // A failed write (a full disk, a closed pipe) stops the training after that epoch and
-        // ends the command (see the main).
-        var outputFailure: OutputError?
-        let result = try Engine.train(
-            data: dataSet, options: options,
-            learningRate: { _ in schedule.beginEpoch() },
-            onEpoch: { m in
-                schedule.endEpoch(valAcc: m.valAcc)
-                do throws(OutputError) {
-                    try printOut("\(m.epoch),\(m.lr),\(m.trainLoss),\(m.trainAcc),\(m.valLoss),\(m.valAcc),\(m.trainSeconds)")
-                } catch {
-                    outputFailure = error
-                    return .stop
-                }
-                return .proceed
-            },
-            evaluateTest: true)
-        if let outputFailure { throw outputFailure }
-        let trainSeconds = result.epochs.reduce(0) { $0 + $1.trainSeconds }
-        if let best = result.best {
-            try printError("best val_acc \(format(best.valAcc)) at epoch \(best.epoch)")
-        }
-        if let test = result.testAccuracy { try printError("test accuracy \(format(test))") }
-        try printError("time \(format(result.seconds, 2)) s (training \(format(trainSeconds, 2)) s, \(format(trainSeconds / Double(max(1, result.epochs.count)), 3)) s/epoch, \(threads) BLAS thread\(threads == 1 ? "" : "s"), peak RSS \(peakResidentBytes() / 1_048_576) MB)")
-        if case let .diverged(epoch) = result.outcome {
-            Console.standard.error("the run diverged (non-finite loss) in epoch \(epoch); try a smaller --lr-max")
-            throw ExitCode.failure
-        }
+        let code = RunCommands.train(config, options: options, data: dataOptions, threads: threads, console: .standard)
+        if code != 0 { throw ExitCode(code) }
     }
 }
-
-func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }

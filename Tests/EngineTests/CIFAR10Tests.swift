@@ -118,7 +118,7 @@ final class CIFAR10Tests: XCTestCase {
         assertThrows(try DataSet.load(DataOptions(dataset: .cifar10, dataDir: nil, trainSize: 10, valSize: 4)),
                      is: "data_dir is needed for cifar10: a folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin")
         // CIFAR-10 has 50,000 training images.
-        XCTAssertEqual(DataOptions(dataset: .cifar10, dataDir: dir, trainSize: 45000, valSize: 10000).firstInvalid(),
+        XCTAssertEqual(DataOptions(dataset: .cifar10, dataDir: dir, trainSize: 45000, valSize: 10000).firstInvalid()?.description,
                        "train_size + val_size must be <= 50000 so that training and validation never overlap (got 45000 + 10000)")
     }
 }

@@ -265,9 +265,9 @@ final class CNNTests: XCTestCase {
     }
 
     func testInvalidCNNOptionsAreRefused() {
-        XCTAssertEqual(TrainingOptions(model: .cnn, conv: []).firstInvalid(), "conv must list 1 to 3 convolution widths (got 0)")
-        XCTAssertEqual(TrainingOptions(model: .cnn, conv: [8, 8, 8, 8]).firstInvalid(), "conv must list 1 to 3 convolution widths (got 4)")
-        XCTAssertEqual(TrainingOptions(model: .cnn, conv: [8, 0]).firstInvalid(), "conv widths must be in 1...4096 (got 0)")
+        XCTAssertEqual(TrainingOptions(model: .cnn, conv: []).firstInvalid()?.description, "conv must list 1 to 3 convolution widths (got 0)")
+        XCTAssertEqual(TrainingOptions(model: .cnn, conv: [8, 8, 8, 8]).firstInvalid()?.description, "conv must list 1 to 3 convolution widths (got 4)")
+        XCTAssertEqual(TrainingOptions(model: .cnn, conv: [8, 0]).firstInvalid()?.description, "conv widths must be in 1...4096 (got 0)")
         XCTAssertNil(TrainingOptions(model: .mlp, conv: []).firstInvalid())
         XCTAssertThrowsError(try TrainingSession(data: DataSet.synthetic(trainSize: 10, valSize: 10, testSize: nil, seed: 0),
                                                  options: TrainingOptions(model: .cnn, conv: [])))

@@ -224,9 +224,9 @@ final class IDXTests: XCTestCase {
 
     func testSplitSizesThatWouldOverlapAreRefused() {
         XCTAssertNil(DataOptions().firstInvalid())
-        XCTAssertTrue(DataOptions(trainSize: 50001).firstInvalid()?.hasPrefix("train_size + val_size") ?? false)
-        XCTAssertTrue(DataOptions(trainSize: 0).firstInvalid()?.hasPrefix("train_size") ?? false)
-        XCTAssertTrue(DataOptions(valSize: 0).firstInvalid()?.hasPrefix("val_size") ?? false)
+        XCTAssertTrue(DataOptions(trainSize: 50001).firstInvalid()?.description.hasPrefix("train_size + val_size") ?? false)
+        XCTAssertTrue(DataOptions(trainSize: 0).firstInvalid()?.description.hasPrefix("train_size") ?? false)
+        XCTAssertTrue(DataOptions(valSize: 0).firstInvalid()?.description.hasPrefix("val_size") ?? false)
         XCTAssertThrowsError(try DataSet.load(DataOptions(dataset: .synthetic, trainSize: 55000, valSize: 10000)))
     }
 }

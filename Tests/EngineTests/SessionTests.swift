@@ -114,7 +114,7 @@ final class SessionTests: XCTestCase {
 
     func testInvalidOptionsAreRefused() {
         XCTAssertThrowsError(try TrainingSession(data: Self.data, options: TrainingOptions(batchSize: 0))) {
-            XCTAssertEqual($0 as? TrainingError, .invalidOptions("batch_size must be >= 1 (got 0)"))
+            XCTAssertEqual($0 as? TrainingError, .invalidOptions(EngineOptionProblem(.batchSize, " must be >= 1 (got 0)")))
         }
     }
 }

@@ -104,11 +104,11 @@ final class TrainingTests: XCTestCase {
     }
 
     func testInvalidOptionsNameTheField() {
-        XCTAssertEqual(TrainingOptions(batchSize: 0).firstInvalid(), "batch_size must be >= 1 (got 0)")
-        XCTAssertEqual(TrainingOptions(epochs: 0).firstInvalid()?.hasPrefix("epochs"), true)
-        XCTAssertEqual(TrainingOptions(momentum: 1).firstInvalid()?.hasPrefix("momentum"), true)
-        XCTAssertEqual(TrainingOptions(weightDecay: -1).firstInvalid()?.hasPrefix("weight_decay"), true)
-        XCTAssertEqual(TrainingOptions(hidden: [0]).firstInvalid()?.hasPrefix("hidden"), true)
+        XCTAssertEqual(TrainingOptions(batchSize: 0).firstInvalid()?.description, "batch_size must be >= 1 (got 0)")
+        XCTAssertEqual(TrainingOptions(epochs: 0).firstInvalid()?.description.hasPrefix("epochs"), true)
+        XCTAssertEqual(TrainingOptions(momentum: 1).firstInvalid()?.description.hasPrefix("momentum"), true)
+        XCTAssertEqual(TrainingOptions(weightDecay: -1).firstInvalid()?.description.hasPrefix("weight_decay"), true)
+        XCTAssertEqual(TrainingOptions(hidden: [0]).firstInvalid()?.description.hasPrefix("hidden"), true)
         XCTAssertNil(TrainingOptions().firstInvalid())
         XCTAssertThrowsError(try run(TrainingOptions(batchSize: 0)))
     }
