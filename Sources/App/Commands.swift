@@ -205,7 +205,8 @@ public enum SweepCommands {
     /// the runnable ones, prints the results.
     static func execute(_ space: SearchSpace, store: any TrialStore, path: String, options: RunOptions,
                         console: Console) throws -> Int32 {
-        if options.handleSignals { InterruptHandler.install(options.cancellation, console: console) }
+        let interrupts = options.handleSignals ? InterruptHandler(options.cancellation, console: console) : nil
+        defer { withExtendedLifetime(interrupts) {} }
         var feeder: TrialFeeder?
         var counts: TrialCounts
         if space.racing == nil {
@@ -244,23 +245,21 @@ public enum SweepCommands {
                 executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }
             // A race's total is its most: eliminations end it sooner (and its ETA is an upper bound).
-            let progress = ProgressReporter(console: console, total: space.racing == nil ? total : space.trialCount,
-                                            alreadyFinished: finished,
-                                            objective: space.objective)
             // A failed write of the progress (a full disk, a closed pipe) stops the sweep as Ctrl-C
             // does: the running trials are recorded interrupted, then the failure ends the command.
-            progress.onFailure = { [cancellation = options.cancellation] _ in cancellation.cancel() }
+            let progress = ProgressReporter(console: console, total: space.racing == nil ? total : space.trialCount,
+                                            alreadyFinished: finished, objective: space.objective,
+                                            onFailure: { [cancellation = options.cancellation] _ in cancellation.cancel() })
             if let best = try store.bestDone(space.objective) { progress.seedBest(id: best.id, score: best.score) }
-            let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
-                                     owner: options.owner, cancellation: options.cancellation)
-            runner.isAbandoned = options.isAbandoned
-            runner.lease = options.lease
-            runner.feeder = feeder
+            var settings = SweepRunner.Settings()
+            settings.isAbandoned = options.isAbandoned
+            settings.lease = options.lease
+            settings.feeder = feeder
             let decisions = RaceTiming()
             if space.racing != nil {
                 // The next round's trials, once the current round is decided (any process may add
                 // them: adding is idempotent and the decision a function of the stored trials).
-                runner.replenish = {
+                settings.replenish = {
                     let start = DispatchTime.now().uptimeNanoseconds
                     defer { decisions.add(DispatchTime.now().uptimeNanoseconds - start) }
                     let trials = try store.trials(withEpochs: false)
@@ -270,7 +269,9 @@ public enum SweepCommands {
                     return !new.isEmpty
                 }
             }
-            runner.onEvent = { progress.handle($0) }
+            settings.onEvent = { progress.handle($0) }
+            let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency,
+                                     owner: options.owner, cancellation: options.cancellation, settings: settings)
             defer { progress.close() }
             ending = try runner.run()
             progress.close()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Sweep
 #if canImport(Glibc)
 import Glibc
@@ -145,10 +146,11 @@ public final class Console: Sendable {
 
     /// A console that collects its output, for tests.
     public static func capturing() -> (Console, () -> (out: String, err: String)) {
-        let lock = NSLock()
-        nonisolated(unsafe) var o = "", e = ""
-        let console = Console(out: { s in lock.withLock { o += s } }, err: { s in lock.withLock { e += s } }, isTerminal: false)
-        return (console, { lock.withLock { (o, e) } })
+        final class Captured: Sendable { let text = Mutex((out: "", err: "")) }
+        let captured = Captured()
+        let console = Console(out: { s in captured.text.withLock { $0.out += s } },
+                              err: { s in captured.text.withLock { $0.err += s } }, isTerminal: false)
+        return (console, { captured.text.withLock { $0 } })
     }
 
     /// Ends the process after `failure`: quietly with 141 for a closed pipe, else with one line

@@ -6,6 +6,8 @@ import Glibc
 
 /// Progress on stderr: on a terminal one live line redrawn in place (done/total, running, best
 /// so far, elapsed, ETA); otherwise one line per finished trial.
+// @unchecked: the mutable properties are used only under `lock` (`failure` is read after the
+// workers have stopped).
 public final class ProgressReporter: @unchecked Sendable {
     let console: Console
     let total: Int
@@ -21,15 +23,17 @@ public final class ProgressReporter: @unchecked Sendable {
     /// The first write that failed; later progress is not written.
     public private(set) var failure: OutputError?
     /// Called once, on the first failed write (the sweep stops as on Ctrl-C).
-    public var onFailure: @Sendable (OutputError) -> Void = { _ in }
+    let onFailure: @Sendable (OutputError) -> Void
 
     /// `alreadyFinished` trials were finished before this run (pass them to `handle(_:counted: false)`
     /// so that the best so far includes them).
-    public init(console: Console, total: Int, alreadyFinished: Int, objective: Objective) {
+    public init(console: Console, total: Int, alreadyFinished: Int, objective: Objective,
+                onFailure: @escaping @Sendable (OutputError) -> Void = { _ in }) {
         self.console = console
         self.total = total
         self.done = alreadyFinished
         self.objective = objective
+        self.onFailure = onFailure
     }
 
     var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -135,13 +139,14 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 }
 
-/// Ctrl-C and SIGTERM: the first sets the flag (workers stop between batches and record their
-/// trials `interrupted`); a second one exits at once with status 130.
-public enum InterruptHandler {
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+/// Ctrl-C and SIGTERM while the value lives: the first sets the flag (workers stop between
+/// batches and record their trials `interrupted`); a second one exits at once with status 130.
+/// Keep it alive for as long as the sweep runs; when it goes, the signals act as by default again.
+public final class InterruptHandler {
+    private let sources: [any DispatchSourceSignal]
 
-    public static func install(_ flag: CancellationFlag, console: Console) {
-        for sig in [SIGINT, SIGTERM] {
+    public init(_ flag: CancellationFlag, console: Console) {
+        sources = [SIGINT, SIGTERM].map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
@@ -150,7 +155,13 @@ public enum InterruptHandler {
                 flag.cancel()
             }
             source.resume()
-            sources.append(source)
+            return source
         }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 }

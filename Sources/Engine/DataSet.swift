@@ -183,7 +183,8 @@ public final class DataSet: Sendable {
         throw DataError.missingFile(directory: dir, name: name)
     }
 
-    /// One result slot per concurrent task (each task writes only its own).
+    /// One result slot per concurrent task.
+    // @unchecked: each task writes only its own slot, read after the tasks are joined.
     private final class Slot<T>: @unchecked Sendable {
         var value: Result<T, any Error>?
     }

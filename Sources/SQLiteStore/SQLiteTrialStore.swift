@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 import GRDB
 import GRDBSQLite
 import Schedules
@@ -789,14 +790,13 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
 }
 
 /// Decoded texts of one column, shared (a sweep has one `step_milestones` text).
-final class MilestoneCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [String: [Double]] = [:]
+final class MilestoneCache: Sendable {
+    private let values = Mutex<[String: [Double]]>([:])
 
     func value(_ text: String, _ decode: () throws -> [Double]) throws -> [Double] {
-        if let v = lock.withLock({ values[text] }) { return v }
+        if let v = values.withLock({ $0[text] }) { return v }
         let v = try decode()
-        lock.withLock { if values.count < 64 { values[text] = v } }
+        values.withLock { if $0.count < 64 { $0[text] = v } }
         return v
     }
 }

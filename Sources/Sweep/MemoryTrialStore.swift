@@ -3,6 +3,7 @@ import Foundation
 
 /// A `TrialStore` in memory, for tests and for sweeps that need no persistence.
 /// One process only; thread-safe through a lock.
+// @unchecked: every mutable property is used only under `lock`.
 public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
     private let lock = NSLock()
     private var sweep: SweepInfo?

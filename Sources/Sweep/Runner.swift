@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 import Schedules
 
 /// How a trial's training ended.
@@ -139,6 +140,8 @@ final class WorkerSession {
 
 /// Sessions of one executor, reused from trial to trial: a worker takes one for a trial and
 /// gives it back after (as many sessions as workers ever ran at once).
+// @unchecked: `free` is used only under `lock`; a session (not Sendable) belongs to the one
+// worker that took it until it is given back, which the compiler cannot see through the pool.
 final class SessionPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [WorkerSession] = []
@@ -156,14 +159,13 @@ final class SessionPool: @unchecked Sendable {
 /// Stores a sweep's trials in batches, in number order, each batch one transaction (see
 /// `SweepRunner.feeder`). Trial n of the space is computed alone (`SearchSpace.trialSpecs(_:)`),
 /// so a sweep of a million trials is never expanded at once.
-public final class TrialFeeder: @unchecked Sendable {
+public final class TrialFeeder: Sendable {
     public let space: SearchSpace
     public let store: any TrialStore
     public let batchSize: Int
     /// A batch is added when fewer than this many stored trials lie ahead of the claims.
     public let lowWater: Int
-    private let lock = NSLock()
-    private var next: Int
+    private let next: Mutex<Int>
 
     /// Stores from trial `start` on (the trials below it are stored).
     public init(space: SearchSpace, store: any TrialStore, start: Int, batchSize: Int = 20_000) {
@@ -171,11 +173,11 @@ public final class TrialFeeder: @unchecked Sendable {
         self.store = store
         self.batchSize = max(1, batchSize)
         lowWater = 2 * self.batchSize
-        next = start
+        next = Mutex(start)
     }
 
     /// The number of the first trial not stored by this feeder yet.
-    public var nextNumber: Int { lock.withLock { next } }
+    public var nextNumber: Int { next.withLock { $0 } }
     public var isDone: Bool { nextNumber >= space.trialCount }
 
     /// Stores the next `count` trials (a batch by default), in one transaction.
@@ -184,18 +186,17 @@ public final class TrialFeeder: @unchecked Sendable {
         let end = min(space.trialCount, start + (count ?? batchSize))
         guard start < end else { return }
         try store.addTrials(space.trialSpecs(start..<end))
-        lock.withLock { next = end }
+        next.withLock { $0 = end }
     }
 }
 
 /// A flag set once (Ctrl-C, a fatal store error) and read by every worker between batches.
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
+public final class CancellationFlag: Sendable {
+    private let cancelled = Mutex(false)
 
     public init() {}
-    public var isCancelled: Bool { lock.withLock { set } }
-    public func cancel() { lock.withLock { set = true } }
+    public var isCancelled: Bool { cancelled.withLock { $0 } }
+    public func cancel() { cancelled.withLock { $0 = true } }
 }
 
 /// What the runner reports while it works (from worker threads).
@@ -208,30 +209,43 @@ public enum SweepEvent: Sendable {
 
 /// Runs the runnable trials of a store on a fixed pool of worker threads until none is left,
 /// or until cancelled.
+// @unchecked: the mutable state is private and used only under `lock`, `feeding` or
+// `finishedTrial` (NSConditions, which idle workers wait on; Mutex cannot wait).
 public final class SweepRunner: @unchecked Sendable {
     public let store: any TrialStore
     public let executor: any TrialExecutor
     public let concurrency: Int
     public let owner: String
     public let cancellation: CancellationFlag
-    public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
-    public var onEvent: @Sendable (SweepEvent) -> Void = { _ in }
-    /// A running trial's epochs are written to the store at most this often (seconds); the rest
-    /// go with its finish, in the same transaction. 0 writes every epoch as it ends.
-    public var epochFlushInterval: Double = 1
-    /// Racing: called when nothing is runnable; adds the trials of the next round once the
-    /// current one is decided, and answers whether it added any. While it adds none and other
-    /// workers of this runner are still training, an idle worker waits for one of them to finish.
-    public var replenish: (@Sendable () throws -> Bool)?
-    /// The store's lease (seconds), or nil. With a lease, a heartbeat thread renews the lease of
-    /// every running trial every `lease / 4` seconds; a trial whose lease was lost (the store
-    /// says `notOwner`: another worker took it over) is stopped and dropped without writing.
-    public var lease: Double?
-    /// Without racing: stores the sweep's trials that are not stored yet, on a thread of its own,
-    /// a batch at a time as the claims come near the last one stored (a large sweep starts at once
-    /// and never spends its time storing trials far ahead). A worker that finds nothing to claim
-    /// waits for the feeder rather than stopping.
-    public var feeder: TrialFeeder?
+    /// The hooks and settings, fixed before the workers start.
+    public let settings: Settings
+
+    /// What a runner is given besides its store and executor; set once, at `init`, and read by
+    /// the worker threads without a lock.
+    public struct Settings: Sendable {
+        /// Whether a running trial's owner is gone (its trial may be taken over).
+        public var isAbandoned: @Sendable (String) -> Bool = Owner.isAbandoned
+        /// What the runner reports while it works, called from worker threads.
+        public var onEvent: @Sendable (SweepEvent) -> Void = { _ in }
+        /// A running trial's epochs are written to the store at most this often (seconds); the rest
+        /// go with its finish, in the same transaction. 0 writes every epoch as it ends.
+        public var epochFlushInterval: Double = 1
+        /// Racing: called when nothing is runnable; adds the trials of the next round once the
+        /// current one is decided, and answers whether it added any. While it adds none and other
+        /// workers of this runner are still training, an idle worker waits for one of them to finish.
+        public var replenish: (@Sendable () throws -> Bool)?
+        /// The store's lease (seconds), or nil. With a lease, a heartbeat thread renews the lease of
+        /// every running trial every `lease / 4` seconds; a trial whose lease was lost (the store
+        /// says `notOwner`: another worker took it over) is stopped and dropped without writing.
+        public var lease: Double?
+        /// Without racing: stores the sweep's trials that are not stored yet, on a thread of its own,
+        /// a batch at a time as the claims come near the last one stored (a large sweep starts at once
+        /// and never spends its time storing trials far ahead). A worker that finds nothing to claim
+        /// waits for the feeder rather than stopping.
+        public var feeder: TrialFeeder?
+
+        public init() {}
+    }
 
     private var active: Set<String> = []
     private var lost: Set<String> = []
@@ -256,8 +270,10 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     public init(store: any TrialStore, executor: any TrialExecutor, concurrency: Int,
-                owner: String = Owner.current, cancellation: CancellationFlag = CancellationFlag()) {
+                owner: String = Owner.current, cancellation: CancellationFlag = CancellationFlag(),
+                settings: Settings = Settings()) {
         precondition(concurrency >= 1)
+        self.settings = settings
         self.store = store
         self.executor = executor
         self.concurrency = concurrency
@@ -280,7 +296,7 @@ public final class SweepRunner: @unchecked Sendable {
         let heartbeats = startHeartbeats()
         defer { heartbeats?() }
         let group = DispatchGroup()
-        if let feeder, !feeder.isDone {
+        if let feeder = settings.feeder, !feeder.isDone {
             feeding.withLock { feedingDone = false }
             group.enter()
             let thread = Thread { [self] in
@@ -324,7 +340,7 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// Starts the heartbeat thread when there is a lease; returns what stops it (and waits).
     private func startHeartbeats() -> (() -> Void)? {
-        guard let lease, lease > 0 else { return nil }
+        guard let lease = settings.lease, lease > 0 else { return nil }
         let stop = CancellationFlag()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
@@ -361,7 +377,7 @@ public final class SweepRunner: @unchecked Sendable {
     /// sweep is finished, or what is left runs in processes on this host, which take it back
     /// themselves (or `isAbandoned` does once they die).
     private func waitForOtherHosts() throws -> Bool {
-        guard let lease else { return false }
+        guard let lease = settings.lease else { return false }
         let here = Self.host(of: owner)
         let elsewhere = try store.runningOwners().contains { Self.host(of: $0) != here }
         guard elsewhere else { return false }
@@ -381,7 +397,7 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// With a lease, a write refused with `notOwner` means another worker took the trial over.
     private func isLostLease(_ error: any Error, _ id: String) -> Bool {
-        guard lease != nil, case .notOwner? = error as? TrialStoreError else { return false }
+        guard settings.lease != nil, case .notOwner? = error as? TrialStoreError else { return false }
         loseLease(id)
         return true
     }
@@ -399,7 +415,7 @@ public final class SweepRunner: @unchecked Sendable {
         while true {
             // Read before claiming: once feeding is done, every trial was committed before the claim.
             let doneBefore = feeding.withLock { feedingDone }
-            if let spec = try store.claim(owner: owner, isAbandoned: isAbandoned) {
+            if let spec = try store.claim(owner: owner, isAbandoned: settings.isAbandoned) {
                 feeding.withLock {
                     frontier = max(frontier, spec.number)
                     if !feedingDone { feeding.broadcast() }
@@ -426,7 +442,7 @@ public final class SweepRunner: @unchecked Sendable {
             // Claim; at a race's round end, add the next round or wait for this runner's other
             // workers to finish theirs (the wait is idle time, not storage and dispatch).
             let claimed: TrialSpec?
-            if replenish == nil {
+            if settings.replenish == nil {
                 // Without racing: claim, waiting for the feeder's next batch if need be (without
                 // holding the workers' lock).
                 do {
@@ -440,9 +456,9 @@ public final class SweepRunner: @unchecked Sendable {
             } else {
                 finishedTrial.lock()
                 do {
-                    var next = try store.claim(owner: owner, isAbandoned: isAbandoned)
-                    if next == nil, let replenish {
-                        if try replenish() { next = try store.claim(owner: owner, isAbandoned: isAbandoned) }
+                    var next = try store.claim(owner: owner, isAbandoned: settings.isAbandoned)
+                    if next == nil, let replenish = settings.replenish {
+                        if try replenish() { next = try store.claim(owner: owner, isAbandoned: settings.isAbandoned) }
                         if next == nil && busyWorkers > 0 {
                             let t = Self.now()
                             _ = finishedTrial.wait(until: Date().addingTimeInterval(0.5))
@@ -484,7 +500,7 @@ public final class SweepRunner: @unchecked Sendable {
                 lost.remove(spec.id)  // a new claim of a trial this runner lost before
             }
             defer { lock.withLock { _ = active.remove(spec.id) } }
-            onEvent(.started(spec))
+            settings.onEvent(.started(spec))
             let start = Self.now()
             func seconds() -> Double { Double(Self.now() - start) / 1e9 }
             var finish: TrialFinish?
@@ -499,12 +515,12 @@ public final class SweepRunner: @unchecked Sendable {
                     defer { inStore += Self.now() - t }
                     epochs.append(metrics)
                     unsaved.append(metrics)
-                    if Double(t - lastFlush) / 1e9 >= epochFlushInterval {
+                    if Double(t - lastFlush) / 1e9 >= settings.epochFlushInterval {
                         do { try store.appendEpochs(unsaved, trial: spec.id, owner: owner) } catch { throw StoreFailure(underlying: error) }
                         unsaved.removeAll(keepingCapacity: true)
                         lastFlush = t
                     }
-                    onEvent(.epoch(spec, metrics))
+                    settings.onEvent(.epoch(spec, metrics))
                 }, isCancelled: { cancellation.isCancelled || lostLease(spec.id) })
                 switch outcome {
                 case .completed: finish = TrialFinish(status: .done, seconds: seconds())
@@ -515,7 +531,7 @@ public final class SweepRunner: @unchecked Sendable {
                 }
             } catch let failure as StoreFailure {
                 if isLostLease(failure.underlying, spec.id) {
-                    onEvent(.interrupted(spec))
+                    settings.onEvent(.interrupted(spec))
                     continue
                 }
                 fail(failure.underlying)
@@ -526,23 +542,23 @@ public final class SweepRunner: @unchecked Sendable {
             }
             if lostLease(spec.id) {
                 // Another worker runs it now: stop without writing.
-                onEvent(.interrupted(spec))
+                settings.onEvent(.interrupted(spec))
                 continue
             }
             do {
                 if let finish {
                     try store.finish(trial: spec.id, owner: owner, finish, appending: unsaved)
-                    onEvent(.finished(TrialRecord(spec: spec, status: finish.status, owner: owner,
+                    settings.onEvent(.finished(TrialRecord(spec: spec, status: finish.status, owner: owner,
                                                   seconds: finish.seconds, error: finish.error, epochs: epochs)))
                 } else {
                     // Interrupted: keep what it trained visible until the trial is claimed again.
                     if !unsaved.isEmpty { try store.appendEpochs(unsaved, trial: spec.id, owner: owner) }
                     try store.interrupt(trial: spec.id, owner: owner)
-                    onEvent(.interrupted(spec))
+                    settings.onEvent(.interrupted(spec))
                 }
             } catch {
                 if isLostLease(error, spec.id) {
-                    onEvent(.interrupted(spec))
+                    settings.onEvent(.interrupted(spec))
                     continue
                 }
                 fail(error)

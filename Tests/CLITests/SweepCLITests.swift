@@ -45,7 +45,7 @@ final class SweepCLITests: XCTestCase {
         let database = db("bad.sqlite")
         let r = try BinaryRunner.run([space, "--db", database])
         XCTAssertEqual(r.status, 64)
-        XCTAssertEqual(r.stderrLines, ["Error: \(space): parameters.tmul: unknown key \"tmul\"; did you mean \"tmult\"? allowed keys: t0, tmult, lr_max_compression, trigger_val_acc, lr_max, lr_min"])
+        XCTAssertEqual(r.stderrLines, ["Error: \(space): parameters.tmul: unknown key \"tmul\"; did you mean \"tmult\"? allowed keys: lr_max, lr_min, t0, tmult, lr_max_compression, trigger_val_acc"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: database))
         let malformed = try file("malformed.json", "{\n \"name\": \"m\",,\n}")
         let m = try BinaryRunner.run(["run", malformed, "--db", database])

@@ -37,9 +37,10 @@ final class EpochBatchingTests: XCTestCase {
         let store = CountingStore()
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
-        let runner = SweepRunner(store: store, executor: executor, concurrency: 2, owner: "t:1:1")
-        runner.isAbandoned = { _ in false }
-        runner.epochFlushInterval = flushInterval
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        settings.epochFlushInterval = flushInterval
+        let runner = SweepRunner(store: store, executor: executor, concurrency: 2, owner: "t:1:1", settings: settings)
         XCTAssertEqual(try runner.run(), .exhausted)
         return store
     }

@@ -17,11 +17,11 @@ final class LeaseTests: XCTestCase {
         let store = MemoryTrialStore(lease: 0.4)
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
-        let runner = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.03), concurrency: 1, owner: "hostA:1:1")
-        runner.isAbandoned = { _ in false }
-        runner.lease = 0.4
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        settings.lease = 0.4
         let events = Events()
-        runner.onEvent = { event in
+        settings.onEvent = { event in
             switch event {
             case .started(let spec):
                 events.add("started \(spec.id)")
@@ -40,6 +40,7 @@ final class LeaseTests: XCTestCase {
             case .epoch: break
             }
         }
+        let runner = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.03), concurrency: 1, owner: "hostA:1:1", settings: settings)
         XCTAssertEqual(try runner.run(), .exhausted)
 
         let first = s.trialSpecs()[0].id
@@ -63,9 +64,10 @@ final class LeaseTests: XCTestCase {
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
         let runners = ["hostA:1:1", "hostB:2:2"].map { owner -> SweepRunner in
-            let r = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.05), concurrency: 2, owner: owner)
-            r.isAbandoned = { _ in false }
-            r.lease = 0.2
+            var settings = SweepRunner.Settings()
+            settings.isAbandoned = { _ in false }
+            settings.lease = 0.2
+            let r = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.05), concurrency: 2, owner: owner, settings: settings)
             return r
         }
         let errors = Events()

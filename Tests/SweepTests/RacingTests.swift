@@ -113,15 +113,16 @@ final class RacingTests: XCTestCase {
     func run(_ s: SearchSpace, store: MemoryTrialStore, concurrency: Int) throws {
         _ = try SweepCommands.prepare(s, store: store, path: "mem")
         try store.addTrials(s.wantedTrialSpecs(try store.trials()))
-        let runner = SweepRunner(store: store, executor: Self.executor, concurrency: concurrency, owner: "t:1:1")
-        runner.isAbandoned = { _ in false }
-        runner.replenish = {
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        settings.replenish = {
             let trials = try store.trials()
             let existing = Set(trials.map(\.spec.id))
             let new = s.wantedTrialSpecs(trials).filter { !existing.contains($0.id) }
             if !new.isEmpty { try store.addTrials(new) }
             return !new.isEmpty
         }
+        let runner = SweepRunner(store: store, executor: Self.executor, concurrency: concurrency, owner: "t:1:1", settings: settings)
         XCTAssertEqual(try runner.run(), .exhausted)
     }
 

@@ -13,17 +13,18 @@ final class RunnerTests: XCTestCase {
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
         let flag = CancellationFlag()
-        let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "test:1:1", cancellation: flag)
-        runner.isAbandoned = { _ in false }
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
         if let cancelAfterEpochs {
             let counter = FakeExecutor.Counter()
-            runner.onEvent = { event in
+            settings.onEvent = { event in
                 if case .epoch(let spec, _) = event {
                     counter.add(spec.id)
                     if counter.lock.withLock({ counter.ids.count }) >= cancelAfterEpochs { flag.cancel() }
                 }
             }
         }
+        let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "test:1:1", cancellation: flag, settings: settings)
         return (store, try runner.run())
     }
 
@@ -48,8 +49,9 @@ final class RunnerTests: XCTestCase {
         let store = MemoryTrialStore()
         _ = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
-        let runner = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.005), concurrency: 2, owner: "t:1:1")
-        runner.isAbandoned = { _ in false }
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        let runner = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.005), concurrency: 2, owner: "t:1:1", settings: settings)
         _ = try runner.run()
         let (worker, training) = runner.timing
         // 10 trials x 6 epochs x 5 ms of training, on two workers.
@@ -114,8 +116,9 @@ final class RunnerTests: XCTestCase {
         try store.addTrials(s.trialSpecs())
         let live = try store.claim(owner: "host:1:live", isAbandoned: { _ in false })!
         let dead = try store.claim(owner: "host:2:dead", isAbandoned: { _ in false })!
-        let runner = SweepRunner(store: store, executor: FakeExecutor(), concurrency: 2, owner: "me:3:3")
-        runner.isAbandoned = { $0.hasSuffix("dead") }
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { $0.hasSuffix("dead") }
+        let runner = SweepRunner(store: store, executor: FakeExecutor(), concurrency: 2, owner: "me:3:3", settings: settings)
         XCTAssertEqual(try runner.run(), .exhausted)
         let trials = try store.trials()
         XCTAssertEqual(trials.first { $0.spec.id == live.id }!.status, .running)

@@ -115,9 +115,10 @@ final class ScaleTests: XCTestCase {
         _ = try store.create(SweepInfo(name: "r", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         let feeder = TrialFeeder(space: s, store: store, start: 0, batchSize: 10)
         try feeder.addBatch(5)
-        let runner = SweepRunner(store: store, executor: FakeExecutor(), concurrency: 2, owner: "t:1:1")
-        runner.isAbandoned = { _ in false }
-        runner.feeder = feeder
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        settings.feeder = feeder
+        let runner = SweepRunner(store: store, executor: FakeExecutor(), concurrency: 2, owner: "t:1:1", settings: settings)
         XCTAssertEqual(try runner.run(), .exhausted)
         let records = try store.trials()
         XCTAssertEqual(records.map(\.spec), s.trialSpecs(), "every trial stored once, as the space numbers them")
@@ -129,8 +130,8 @@ final class ScaleTests: XCTestCase {
         let reference = MemoryTrialStore()
         _ = try reference.create(SweepInfo(name: "r", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try reference.addTrials(s.trialSpecs())
-        let plain = SweepRunner(store: reference, executor: FakeExecutor(), concurrency: 2, owner: "t:1:1")
-        plain.isAbandoned = { _ in false }
+        settings.feeder = nil
+        let plain = SweepRunner(store: reference, executor: FakeExecutor(), concurrency: 2, owner: "t:1:1", settings: settings)
         _ = try plain.run()
         XCTAssertEqual(comparable(records), comparable(try reference.trials()))
     }
@@ -169,8 +170,9 @@ final class ScaleTests: XCTestCase {
         let store = MemoryTrialStore()
         _ = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
-        let runner = SweepRunner(store: store, executor: FakeExecutor(divergeAbove: 0.05), concurrency: 1, owner: "t:1:1")
-        runner.isAbandoned = { _ in false }
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        let runner = SweepRunner(store: store, executor: FakeExecutor(divergeAbove: 0.05), concurrency: 1, owner: "t:1:1", settings: settings)
         _ = try runner.run()
         let diverged = try store.trials().filter { $0.status == .diverged }
         XCTAssertFalse(diverged.isEmpty)

@@ -40,8 +40,9 @@ final class SharingTests: XCTestCase {
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
         let executor = EngineExecutor(data: try DataSet.load(s.data), training: s.training, cacheBytes: cacheBytes)
-        let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "t:1:1")
-        runner.isAbandoned = { _ in false }
+        var settings = SweepRunner.Settings()
+        settings.isAbandoned = { _ in false }
+        let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "t:1:1", settings: settings)
         XCTAssertEqual(try runner.run(), .exhausted)
         return (try store.trials(), executor.cache.statistics)
     }
