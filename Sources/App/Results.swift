@@ -247,7 +247,8 @@ extension LeaderboardRow {
     }
 }
 
-/// A minimal pretty JSON writer with ordered keys.
+/// `best --json`'s pretty layout with ordered keys; strings and numbers are spelled as `JSONText`
+/// spells them (non-finite numbers as null).
 final class JSONWriter {
     var text = ""
     private var indent = 0
@@ -282,19 +283,5 @@ final class JSONWriter {
     func array(_ xs: [Double]) { value("[" + xs.map { $0.isFinite ? fmt($0) : "null" }.joined(separator: ", ") + "]") }
     func stringArray(_ xs: [String]) { value("[" + xs.map(quote).joined(separator: ", ") + "]") }
 
-    func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    func quote(_ s: String) -> String { JSONText.string(s) }
 }

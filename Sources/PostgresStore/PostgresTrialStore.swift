@@ -283,12 +283,15 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         var rows: [[String?]] = []
         for spec in specs {
             let s = spec.schedule, p = s.parameters
-            rows.append([spec.id, String(spec.number), spec.configuration, s.kind.rawValue, String(spec.repeatIndex),
-                         String(Int64(bitPattern: spec.seed))]
-                        + ScheduleParameter.allCases.map { q in q.isInteger ? fmt(q.value(in: p)) : Self.text(q.value(in: p)) }
-                        + [String(s.epochs),
-                         try Self.json(s.stepMilestones), Self.text(s.stepFactor), Self.text(s.plateau.factor),
-                         String(s.plateau.patience), Self.text(s.plateau.minDelta), try Self.json(spec.swept)])
+            let head: [String] = [spec.id, String(spec.number), spec.configuration, s.kind.rawValue,
+                                  String(spec.repeatIndex), String(Int64(bitPattern: spec.seed))]
+            let parameters: [String] = ScheduleParameter.allCases.map { q in
+                q.isInteger ? fmt(q.value(in: p)) : Self.text(q.value(in: p))
+            }
+            let tail: [String] = [String(s.epochs), JSONText.array(s.stepMilestones), Self.text(s.stepFactor),
+                                  Self.text(s.plateau.factor), String(s.plateau.patience), Self.text(s.plateau.minDelta),
+                                  JSONText.object(spec.swept)]
+            rows.append(head + parameters + tail)
         }
         try transaction { db, _ in
             let present = try db.exec("SELECT 1 FROM sgdr_sweeps WHERE name = $1", [name])
@@ -649,7 +652,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
         let schedule = ScheduleConfig(
             kind: kind, parameters: parameters, epochs: try int(rows, i, "epochs"),
-            stepMilestones: try fromJSON([Double].self, rows.text(i, "step_milestones"), id),
+            stepMilestones: try fromJSON(JSONText.doubles, rows.text(i, "step_milestones"), id),
             stepFactor: try double(rows, i, "step_factor"),
             plateau: PlateauSettings(factor: try double(rows, i, "plateau_factor"),
                                      patience: try int(rows, i, "plateau_patience"),
@@ -658,7 +661,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         return TrialSpec(
             id: id, number: try int(rows, i, "number"), configuration: rows.text(i, "configuration") ?? "",
             repeatIndex: try int(rows, i, "repeat_index"), seed: UInt64(bitPattern: seed), schedule: schedule,
-            swept: try fromJSON([String: Double].self, rows.text(i, "swept"), id))
+            swept: try fromJSON(JSONText.numbers, rows.text(i, "swept"), id))
     }
 
     private func malformed(_ message: String) -> PostgresStoreError {
@@ -705,21 +708,8 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         return value
     }
 
-    private static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    private func fromJSON<T: Decodable>(_ type: T.Type, _ text: String?, _ id: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        guard let text, let value = try? decoder.decode(type, from: Data(text.utf8)) else {
-            throw malformed("trial \(id) has malformed JSON")
-        }
+    private func fromJSON<T>(_ read: (String) -> T?, _ text: String?, _ id: String) throws -> T {
+        guard let text, let value = read(text) else { throw malformed("trial \(id) has malformed JSON") }
         return value
     }
 }

@@ -737,6 +737,14 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
                      valAcc: real(row, "val_acc"), trainSeconds: real(row, "train_seconds"))
     }
 
+    /// A JSON column read by `read`, or an error naming the trial.
+    private static func json<T>(_ read: (String) -> T?, _ text: String, _ id: String) throws -> T {
+        guard let value = read(text) else {
+            throw SQLiteStoreError.database(path: "", message: "trial \(id) has malformed JSON \(text)")
+        }
+        return value
+    }
+
     private static func decodeSpec(_ row: Row) throws -> TrialSpec {
         let id: String = row["id"]
         let kindText: String = row["schedule"]
@@ -746,7 +754,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         let parameters = SGDRParameters { real(row, $0.name) }
         let schedule = ScheduleConfig(
             kind: kind, parameters: parameters, epochs: row["epochs"],
-            stepMilestones: try JSONText.doubles(row["step_milestones"], id),
+            stepMilestones: try json(JSONText.doubles, row["step_milestones"], id),
             stepFactor: real(row, "step_factor"),
             // Missing from a version-1 database (which has no plateau trials): the defaults.
             plateau: PlateauSettings(factor: (row["plateau_factor"] as Double?) ?? 0.1,
@@ -756,7 +764,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         return TrialSpec(
             id: id, number: row["number"], configuration: row["configuration"], repeatIndex: row["repeat_index"],
             seed: UInt64(bitPattern: seed), schedule: schedule,
-            swept: try JSONText.numbers(row["swept"], id))
+            swept: try json(JSONText.numbers, row["swept"], id))
     }
 
     /// A row of `recordColumns`, by position (a million rows read in about a second).
@@ -768,7 +776,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             throw SQLiteStoreError.database(path: path, message: "trial \(id) has unknown schedule \(kindText)")
         }
         let milestonesText: String = row[7]
-        let stepMilestones = try milestones.value(milestonesText) { try JSONText.doubles(milestonesText, id) }
+        let stepMilestones = try milestones.value(milestonesText) { try Self.json(JSONText.doubles, milestonesText, id) }
         // The parameter columns start at 23, in table order.
         let parameters = SGDRParameters { real(23 + ScheduleParameter.allCases.firstIndex(of: $0)!) }
         let seed: Int64 = row[5]
@@ -777,7 +785,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             schedule: ScheduleConfig(kind: kind, parameters: parameters, epochs: row[6],
                                      stepMilestones: stepMilestones, stepFactor: real(8),
                                      plateau: PlateauSettings(factor: real(20), patience: row[21], minDelta: real(22))),
-            swept: try JSONText.numbers(row[9], id))
+            swept: try Self.json(JSONText.numbers, row[9], id))
         let statusText: String = row[10]
         guard let status = TrialStatus(rawValue: statusText) else {
             throw SQLiteStoreError.database(path: path, message: "trial \(id) has unknown status \(statusText)")
@@ -801,126 +809,3 @@ final class MilestoneCache: Sendable {
     }
 }
 
-/// The JSON columns (`swept`, `step_milestones`): written and read directly, which a million
-/// trials need (a JSONEncoder/JSONDecoder per row costs seconds), with JSONDecoder as the
-/// fallback for anything else. Keys sorted; whole numbers without a fraction; non-finite
-/// numbers as the strings "Infinity", "-Infinity", "NaN".
-enum JSONText {
-    static func number(_ x: Double) -> String {
-        if x.isNaN { return "\"NaN\"" }
-        if x.isInfinite { return x > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
-        if x == x.rounded(), abs(x) < 1e15 { return String(Int(x)) }
-        return "\(x)"
-    }
-
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
-
-    static func array(_ xs: [Double]) -> String { "[" + xs.map(number).joined(separator: ",") + "]" }
-
-    static func object(_ values: [String: Double]) -> String {
-        "{" + values.keys.sorted().map { string($0) + ":" + number(values[$0]!) }.joined(separator: ",") + "}"
-    }
-
-    static func doubles(_ text: String, _ id: String) throws -> [Double] {
-        if let fast = fastDoubles(text) { return fast }
-        return try decode([Double].self, text, id)
-    }
-
-    static func numbers(_ text: String, _ id: String) throws -> [String: Double] {
-        if let fast = fastNumbers(text) { return fast }
-        return try decode([String: Double].self, text, id)
-    }
-
-    /// `[0.5,0.75]`: plain numbers only; nil for anything else.
-    static func fastDoubles(_ text: String) -> [Double]? {
-        var text = text
-        return text.withUTF8 { b -> [Double]? in
-            let n = b.count
-            guard n >= 2, b[0] == UInt8(ascii: "["), b[n - 1] == UInt8(ascii: "]") else { return nil }
-            var out: [Double] = []
-            var i = 1
-            while i < n - 1 {
-                var k = i
-                while k < n - 1 && b[k] != UInt8(ascii: ",") { k += 1 }
-                guard let x = number(b, i, k) else { return nil }
-                out.append(x)
-                i = k + 1
-            }
-            return out
-        }
-    }
-
-    /// `{"t0":5,"tmult":1.5}`: plain keys (no escapes) and plain numbers only; nil otherwise.
-    /// Byte by byte: a million rows are read in well under a second.
-    static func fastNumbers(_ text: String) -> [String: Double]? {
-        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
-        var text = text
-        return text.withUTF8 { b -> [String: Double]? in
-            let n = b.count
-            guard n >= 2, b[0] == UInt8(ascii: "{"), b[n - 1] == UInt8(ascii: "}") else { return nil }
-            var out: [String: Double] = [:]
-            out.reserveCapacity(ScheduleParameter.allCases.count)
-            var i = 1
-            while i < n - 1 {
-                guard b[i] == quote else { return nil }
-                var j = i + 1
-                while j < n - 1 && b[j] != quote {
-                    if b[j] == backslash { return nil }
-                    j += 1
-                }
-                guard j + 1 < n - 1, b[j + 1] == UInt8(ascii: ":") else { return nil }
-                let key = String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)..<j]), as: UTF8.self)
-                var k = j + 2
-                let start = k
-                while k < n - 1 && b[k] != UInt8(ascii: ",") { k += 1 }
-                guard let x = number(b, start, k) else { return nil }
-                out[key] = x
-                i = k + 1
-            }
-            return out
-        }
-    }
-
-    /// The finite number spelled by `b[start..<end]` (digits, sign, '.', exponent only), or nil.
-    private static func number(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
-        let length = end - start
-        guard length > 0 && length < 40 else { return nil }
-        for i in start..<end {
-            switch b[i] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-                 UInt8(ascii: "e"), UInt8(ascii: "E"): continue
-            default: return nil
-            }
-        }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer -> Double? in
-            for i in 0..<length { buffer[i] = CChar(bitPattern: b[start + i]) }
-            buffer[length] = 0
-            var end: UnsafeMutablePointer<CChar>?
-            let x = strtod(buffer.baseAddress!, &end)
-            guard end == buffer.baseAddress! + length, x.isFinite else { return nil }
-            return x
-        }
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String, _ id: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        do {
-            return try decoder.decode(type, from: Data(text.utf8))
-        } catch {
-            throw SQLiteStoreError.database(path: "", message: "trial \(id) has malformed JSON \(text)")
-        }
-    }
-}
