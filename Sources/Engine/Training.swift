@@ -161,8 +161,14 @@ public struct TrainingResult: Sendable {
     }
 
     /// The epoch with the highest validation accuracy (the first such), if any.
+    public var best: EpochMetrics? { epochs.best }
+}
+
+extension Sequence where Element == EpochMetrics {
+    /// The best epoch: the one with the highest validation accuracy, the first one on ties; nil
+    /// when there is none. The one definition that `train`, the stores and the ranking use.
     public var best: EpochMetrics? {
-        epochs.reduce(nil) { best, m in (best.map { m.valAcc > $0.valAcc } ?? true) ? m : best }
+        reduce(nil) { best, m in (best.map { m.valAcc > $0.valAcc } ?? true) ? m : best }
     }
 }
 

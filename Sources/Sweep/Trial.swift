@@ -231,21 +231,11 @@ public enum ScheduleRules: Int, Hashable, Sendable, CaseIterable {
 
 /// A run's summary, as trials store and rank it.
 extension Array where Element == EpochMetrics {
-    /// 1-based epoch of the best validation accuracy (the first one on ties); nil when empty.
-    public var bestEpoch: Int? {
-        guard !isEmpty else { return nil }
-        var best = 0
-        for i in indices where self[i].valAcc > self[best].valAcc { best = i }
-        return self[best].epoch
-    }
+    /// 1-based epoch of the best epoch (`best`: the highest val_acc, the first on ties); nil when empty.
+    public var bestEpoch: Int? { best?.epoch }
 
-    /// The best validation accuracy (that of `bestEpoch`'s epoch); nil when empty.
-    public var bestValAcc: Double? {
-        guard !isEmpty else { return nil }
-        var best = self[0].valAcc
-        for m in self where m.valAcc > best { best = m.valAcc }
-        return best
-    }
+    /// The validation accuracy of the best epoch; nil when empty.
+    public var bestValAcc: Double? { best?.valAcc }
 
     public var finalValAcc: Double? { last?.valAcc }
 }
