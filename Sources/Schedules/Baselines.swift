@@ -64,7 +64,7 @@ public struct ConstantSchedule: LearningRateSchedule {
 }
 
 /// The settings of the `plateau` baseline (Keras's `ReduceLROnPlateau` on val_acc, no cooldown).
-public struct PlateauSettings: Hashable, Codable, Sendable {
+public struct PlateauSettings: Hashable, Sendable {
     /// The rate is multiplied by this (in (0, 1)) when val_acc has not improved for `patience` epochs.
     public var factor: Double
     /// Epochs without improvement before the rate falls (>= 1).
@@ -76,10 +76,6 @@ public struct PlateauSettings: Hashable, Codable, Sendable {
         self.factor = factor
         self.patience = patience
         self.minDelta = minDelta
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case factor = "plateau_factor", patience = "plateau_patience", minDelta = "plateau_min_delta"
     }
 
     /// The rules of the three settings, shared by option and space-file validation.

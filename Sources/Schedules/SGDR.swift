@@ -1,5 +1,5 @@
 /// The parameters of SGDR with trigger and peak compression (see README, "The schedule").
-public struct SGDRParameters: Hashable, Codable, Sendable {
+public struct SGDRParameters: Hashable, Sendable {
     /// Global peak rate, and the rate before the trigger fires.
     public var lrMax: Double
     /// Floor of every cosine cycle.
@@ -22,11 +22,6 @@ public struct SGDRParameters: Hashable, Codable, Sendable {
         self.tmult = tmult
         self.lrMaxCompression = lrMaxCompression
         self.triggerValAcc = triggerValAcc
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case lrMax = "lr_max", lrMin = "lr_min", t0, tmult
-        case lrMaxCompression = "lr_max_compression", triggerValAcc = "trigger_val_acc"
     }
 
     /// The first parameter that is out of its range (`ScheduleParameter.rule`), or `lr_min`

@@ -8,9 +8,9 @@ public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
 
 /// A complete description of one schedule for a run of `epochs` epochs: what a trial stores
 /// and what `makeSchedule()` turns into a fresh schedule.
-public struct ScheduleConfig: Hashable, Codable, Sendable {
+public struct ScheduleConfig: Hashable, Sendable {
     public var kind: ScheduleKind
-    /// lr_max, lr_min, t0, tmult, lr_max_compression, trigger_val_acc (the baselines use lr_max and lr_min).
+    /// The schedule parameters (`ScheduleParameter`; the baselines use those with `usedByBaselines`).
     public var parameters: SGDRParameters
     public var epochs: Int
     /// Step decay's milestones (fractions of `epochs`) and factor.
@@ -28,11 +28,6 @@ public struct ScheduleConfig: Hashable, Codable, Sendable {
         self.stepMilestones = stepMilestones
         self.stepFactor = stepFactor
         self.plateau = plateau
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case kind = "schedule", parameters, epochs
-        case stepMilestones = "step_milestones", stepFactor = "step_factor", plateau
     }
 
     public func makeSchedule() -> any LearningRateSchedule {

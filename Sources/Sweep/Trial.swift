@@ -19,7 +19,7 @@ public enum TrialStatus: String, Codable, Sendable, CaseIterable {
 
 /// What one trial runs: a schedule, a repeat index and the training seed that follows from them.
 /// Immutable once stored.
-public struct TrialSpec: Hashable, Codable, Sendable {
+public struct TrialSpec: Hashable, Sendable {
     /// Unique within a sweep and stable across runs of it: `"<configuration>.r<repeat>"`,
     /// e.g. `"sgdr-0007.r1"` or `"step.r0"`.
     public var id: String
