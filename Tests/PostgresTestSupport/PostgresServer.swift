@@ -7,7 +7,8 @@ import Glibc
 /// unprivileged `postgres` user when the tests run as root, as in CI), `pg_ctl start` on a free
 /// port on 127.0.0.1 with its socket in that folder, password authentication over TCP.
 /// `stop()` stops it and removes the folder; every server still running when the process
-/// exits is stopped by an `atexit` handler, so a failing or crashing test leaves nothing behind.
+/// exits is stopped by an `atexit` handler, and a watchdog process stops it when the test
+/// process is killed outright, so a failing, crashing or killed test leaves nothing behind.
 public final class PostgresServer: @unchecked Sendable {
     public static let user = "sgdr"
     public static let password = "s3cret-Pw"
@@ -21,6 +22,7 @@ public final class PostgresServer: @unchecked Sendable {
     public let port: Int
     private let bin: String
     public private(set) var running = false
+    private var watching = false
 
     /// The `postgresql://` URL of `database` on this server.
     public func url(_ database: String, password: String = PostgresServer.password, user: String = PostgresServer.user) -> String {
@@ -70,6 +72,31 @@ public final class PostgresServer: @unchecked Sendable {
                            "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
                            "start"])
         running = true
+        startWatchdog()
+    }
+
+    /// A detached shell that stops the server and removes its folder once this process is gone
+    /// without doing so itself (killed with SIGKILL, where no `atexit` handler runs). It checks
+    /// once a second and ends by itself when the folder is removed.
+    private func startWatchdog() {
+        guard !watching else { return }
+        watching = true
+        let stop = (getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : "")
+            + "/usr/bin/env -C /tmp \(bin)/pg_ctl -D \(folder)/data -m immediate stop"
+        let script = """
+            while kill -0 \(getpid()) 2>/dev/null && [ -d \(folder) ]; do sleep 1; done
+            if [ -d \(folder) ]; then \(stop); rm -rf \(folder); fi
+            """
+        let argv = ["/usr/bin/setsid", "/bin/sh", "-c", script]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        // Not waited for: it outlives this process on purpose (init reaps it).
+        _ = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
     }
 
     /// `pg_ctl stop -m fast` (open connections are terminated).
