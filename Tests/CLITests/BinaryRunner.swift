@@ -56,8 +56,9 @@ enum BinaryRunner {
         throw BinaryNotFound(searched: candidates.map(\.path))
     }
 
-    /// Runs `sgdr-search arguments...` to completion, with stdin empty, and captures its output.
-    static func run(_ arguments: [String]) throws -> CommandResult {
+    /// Runs `sgdr-search arguments...` to completion, with stdin empty, and captures its output;
+    /// in `directory` when given (relative paths in `arguments` are then relative to it).
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
         let binary = try binaryURL()
         let scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("sgdr-search-cli-\(UUID().uuidString)")
@@ -73,6 +74,7 @@ enum BinaryRunner {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
