@@ -313,9 +313,12 @@ final class SQLiteTrialStoreTests: XCTestCase {
         let store = try storeWithTrials(3, path: file)
         let other = try SQLiteTrialStore(path: file, create: false)
         XCTAssertEqual(try other.trials().count, 3)
+        // Not a speed target: a close that waited for the other connection would take the whole
+        // busy timeout (10 s, SQLiteTrialStore's), and then still leave the file in WAL mode.
         let start = Date()
         try store.close()
-        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "close never waits out the busy timeout")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10, "close waited out the busy timeout")
+        try raw(file).read { db in XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal") }
         XCTAssertEqual(try other.trials().count, 3)
         try other.close()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["sweep.sqlite"])
@@ -460,6 +463,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
 
     // MARK: Performance
 
+    /// Figures printed for the README (no bounds: timings are the machine's).
     func testPerformanceFigures() throws {
         let file = path()
         let store = try storeWithTrials(1001, path: file)
@@ -488,9 +492,6 @@ final class SQLiteTrialStoreTests: XCTestCase {
         XCTAssertEqual(records.count, 1001)
         print(String(format: "SQLiteTrialStore: 1000 appendEpoch %.3f s (%.2f ms each); claim+finish of 1000 trials %.3f s (%.2f ms per trial: claim %.3f s, finish %.3f s); trials() of 1001 trials + 2001 epochs %.3f s",
                      appendSeconds, appendSeconds, claimFinishSeconds, claimFinishSeconds, claimSeconds, finishSeconds, readSeconds))
-        // Generous bounds: a sweep writes tens of rows a second.
-        XCTAssertLessThan(appendSeconds, 20)
-        XCTAssertLessThan(claimFinishSeconds, 40)
     }
 }
 
