@@ -98,7 +98,9 @@ final class SQLiteTrialStoreTests: XCTestCase {
     }
 
     /// Real processes: this test binary runs `SQLiteStoreWorkerProcess` twice as children on one
-    /// file while this process claims too.
+    /// file while this process claims too. Every worker thread, once it holds its first trial,
+    /// waits until all three processes hold one (the file shows an owner of each; a bound of
+    /// 60 s against a hang), so each process provably claims while the others hold claims.
     func testSeveralProcessesClaimEveryTrialExactlyOnce() throws {
         let file = path()
         let count = 240
@@ -134,8 +136,9 @@ final class SQLiteTrialStoreTests: XCTestCase {
         XCTAssertEqual(records.count, count)
         XCTAssertEqual(records.filter { $0.status == .done && $0.attempts == 1 && $0.epochs.count == 2 }.count, count,
                        "every trial claimed and finished exactly once")
-        let byOwner = Dictionary(grouping: records.compactMap(\.owner)) { String($0.prefix(6)) }.mapValues(\.count)
-        print("trials per process:", byOwner.sorted { $0.key < $1.key })
+        let byProcess = Dictionary(grouping: records.compactMap(\.owner)) { String($0.prefix(6)) }.mapValues(\.count)
+        XCTAssertEqual(Set(byProcess.keys), ["child0", "child1", "parent"], "every process finished trials: \(byProcess)")
+        XCTAssertEqual(byProcess.values.reduce(0, +), count)
     }
 
     // MARK: Opening files
@@ -498,8 +501,27 @@ final class SQLiteTrialStoreTests: XCTestCase {
 /// The child side of `testSeveralProcessesClaimEveryTrialExactlyOnce`: does nothing unless
 /// started by it (with SGDR_SQLITE_WORKER_DB set).
 final class SQLiteStoreWorkerProcess: XCTestCase {
+    /// The owners' process prefixes that must all hold a trial before any worker goes on.
+    static let processes = ["child0", "child1", "parent"]
+
+    struct NoRendezvous: Error, CustomStringConvertible {
+        var owners: Set<String>
+        var description: String { "after 60 s only these processes had claimed a trial: \(owners.sorted())" }
+    }
+
     static func work(_ store: SQLiteTrialStore, owner: String) throws {
+        var first = true
         while let spec = try store.claim(owner: owner, isAbandoned: { _ in false }) {
+            if first {
+                first = false
+                let end = Date().addingTimeInterval(60)
+                while true {
+                    let owners = Set(try store.trials(withEpochs: false).compactMap { $0.owner.map { String($0.prefix(6)) } })
+                    if owners.isSuperset(of: processes) { break }
+                    if Date() > end { throw NoRendezvous(owners: owners) }
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
             for e in 1...2 {
                 try store.appendEpoch(TrialStoreContract.epoch(e, valAcc: 0.5), trial: spec.id, owner: owner)
             }
@@ -507,9 +529,12 @@ final class SQLiteStoreWorkerProcess: XCTestCase {
         }
     }
 
+    /// Not a test of its own: the body of a child process of the test above, skipped otherwise.
     func testWorker() throws {
         let env = ProcessInfo.processInfo.environment
-        guard let file = env["SGDR_SQLITE_WORKER_DB"], let name = env["SGDR_SQLITE_WORKER_NAME"] else { return }
+        guard let file = env["SGDR_SQLITE_WORKER_DB"], let name = env["SGDR_SQLITE_WORKER_NAME"] else {
+            throw XCTSkip("a child process of testSeveralProcessesClaimEveryTrialExactlyOnce, run only by it")
+        }
         let store = try SQLiteTrialStore(path: file, create: false)
         let errors = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { t in
