@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one run of the built `sgdr-search` binary did.
 struct CommandResult {
@@ -56,8 +59,9 @@ enum BinaryRunner {
         throw BinaryNotFound(searched: candidates.map(\.path))
     }
 
-    /// Runs `sgdr-search arguments...` to completion, with stdin empty, and captures its output.
-    static func run(_ arguments: [String]) throws -> CommandResult {
+    /// Runs `sgdr-search arguments...` to completion, with stdin empty, and captures its output;
+    /// in `directory` when given (relative paths in `arguments` are then relative to it).
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
         let binary = try binaryURL()
         let scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("sgdr-search-cli-\(UUID().uuidString)")
@@ -73,6 +77,7 @@ enum BinaryRunner {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
@@ -154,6 +159,27 @@ final class ChildProcess {
         let end = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
         return !process.isRunning
+    }
+
+    /// Freezes the process (SIGSTOP) at a moment when `database` shows at least one trial
+    /// `running` (read by `sgdr-search status` while it is stopped); else lets it go on and
+    /// looks again. Returns how many trials are running and the ids `status` lists as running
+    /// (the first few unfinished trials), or count 0 when the process ended or `timeout` passed
+    /// first. The caller then sends the signal it wants, and SIGCONT (or SIGKILL).
+    func stopWhileTrialsRun(database: String, timeout: Double = 120) throws -> (count: Int, ids: [String]) {
+        let pid = process.processIdentifier
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end && process.isRunning {
+            kill(pid, SIGSTOP)
+            let status = try BinaryRunner.run(["status", database])
+            let running = status.stdout.firstMatch(of: /running (\d+)/).flatMap { Int($0.1) } ?? 0
+            if status.status == 0 && running > 0 {
+                return (running, status.stdout.matches(of: /([\w.-]+) \(running\)/).map { String($0.1) })
+            }
+            kill(pid, SIGCONT)
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return (0, [])
     }
 }
 

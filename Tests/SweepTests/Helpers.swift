@@ -80,3 +80,12 @@ let gridJSON = """
       "baselines": ["step", "cosine"],
       "training": {"dataset": "synthetic", "epochs": 6} }
     """
+
+/// A value shared by test threads.
+final class Locked<Value>: @unchecked Sendable {  // every access holds the lock
+    private let lock = NSLock()
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    var value: Value { lock.withLock { _value } }
+    func mutate<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&_value) } }
+}

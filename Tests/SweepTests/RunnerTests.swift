@@ -8,7 +8,8 @@ import XCTest
 final class RunnerTests: XCTestCase {
     /// Runs a sweep; `cancelAfterEpochs`: cancel once that many epochs were stored (mid-trial).
     func sweep(_ json: String = gridJSON, executor: FakeExecutor = FakeExecutor(), concurrency: Int,
-               store: MemoryTrialStore = MemoryTrialStore(), cancelAfterEpochs: Int? = nil) throws -> (MemoryTrialStore, SweepRunner.Ending) {
+               store: MemoryTrialStore = MemoryTrialStore(), cancelAfterEpochs: Int? = nil,
+               wrappedIn overlap: OverlapExecutor? = nil) throws -> (MemoryTrialStore, SweepRunner.Ending) {
         let s = try space(json)
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
@@ -24,7 +25,15 @@ final class RunnerTests: XCTestCase {
                 }
             }
         }
-        let runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "test:1:1", cancellation: flag, settings: settings)
+        let runner: SweepRunner
+        if let overlap {
+            overlap.inner = executor
+            runner = SweepRunner(store: store, executor: overlap, concurrency: concurrency, owner: "test:1:1",
+                                 cancellation: flag, settings: settings)
+        } else {
+            runner = SweepRunner(store: store, executor: executor, concurrency: concurrency, owner: "test:1:1",
+                                 cancellation: flag, settings: settings)
+        }
         return (store, try runner.run())
     }
 
@@ -44,31 +53,38 @@ final class RunnerTests: XCTestCase {
         XCTAssertGreaterThan(Set(ra.compactMap(\.bestValAcc)).count, 5)
     }
 
+    /// Time in the executor counts as training; time in the store counts as storage and
+    /// dispatch. Checked with lower bounds only (a sleep never ends early): 60 epochs that sleep
+    /// 5 ms each in the executor, and a store whose claims and finishes sleep 20 ms each.
     func testTimingSplitsTrainingFromStorageAndDispatch() throws {
         let s = try space(gridJSON)
-        let store = MemoryTrialStore()
+        let store = SlowStore(delay: 0.02)
         _ = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         try store.addTrials(s.trialSpecs())
         var settings = SweepRunner.Settings()
         settings.isAbandoned = { _ in false }
         let runner = SweepRunner(store: store, executor: FakeExecutor(epochDelay: 0.005), concurrency: 2, owner: "t:1:1", settings: settings)
-        _ = try runner.run()
+        XCTAssertEqual(try runner.run(), .exhausted)
+        XCTAssertGreaterThanOrEqual(store.slowCalls.value, 20, "10 claims and 10 finishes at least")
         let (worker, training) = runner.timing
-        // 10 trials x 6 epochs x 5 ms of training, on two workers.
-        XCTAssertGreaterThanOrEqual(training, 0.3)
-        XCTAssertLessThanOrEqual(training, worker)
-        XCTAssertLessThan(worker - training, 0.05 * worker, "storage and dispatch: \(worker - training) s of \(worker) s")
+        XCTAssertGreaterThanOrEqual(training, 10 * 6 * 0.005, "the executor's sleeps are training")
+        XCTAssertGreaterThanOrEqual(worker - training, Double(store.slowCalls.value) * 0.02, "the store's sleeps are storage: \(worker - training) s of \(worker) s")
     }
 
+    /// With concurrency 2, two trials run at the same time (the first waits until a second
+    /// starts, with a bound against a hang); never more than 2. With concurrency 1, one at a time.
     func testTwoWorkersRunConcurrently() throws {
-        let slow = FakeExecutor(epochDelay: 0.01)
-        let t0 = Date()
-        _ = try sweep(executor: slow, concurrency: 1)
-        let serial = Date().timeIntervalSince(t0)
-        let t1 = Date()
-        _ = try sweep(executor: slow, concurrency: 2)
-        let parallel = Date().timeIntervalSince(t1)
-        XCTAssertLessThan(parallel, serial * 0.75, "serial \(serial) s, parallel \(parallel) s")
+        let two = OverlapExecutor(waitForOverlap: true)
+        let (store, ending) = try sweep(executor: FakeExecutor(), concurrency: 2, wrappedIn: two)
+        XCTAssertEqual(ending, .exhausted)
+        XCTAssertEqual(two.overlapSeen.value, true, "a second trial started while the first ran")
+        XCTAssertEqual(two.maxInFlight.value, 2)
+        XCTAssertTrue(try store.trials().allSatisfy { $0.status == .done })
+
+        let one = OverlapExecutor(waitForOverlap: false)
+        let (serial, _) = try sweep(executor: FakeExecutor(epochDelay: 0.001), concurrency: 1, wrappedIn: one)
+        XCTAssertEqual(one.maxInFlight.value, 1)
+        XCTAssertEqual(comparable(try serial.trials()), comparable(try store.trials()))
     }
 
     func testResumeAfterInterruptionEqualsUninterrupted() throws {
@@ -186,4 +202,62 @@ final class ProgressTests: XCTestCase {
         XCTAssertTrue(text.contains("\r\u{1B}[K0/10 done, 1 running | best - | elapsed 0:00, ETA ?"), text.debugDescription)
         XCTAssertTrue(text.contains("\r\u{1B}[K1/10 done, 0 running | best sgdr-0000.r0 0.5000 |"), text.debugDescription)
     }
+}
+
+/// Counts the executions in flight and the most at once; with `waitForOverlap`, the first
+/// execution waits (up to 30 s, against a hang) until a second one has started.
+final class OverlapExecutor: TrialExecutor, @unchecked Sendable {  // `inner` is set before the runner starts
+    let waitForOverlap: Bool
+    var inner = FakeExecutor()
+    let inFlight = Locked(0), maxInFlight = Locked(0), overlapSeen = Locked(false)
+    private let started = NSCondition()
+    private var first = true  // under `started`
+
+    init(waitForOverlap: Bool) { self.waitForOverlap = waitForOverlap }
+
+    func execute(_ spec: TrialSpec, onEpoch: (EpochMetrics) throws -> Void, isCancelled: () -> Bool) throws -> ExecutionOutcome {
+        let now = inFlight.mutate { n -> Int in n += 1; return n }
+        maxInFlight.mutate { $0 = max($0, now) }
+        defer { inFlight.mutate { $0 -= 1 } }
+        started.withLock {
+            if now >= 2 { overlapSeen.mutate { $0 = true } }
+            started.broadcast()
+            guard waitForOverlap && first else { return }
+            first = false
+            let end = Date().addingTimeInterval(30)
+            while !overlapSeen.value && Date() < end { _ = started.wait(until: end) }
+        }
+        return try inner.execute(spec, onEpoch: onEpoch, isCancelled: isCancelled)
+    }
+}
+
+/// A MemoryTrialStore whose claims and finishes each sleep `delay` seconds first.
+final class SlowStore: TrialStore, @unchecked Sendable {  // lets only; MemoryTrialStore locks itself
+    let base = MemoryTrialStore()
+    let delay: Double
+    let slowCalls = Locked(0)
+    init(delay: Double) { self.delay = delay }
+    private func slow() {
+        slowCalls.mutate { $0 += 1 }
+        Thread.sleep(forTimeInterval: delay)
+    }
+
+    func create(_ info: SweepInfo) throws -> SweepInfo { try base.create(info) }
+    func info() throws -> SweepInfo? { try base.info() }
+    func updateSpace(json: String, hash: String) throws { try base.updateSpace(json: json, hash: hash) }
+    func addTrials(_ specs: [TrialSpec]) throws { try base.addTrials(specs) }
+    func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
+        slow()
+        return try base.claim(owner: owner, isAbandoned: isAbandoned)
+    }
+    func heartbeat(trial id: String, owner: String) throws { try base.heartbeat(trial: id, owner: owner) }
+    func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
+        try base.appendEpochs(metrics, trial: id, owner: owner)
+    }
+    func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws {
+        slow()
+        try base.finish(trial: id, owner: owner, finish, appending: epochs)
+    }
+    func interrupt(trial id: String, owner: String) throws { try base.interrupt(trial: id, owner: owner) }
+    func trials() throws -> [TrialRecord] { try base.trials() }
 }

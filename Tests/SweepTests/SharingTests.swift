@@ -212,14 +212,32 @@ final class SharingTests: XCTestCase {
         guard case .cancelled = cache.claim(d, isCancelled: { true }) else { return XCTFail("in flight") }
         cache.release(d)
         guard case .claimed = cache.claim(d, isCancelled: { true }) else { return XCTFail("released") }
-        let done = expectation(description: "waiter served")
-        let served = Thread {
-            if case .hit = cache.claim(d, isCancelled: { false }) { done.fulfill() }
-        }
-        served.start()
-        Thread.sleep(forTimeInterval: 0.1)
+        // A second worker asks for d while it is in flight: it must wait (it polls isCancelled
+        // only while waiting, so its first poll says it is waiting), and get the entry stored
+        // by the first worker instead of a claim to train it again. The store happens only
+        // once the waiter is known to wait (a bound of 30 s against a hang).
+        let waiting = DispatchSemaphore(value: 0)
+        let polls = Locked(0)
+        let answer = Locked<TrajectoryCache.Claim?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let claim = cache.claim(d, isCancelled: {
+                if polls.mutate({ n -> Int in n += 1; return n }) == 1 { waiting.signal() }
+                return false
+            })
+            answer.mutate { $0 = claim }
+            done.signal()
+        }.start()
+        XCTAssertEqual(waiting.wait(timeout: .now() + 30), .success, "the second worker did not wait for the epoch in flight")
+        XCTAssertNil(answer.value, "it answered before the epoch was stored")
+        let hitsBefore = cache.statistics.hits
         cache.store(d, .trained(m, nil))
-        wait(for: [done], timeout: 5)
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        guard case .hit(.trained(let served, nil))? = answer.value else {
+            return XCTFail("the waiter was not served the stored epoch: \(String(describing: answer.value))")
+        }
+        XCTAssertEqual(served, m)
+        XCTAssertEqual(cache.statistics.hits, hitsBefore + 1)
         let none = TrajectoryCache(budgetBytes: 0)
         none.store(a, .trained(m, nil))
         XCTAssertNil(none.lookup(a))
