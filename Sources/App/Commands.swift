@@ -375,7 +375,7 @@ public enum SweepCommands {
 
     /// The status report of `trials` (read with or without their epochs).
     public static func statusText(space: SearchSpace, info: SweepInfo, trials: [TrialRecord], path: String,
-                                  now: Double, isAbandoned: (String) -> Bool) -> String {
+                                  now: Double, isAbandoned: (String) -> Bool, localHost: String = Owner.hostName()) -> String {
         let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
         var raceLine: String?
         if let race = space.raceState(trials) {
@@ -389,7 +389,7 @@ public enum SweepCommands {
         }
         return statusText(space: space, info: info, briefs: trials.map { TrialBrief($0, objective: space.objective) },
                           records: { $0.compactMap { byNumber[$0] } }, path: path, now: now, isAbandoned: isAbandoned,
-                          raceLine: raceLine)
+                          localHost: localHost, raceLine: raceLine)
     }
 
     /// The status report, from every trial's brief and the few records it names (`records`
@@ -397,7 +397,8 @@ public enum SweepCommands {
     /// (a sweep whose start was interrupted) count as still to run.
     public static func statusText(space: SearchSpace, info: SweepInfo, briefs: [TrialBrief],
                                   records: ([Int]) throws -> [TrialRecord], path: String,
-                                  now: Double, isAbandoned: (String) -> Bool, raceLine: String? = nil) rethrows -> String {
+                                  now: Double, isAbandoned: (String) -> Bool, localHost: String = Owner.hostName(),
+                                  raceLine: String? = nil) rethrows -> String {
         var counts: [TrialStatus: Int] = [:]
         var lastFinish = info.createdAt, trainSeconds = 0.0, finishedSeconds = 0.0, finishedCount = 0
         var leftNumbers: [Int] = [], runningNumbers: [Int] = [], failedNumbers: [Int] = []
@@ -416,7 +417,12 @@ public enum SweepCommands {
         let named = try Dictionary(records(leftNumbers + runningNumbers + failedNumbers).map { ($0.spec.number, $0) },
                                    uniquingKeysWith: { a, _ in a })
         let left = leftNumbers.compactMap { named[$0] }
-        let live = runningNumbers.compactMap { named[$0] }.filter { !($0.owner.map(isAbandoned) ?? true) }
+        // Running trials: in live processes of this host (checked), or on other hosts, which
+        // cannot be checked from here (a host that stopped leaves its trial running until its
+        // lease runs out, or forever without one). Those of dead processes here are left out.
+        let running = runningNumbers.compactMap { named[$0] }.filter { !($0.owner.map(isAbandoned) ?? true) }
+        let live = running.filter { $0.owner.flatMap(Owner.host) == localHost }
+        let remote = running.filter { $0.owner.flatMap(Owner.host) != localHost }
         let failures = failedNumbers.compactMap { named[$0] }
 
         // A race stores only the rounds it runs: its trials are the stored ones.
@@ -428,9 +434,9 @@ public enum SweepCommands {
         out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
             + (unstored > 0 ? ", not stored yet \(unstored)" : "") + "\n"
         out += raceLine ?? ""
-        let end = live.isEmpty ? lastFinish : now
+        let end = running.isEmpty ? lastFinish : now
         out += "  elapsed \(ProgressReporter.clock(max(0, end - info.createdAt))) since the sweep was created"
-            + (live.isEmpty ? "" : " (running now)") + "; training time \(ProgressReporter.clock(trainSeconds)) in total\n"
+            + (running.isEmpty ? "" : " (running now)") + "; training time \(ProgressReporter.clock(trainSeconds)) in total\n"
         let leftCount = unstored + counts.filter { !$0.key.isFinished }.values.reduce(0, +)
         if leftCount == 0 {
             out += "  nothing left to run\n"
@@ -444,6 +450,10 @@ public enum SweepCommands {
             out += "  still to run: \(leftCount) trial\(leftCount == 1 ? "" : "s")\(estimate): \(ids.joined(separator: ", "))\(more ? ", ..." : "")\n"
             if !live.isEmpty {
                 out += "  running in live processes: " + live.map { "\($0.spec.id) (\($0.owner ?? "?"))" }.joined(separator: ", ") + "\n"
+            }
+            if !remote.isEmpty {
+                out += "  running on other hosts (not checked from here; a stopped host's trial runs again once its lease runs out): "
+                    + remote.map { "\($0.spec.id) (\($0.owner ?? "?"))" }.joined(separator: ", ") + "\n"
             }
             out += "  resume with: sgdr-search resume \(path)\n"
         }

@@ -42,12 +42,18 @@ public enum Owner {
         isAbandoned(owner, host: hostName())
     }
 
+    /// The host part of an owner string (`hostname` of `hostname:pid:start`), nil when malformed.
+    public static func host(of owner: String) -> String? {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0 else { return nil }
+        return parts[..<(parts.count - 2)].joined(separator: ":")
+    }
+
     /// `isAbandoned` for owners whose host part is `localHost` (this process's `--host-id`).
     public static func isAbandoned(_ owner: String, host localHost: String) -> Bool {
+        guard let host = host(of: owner), host == localHost else { return false }
         let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0 else { return false }
-        let host = parts[..<(parts.count - 2)].joined(separator: ":")
-        guard host == localHost else { return false }
+        guard let pid = Int32(parts[parts.count - 2]) else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return true }
         guard let start = startTime(pid: pid) else { return false }
         return start != String(parts[parts.count - 1])

@@ -235,6 +235,26 @@ final class CommandsTests: XCTestCase {
                         "best_epoch", "repeats", "status", "diff_vs_baseline", "diff_ci95", "seconds"])
     }
 
+    /// A trial running on another host cannot be checked from here: status says so instead of
+    /// calling its process live; a live process of this host is listed as live; a dead one is not.
+    func testStatusTellsRunningTrialsOfThisHostFromOtherHosts() throws {
+        let s = try space(gridJSON)
+        let store = MemoryTrialStore()
+        let info = try store.create(SweepInfo(name: "g", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 100))
+        try store.addTrials(s.trialSpecs())
+        let here = try store.claim(owner: "hostA:11:1", isAbandoned: { _ in false })!
+        let there = try store.claim(owner: "hostB:22:2", isAbandoned: { _ in false })!
+        let dead = try store.claim(owner: "hostA:33:3", isAbandoned: { _ in false })!
+        let text = SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160,
+                                            isAbandoned: { $0 == "hostA:33:3" }, localHost: "hostA")
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.filter { $0.contains("running in live processes") }, ["  running in live processes: \(here.id) (hostA:11:1)"], text)
+        let remote = lines.filter { $0.contains("running on other hosts") }
+        XCTAssertEqual(remote.count, 1, text)
+        XCTAssertTrue(remote.first?.hasSuffix(": \(there.id) (hostB:22:2)") ?? false, text)
+        XCTAssertFalse(text.contains(dead.id + " (hostA:33:3)"), text)
+    }
+
     func testStatusCountsAndWhatIsLeft() throws {
         let s = try space(gridJSON)
         let store = MemoryTrialStore()
