@@ -40,6 +40,18 @@ func fail(_ problem: OptionProblem) -> ExitCode {
     return .validationFailure
 }
 
+/// A number read as a Double and shown as the tables show it (`10`, not `10.0`): integer
+/// parameters get their rule's message for `2.5` instead of a parser error.
+struct Number: ExpressibleByArgument {
+    var value: Double
+    init(_ value: Double) { self.value = value }
+    init?(argument: String) {
+        guard let value = Double(argument) else { return nil }
+        self.value = value
+    }
+    var defaultValueDescription: String { fmt(value) }
+}
+
 /// The options that describe a schedule, shared by every subcommand that takes one
 /// (`schedule`, `train`): use with `@OptionGroup var scheduleOptions: ScheduleOptions`,
 /// then `try scheduleOptions.config(epochs:)`.
@@ -61,7 +73,7 @@ struct ScheduleOptions: ParsableArguments {
 
     @Option(name: .customLong(ScheduleParameter.t0.longName), parsing: .unconditional,
             help: ArgumentHelp(ScheduleParameter.t0.help, valueName: "n"))
-    var t0: Double = ScheduleParameter.t0.defaultValue()
+    var t0 = Number(ScheduleParameter.t0.defaultValue())
 
     @Option(name: .customLong(ScheduleParameter.tmult.longName), parsing: .unconditional,
             help: ArgumentHelp(ScheduleParameter.tmult.help, valueName: "x"))
@@ -100,7 +112,7 @@ struct ScheduleOptions: ParsableArguments {
     /// The validated schedule for a run of `epochs` epochs (`epochsOption` names the option that
     /// gave them, for the error). Every option is checked whatever the schedule kind.
     func config(epochs: Int, epochsOption: String = "--epochs") throws(OptionProblem) -> ScheduleConfig {
-        var given: [ScheduleParameter: Double] = [.lrMax: lrMax, .t0: t0, .tmult: tmult,
+        var given: [ScheduleParameter: Double] = [.lrMax: lrMax, .t0: t0.value, .tmult: tmult,
                                                   .lrMaxCompression: lrMaxCompression, .triggerValAcc: triggerValAcc]
         given[.lrMin] = lrMin
         // In table order: lr_min's default follows lr_max, so a bad lr_max is the one named.
