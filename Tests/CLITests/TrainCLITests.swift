@@ -1,26 +1,11 @@
 import Foundation
 import XCTest
 
-/// Runs the built `sgdr-search` binary (next to the test bundle, or in .build/debug).
+/// `train` through the built binary (found by BinaryRunner, the one way CLI tests find it).
 final class TrainCLITests: XCTestCase {
-    var binary: URL {
-        let nextToBundle = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("sgdr-search")
-        if FileManager.default.isExecutableFile(atPath: nextToBundle.path) { return nextToBundle }
-        return URL(fileURLWithPath: ".build/debug/sgdr-search")
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try BinaryRunner.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     let small = ["train", "--dataset", "synthetic", "--train-size", "1000", "--val-size", "300", "--hidden", "32"]
