@@ -50,6 +50,6 @@ let package = Package(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
-        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SpecReference", "PostgresTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SQLiteStore", "Sweep", "SpecReference", "PostgresTestSupport"]),
     ]
 )

@@ -23,31 +23,24 @@ struct BinaryNotFound: Error, CustomStringConvertible {
 
 /// Runs the built `sgdr-search` binary, for tests of the command line (exit codes, stdout, stderr).
 ///
-/// The binary is found, in order: `$SGDR_SEARCH_BINARY`; next to the test bundle (the build
-/// products directory `swift test` uses, whatever the triple or configuration); `.build/debug/`
-/// of the package that holds this file.
+/// Every CLI test finds the binary this one way: `sgdr-search` in the folder of the running test
+/// bundle, i.e. the build products folder of this very `swift test` (whatever its
+/// configuration, triple or `--scratch-path`). CLITests depends on the `sgdr-search` target, so
+/// `swift test` (or `swift build --build-tests`) builds the binary into that folder before any
+/// test runs. Nothing else is tried — no `$PATH`, no environment variable, no `.build/debug`,
+/// no path relative to the current folder — so a binary left by another build or configuration
+/// can never be the one tested. When it is missing the tests fail (they do not skip).
 enum BinaryRunner {
     private final class Marker {}
 
+    /// `sgdr-search` beside the running test bundle (on Linux in the folder of the `.xctest`
+    /// executable, on macOS in the folder holding the `.xctest` bundle).
     static func binaryURL() throws -> URL {
         var candidates: [URL] = []
-        if let path = ProcessInfo.processInfo.environment["SGDR_SEARCH_BINARY"], !path.isEmpty {
-            candidates.append(URL(fileURLWithPath: path))
-        }
         for bundle in [Bundle(for: Marker.self), Bundle.main] {
             var dir = bundle.bundleURL
             if dir.pathExtension == "xctest" { dir.deleteLastPathComponent() }
             candidates.append(dir.appendingPathComponent("sgdr-search"))
-            // macOS: .../debug/sgdr-searchPackageTests.xctest/Contents/MacOS
-            candidates.append(dir.deletingLastPathComponent().appendingPathComponent("sgdr-search"))
-        }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                candidates.append(dir.appendingPathComponent(".build/debug/sgdr-search"))
-                break
-            }
-            dir.deleteLastPathComponent()
         }
         for url in candidates where FileManager.default.isExecutableFile(atPath: url.path) {
             var isDirectory: ObjCBool = false

@@ -123,7 +123,7 @@ final class ScheduleCLITests: XCTestCase {
 
     // MARK: - Bad input
 
-    /// Each bad input: a non-zero exit, nothing on stdout, and one line on stderr naming the option.
+    /// Each bad input: exit 64 (invalid input), nothing on stdout, and one line on stderr naming the option.
     func testBadInputsGiveOneLineNamingTheOption() throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).txt").path
         let short = try BinaryRunner.temporaryFile("0.1\n0.2\n", removedAfter: self).path
@@ -171,7 +171,7 @@ final class ScheduleCLITests: XCTestCase {
                                file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try BinaryRunner.run(args)
         let label = args.joined(separator: " ")
-        XCTAssertNotEqual(result.status, 0, label, file: file, line: line)
+        XCTAssertEqual(result.status, 64, label, file: file, line: line)
         XCTAssertEqual(result.stdout, "", label, file: file, line: line)
         XCTAssertEqual(result.stderrLines.count, 1, "\(label): \(result.stderr)", file: file, line: line)
         let message = result.stderrLines.first ?? ""
@@ -181,11 +181,11 @@ final class ScheduleCLITests: XCTestCase {
     }
 
     func testMalformedArgumentsFailWithoutOutput() throws {
-        // ArgumentParser's own errors (with usage lines): still non-zero, nothing on stdout.
+        // ArgumentParser's own errors: exit 64 like every invalid option, nothing on stdout.
         for args in [["schedule"], ["schedule", "--epochs", "abc"], ["schedule", "--schedule", "linear", "--epochs", "3"],
                      ["schedule", "--t0", "1.5", "--epochs", "3"], ["schedule", "--epochs", "3", "--bogus"]] {
             let result = try BinaryRunner.run(args)
-            XCTAssertNotEqual(result.status, 0, "\(args)")
+            XCTAssertEqual(result.status, 64, "\(args)")
             XCTAssertEqual(result.stdout, "", "\(args)")
             XCTAssertTrue(result.stderr.hasPrefix("Error: "), "\(args): \(result.stderr)")
         }

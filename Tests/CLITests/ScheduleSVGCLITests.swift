@@ -20,7 +20,7 @@ final class ScheduleSVGCLITests: XCTestCase {
 
     func testUnwritableSVGPathIsOneLineNamingTheOption() throws {
         let result = try BinaryRunner.run(["schedule", "--epochs", "3", "--svg", "/nonexistent-dir/s.svg"])
-        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.status, 1, "an output file that cannot be written is a runtime error")
         XCTAssertEqual(result.stdout, "")
         XCTAssertEqual(result.stderrLines.count, 1)
         XCTAssertTrue(result.stderr.hasPrefix("Error: --svg "), result.stderr)

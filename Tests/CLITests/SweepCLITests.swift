@@ -76,6 +76,7 @@ final class SweepCLITests: XCTestCase {
         XCTAssertEqual(rows.dropFirst().map { $0[0] }, (1...10).map(String.init))
         XCTAssertTrue(rows.dropFirst().allSatisfy { $0[11] == "done" && $0[10] == "1" })
         XCTAssertTrue(rows.dropFirst().allSatisfy { $0[12] == "" && $0[13] == "" }, "1 repeat: no paired difference")
+        XCTAssertTrue(rows.dropFirst().allSatisfy { $0[7] == "" && !$0[6].isEmpty }, "1 repeat: a score, an empty std")
         let scores = rows.dropFirst().map { Double($0[6]) ?? -1 }
         XCTAssertEqual(scores, scores.sorted(by: >))
         let best = try BinaryRunner.run(["best", database, "--json"])

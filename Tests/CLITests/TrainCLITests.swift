@@ -1,26 +1,11 @@
 import Foundation
 import XCTest
 
-/// Runs the built `sgdr-search` binary (next to the test bundle, or in .build/debug).
+/// `train` through the built binary (found by BinaryRunner, the one way CLI tests find it).
 final class TrainCLITests: XCTestCase {
-    var binary: URL {
-        let nextToBundle = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("sgdr-search")
-        if FileManager.default.isExecutableFile(atPath: nextToBundle.path) { return nextToBundle }
-        return URL(fileURLWithPath: ".build/debug/sgdr-search")
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try BinaryRunner.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     let small = ["train", "--dataset", "synthetic", "--train-size", "1000", "--val-size", "300", "--hidden", "32"]
@@ -92,15 +77,16 @@ final class TrainCLITests: XCTestCase {
     }
 
     func testBadOptionsGiveOneLineAndNonZeroExit() throws {
-        for (args, fragment) in [(["--batch-size", "0"], "--batch-size must be >= 1"),
-                                 (["--train-size", "55000"], "--train-size + --val-size"),
-                                 (["--lr-min", "1"], "--lr-min"),
-                                 (["--dataset", "mnist"], "fashion-mnist"),
-                                 (["--data-dir", "/nonexistent-dir"], "dataset-fashion-mnist"),
-                                (["--dataset", "cifar10"], "Error: --data-dir is needed for cifar10: a folder holding data_batch_1.bin"),
-                                (["--dataset", "cifar10", "--data-dir", "/nonexistent-dir", "--val-size", "5000"], "data directory /nonexistent-dir not found: point --data-dir at a folder holding CIFAR-10's")] {
+        // 64: an invalid option; 1: a runtime error (here the data set).
+        for (args, fragment, status) in [(["--batch-size", "0"], "--batch-size must be >= 1", 64),
+                                         (["--train-size", "55000"], "--train-size + --val-size", 64),
+                                         (["--lr-min", "1"], "--lr-min", 64),
+                                         (["--dataset", "mnist"], "fashion-mnist", 64),
+                                         (["--data-dir", "/nonexistent-dir"], "dataset-fashion-mnist", 1),
+                                         (["--dataset", "cifar10"], "Error: --data-dir is needed for cifar10: a folder holding data_batch_1.bin", 64),
+                                         (["--dataset", "cifar10", "--data-dir", "/nonexistent-dir", "--val-size", "5000"], "data directory /nonexistent-dir not found: point --data-dir at a folder holding CIFAR-10's", 1)] as [([String], String, Int32)] {
             let r = try run(["train"] + args)
-            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertEqual(r.status, status, "\(args): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")
             XCTAssertFalse(r.stderr.contains("Fatal error"), "\(args)")
         }
@@ -108,7 +94,7 @@ final class TrainCLITests: XCTestCase {
 
     func testDivergedRunExitsNonZero() throws {
         let r = try run(small + ["--epochs", "2", "--schedule", "constant", "--lr-max", "1000000"])
-        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.status, 1, "a diverged train is a runtime error")
         XCTAssertTrue(r.stderr.contains("diverged"), r.stderr)
     }
 }
