@@ -30,6 +30,9 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
     public static let defaultConv = [32, 64]
     /// At most this many convolution blocks (28 → 14 → 7 → 3).
     public static let maxConvBlocks = 3
+    /// Upper bounds that keep a typo from asking for a run that cannot end or fit (space files
+    /// and `train` alike).
+    public static let maxEpochs = 100_000, maxBatchSize = 1_000_000, maxLayerWidth = 65536
 
     public init(model: ModelKind = .mlp, conv: [Int] = TrainingOptions.defaultConv,
                 hidden: [Int] = [256, 128], batchSize: Int = 128, epochs: Int = 10,
@@ -78,11 +81,15 @@ public struct TrainingOptions: Hashable, Codable, Sendable {
                 return EngineOptionProblem(.conv, " widths must be in 1...4096 (got \(c))")
             }
         }
-        if let h = hidden.first(where: { $0 < 1 || $0 > 65536 }) {
-            return EngineOptionProblem(.hidden, " sizes must be in 1...65536 (got \(h))")
+        if let h = hidden.first(where: { $0 < 1 || $0 > Self.maxLayerWidth }) {
+            return EngineOptionProblem(.hidden, " sizes must be in 1...\(Self.maxLayerWidth) (got \(h))")
         }
-        if batchSize < 1 { return EngineOptionProblem(.batchSize, " must be >= 1 (got \(batchSize))") }
-        if epochs < 1 { return EngineOptionProblem(.epochs, " must be >= 1 (got \(epochs))") }
+        if batchSize < 1 || batchSize > Self.maxBatchSize {
+            return EngineOptionProblem(.batchSize, " must be an integer in [1, \(Self.maxBatchSize)] (got \(batchSize))")
+        }
+        if epochs < 1 || epochs > Self.maxEpochs {
+            return EngineOptionProblem(.epochs, " must be an integer in [1, \(Self.maxEpochs)] (got \(epochs))")
+        }
         if !(momentum.isFinite && momentum >= 0 && momentum < 1) {
             return EngineOptionProblem(.momentum, " must be in [0, 1) (got \(momentum))")
         }

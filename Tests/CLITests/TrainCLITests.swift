@@ -78,7 +78,8 @@ final class TrainCLITests: XCTestCase {
 
     func testBadOptionsGiveOneLineAndNonZeroExit() throws {
         // 64: an invalid option; 1: a runtime error (here the data set).
-        for (args, fragment, status) in [(["--batch-size", "0"], "--batch-size must be >= 1", 64),
+        for (args, fragment, status) in [(["--batch-size", "0"], "--batch-size must be an integer in [1, 1000000] (got 0)", 64),
+                                         (["--epochs", "100001"], "--epochs must be an integer in [1, 100000] (got 100001)", 64),
                                          (["--train-size", "55000"], "--train-size + --val-size", 64),
                                          (["--lr-min", "1"], "--lr-min", 64),
                                          (["--dataset", "mnist"], "fashion-mnist", 64),

@@ -114,7 +114,7 @@ final class SessionTests: XCTestCase {
 
     func testInvalidOptionsAreRefused() {
         XCTAssertThrowsError(try TrainingSession(data: Self.data, options: TrainingOptions(batchSize: 0))) {
-            XCTAssertEqual($0 as? TrainingError, .invalidOptions(EngineOptionProblem(.batchSize, " must be >= 1 (got 0)")))
+            XCTAssertEqual($0 as? TrainingError, .invalidOptions(EngineOptionProblem(.batchSize, " must be an integer in [1, 1000000] (got 0)")))
         }
     }
 }

@@ -104,8 +104,10 @@ final class TrainingTests: XCTestCase {
     }
 
     func testInvalidOptionsNameTheField() {
-        XCTAssertEqual(TrainingOptions(batchSize: 0).firstInvalid()?.description, "batch_size must be >= 1 (got 0)")
+        XCTAssertEqual(TrainingOptions(batchSize: 0).firstInvalid()?.description, "batch_size must be an integer in [1, 1000000] (got 0)")
         XCTAssertEqual(TrainingOptions(epochs: 0).firstInvalid()?.description.hasPrefix("epochs"), true)
+        XCTAssertEqual(TrainingOptions(epochs: 100_001).firstInvalid()?.description, "epochs must be an integer in [1, 100000] (got 100001)")
+        XCTAssertNil(TrainingOptions(epochs: 100_000).firstInvalid())
         XCTAssertEqual(TrainingOptions(momentum: 1).firstInvalid()?.description.hasPrefix("momentum"), true)
         XCTAssertEqual(TrainingOptions(weightDecay: -1).firstInvalid()?.description.hasPrefix("weight_decay"), true)
         XCTAssertEqual(TrainingOptions(hidden: [0]).firstInvalid()?.description.hasPrefix("hidden"), true)
