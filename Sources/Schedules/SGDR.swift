@@ -14,10 +14,13 @@ public struct SGDRParameters: Hashable, Sendable {
     /// The schedule starts after an epoch ends with `val_acc >= triggerValAcc`; `<= 0`: from epoch 1.
     public var triggerValAcc: Double
 
-    public init(lrMax: Double = 0.1, lrMin: Double? = nil, t0: Int = 10, tmult: Double = 1,
-                lrMaxCompression: Double = 5, triggerValAcc: Double = 0) {
+    /// The defaults are `ScheduleParameter`'s.
+    public init(lrMax: Double = ScheduleParameter.lrMax.defaultValue(), lrMin: Double? = nil,
+                t0: Int = Int(ScheduleParameter.t0.defaultValue()), tmult: Double = ScheduleParameter.tmult.defaultValue(),
+                lrMaxCompression: Double = ScheduleParameter.lrMaxCompression.defaultValue(),
+                triggerValAcc: Double = ScheduleParameter.triggerValAcc.defaultValue()) {
         self.lrMax = lrMax
-        self.lrMin = lrMin ?? lrMax / 100
+        self.lrMin = lrMin ?? ScheduleParameter.lrMin.defaultValue(lrMax: lrMax)
         self.t0 = t0
         self.tmult = tmult
         self.lrMaxCompression = lrMaxCompression

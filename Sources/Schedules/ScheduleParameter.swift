@@ -116,7 +116,8 @@ public enum ScheduleParameter: String, Hashable, Sendable, CaseIterable {
         }
     }
 
-    /// Sets this parameter in `p` (an integer parameter takes `v` rounded toward zero, saturated).
+    /// Sets this parameter in `p` (an integer parameter takes `v` rounded toward zero; a value
+    /// beyond any integer's range becomes 0, which its rule refuses).
     public func set(_ v: Double, in p: inout SGDRParameters) {
         switch self {
         case .lrMax: p.lrMax = v
