@@ -243,13 +243,6 @@ public final class SweepRunner: @unchecked Sendable {
         /// and never spends its time storing trials far ahead). A worker that finds nothing to claim
         /// waits for the feeder rather than stopping.
         public var feeder: TrialFeeder?
-        /// Without racing: a worker hands its finished trial to a writer thread and claims its next
-        /// trial at once, instead of waiting for the finish's write (a network store's round trip).
-        /// Each worker has at most one finish waiting; the trial stays owned (and its lease renewed)
-        /// until it is written; `run()` returns after every finish was written, and a failed write
-        /// stops the run as any store error does. With racing, finishes are written by the worker
-        /// (a round's decision reads them).
-        public var finishInBackground = true
 
         public init() {}
     }
@@ -277,11 +270,8 @@ public final class SweepRunner: @unchecked Sendable {
         public var firstClaims = 0, firstClaimNanos: UInt64 = 0
         /// The other claims, answered or empty.
         public var claims = 0, claimNanos: UInt64 = 0
-        /// Finishes (with the epochs not written before): the writes' own time (by the writer
-        /// thread when finishes are written in the background).
+        /// Finishes (with the epochs not written before).
         public var finishes = 0, finishNanos: UInt64 = 0
-        /// The workers' time handing finishes to the writer thread (waiting for their previous one).
-        public var handOffs = 0, handOffNanos: UInt64 = 0
         /// Writes of epochs while a trial runs (`appendEpochs`), and interrupts.
         public var epochWrites = 0, epochWriteNanos: UInt64 = 0
 
@@ -291,7 +281,6 @@ public final class SweepRunner: @unchecked Sendable {
             a.firstClaims += b.firstClaims; a.firstClaimNanos += b.firstClaimNanos
             a.claims += b.claims; a.claimNanos += b.claimNanos
             a.finishes += b.finishes; a.finishNanos += b.finishNanos
-            a.handOffs += b.handOffs; a.handOffNanos += b.handOffNanos
             a.epochWrites += b.epochWrites; a.epochWriteNanos += b.epochWriteNanos
         }
 
@@ -301,9 +290,7 @@ public final class SweepRunner: @unchecked Sendable {
                 n == 0 ? "0" : String(format: "%d x %.2f ms", n, Double(nanos) / 1e6 / Double(n))
             }
             return "claims \(each(claims, claimNanos)) (each worker's first: \(each(firstClaims, firstClaimNanos))), "
-                + "finishes \(each(finishes, finishNanos))"
-                + (handOffs == 0 ? "" : " (written by a writer thread; handed to it: \(each(handOffs, handOffNanos)))")
-                + ", epoch writes \(each(epochWrites, epochWriteNanos))"
+                + "finishes \(each(finishes, finishNanos)), epoch writes \(each(epochWrites, epochWriteNanos))"
         }
     }
 
@@ -369,11 +356,10 @@ public final class SweepRunner: @unchecked Sendable {
             thread.name = "sweep-trials"
             thread.start()
         }
-        let writer = settings.finishInBackground && settings.replenish == nil ? FinishWriter(workers: concurrency) : nil
         for i in 0..<concurrency {
             group.enter()
             let thread = Thread { [self] in
-                worker(i, writer)
+                worker()
                 group.leave()
             }
             thread.name = "sweep-worker-\(i)"
@@ -381,10 +367,6 @@ public final class SweepRunner: @unchecked Sendable {
             thread.start()
         }
         group.wait()
-        if let writer {
-            writer.drain()
-            lock.withLock { calls += writer.calls }
-        }
         if let storeError = lock.withLock({ storeError }) { throw storeError }
         return cancellation.isCancelled ? .cancelled : .exhausted
     }
@@ -482,7 +464,7 @@ public final class SweepRunner: @unchecked Sendable {
         }
     }
 
-    private func worker(_ index: Int, _ writer: FinishWriter?) {
+    private func worker() {
         let begin = Self.now()
         var training: UInt64 = 0
         var idle: UInt64 = 0  // waiting for other hosts' trials: neither training nor storage
@@ -562,8 +544,7 @@ public final class SweepRunner: @unchecked Sendable {
                 active.insert(spec.id)
                 lost.remove(spec.id)  // a new claim of a trial this runner lost before
             }
-            var written = true  // false while a writer thread holds its finish (it removes it from `active`)
-            defer { if written { lock.withLock { _ = active.remove(spec.id) } } }
+            defer { lock.withLock { _ = active.remove(spec.id) } }
             settings.onEvent(.started(spec))
             let start = Self.now()
             func seconds() -> Double { Double(Self.now() - start) / 1e9 }
@@ -612,26 +593,7 @@ public final class SweepRunner: @unchecked Sendable {
                 continue
             }
             do {
-                if let finish, let writer {
-                    let t = Self.now()
-                    written = false
-                    writer.submit(worker: index) { [self, unsaved, epochs] in
-                        defer { lock.withLock { _ = active.remove(spec.id) } }
-                        do {
-                            try store.finish(trial: spec.id, owner: owner, finish, appending: unsaved)
-                            settings.onEvent(.finished(TrialRecord(spec: spec, status: finish.status, owner: owner,
-                                                                   seconds: finish.seconds, error: finish.error, epochs: epochs)))
-                        } catch {
-                            if isLostLease(error, spec.id) {
-                                settings.onEvent(.interrupted(spec))
-                            } else {
-                                fail(error)
-                            }
-                        }
-                    }
-                    mine.handOffs += 1
-                    mine.handOffNanos += Self.now() - t
-                } else if let finish {
+                if let finish {
                     let t = Self.now()
                     try store.finish(trial: spec.id, owner: owner, finish, appending: unsaved)
                     mine.finishes += 1
@@ -654,65 +616,4 @@ public final class SweepRunner: @unchecked Sendable {
             }
         }
     }
-}
-
-/// Writes finished trials on a thread of its own (see `SweepRunner.Settings.finishInBackground`):
-/// one job per worker at most, in the order handed over.
-// @unchecked: `queue`, `waiting`, `stopping` and `calls` are used only under `condition`.
-final class FinishWriter: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var queue: [(worker: Int, job: () -> Void)] = []
-    private var waiting: Set<Int> = []
-    private var stopping = false
-    private var timing = SweepRunner.StoreCalls()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(workers: Int) {
-        let thread = Thread { [self] in
-            defer { done.signal() }
-            while true {
-                condition.lock()
-                while queue.isEmpty && !stopping { condition.wait() }
-                if queue.isEmpty {
-                    condition.unlock()
-                    return
-                }
-                let (worker, job) = queue.removeFirst()
-                condition.unlock()
-                let start = DispatchTime.now().uptimeNanoseconds
-                job()
-                let nanos = DispatchTime.now().uptimeNanoseconds - start
-                condition.lock()
-                timing.finishes += 1
-                timing.finishNanos += nanos
-                waiting.remove(worker)
-                condition.broadcast()
-                condition.unlock()
-            }
-        }
-        thread.name = "sweep-finishes"
-        thread.start()
-    }
-
-    /// Queues `job` for `worker`, after waiting until that worker's previous one was done.
-    func submit(worker: Int, _ job: @escaping () -> Void) {
-        condition.lock()
-        while waiting.contains(worker) { condition.wait() }
-        waiting.insert(worker)
-        queue.append((worker, job))
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Runs what is queued, then stops the thread and waits for it.
-    func drain() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
-        done.wait()
-    }
-
-    /// The writes' count and time (read after `drain()`).
-    var calls: SweepRunner.StoreCalls { condition.withLock { timing } }
 }
