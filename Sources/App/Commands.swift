@@ -280,6 +280,7 @@ public enum SweepCommands {
             if worker > 0 {
                 try console.err(String(format: "Storage and dispatch: %.3f s of %.2f s of worker time (%.2f%%)\n",
                                    worker - training, worker, 100 * (worker - training) / worker))
+                try console.err("Store calls: \(runner.storeCalls.summary)\n")
             }
             if let engine = executor as? EngineExecutor {
                 try console.err(engine.cache.statistics.summary + "\n")

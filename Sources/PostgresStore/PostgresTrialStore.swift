@@ -127,9 +127,11 @@ enum PostgresSchema {
 /// - Every method's effect is one transaction, on a connection from a small pool (one connection
 ///   per thread that is inside a store call at the moment). A claim is one statement that locks
 ///   the trial it takes with `FOR UPDATE SKIP LOCKED`, so that claimers on any host never wait
-///   for each other and never get the same trial (after one read of the running trials' owners
-///   for `isAbandoned`); `appendEpochs` and `finish` are two round trips (BEGIN, lock the row,
-///   read its epochs; then insert, update, COMMIT); reads are `REPEATABLE READ` snapshots.
+///   for each other and never get the same trial; it reads the running trials' owners (for the
+///   next claim's `isAbandoned`) in the same round trip. `appendEpochs` and `finish` of a trial
+///   this instance claimed are one statement each (guarded by the claim's token and the count
+///   of epochs it stored since), else two round trips (BEGIN, lock the row, read its epochs;
+///   then insert, update, COMMIT); reads are `REPEATABLE READ` snapshots.
 /// - A dropped connection (server restart, network) is made again with backoff (0.1 s doubling
 ///   to 5 s) for up to `reconnectSeconds`, and the call is retried; a retry after a commit whose
 ///   answer was lost recognises its own effect (a claim token; the finished or interrupted
@@ -147,6 +149,18 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [PGConnection] = []
     private var sweepName: String?
+    /// The owners of running trials as the last claim read them (nil before the first).
+    private var runningOwners: [String]?
+    /// The attempts this instance claimed and has not finished or interrupted: their claim token
+    /// and the numbers and val_acc of the epochs it stored since (what a one-round-trip finish
+    /// needs to write the summary).
+    private var attempts: [String: Attempt] = [:]
+
+    struct Attempt {
+        var owner: String
+        var token: String
+        var epochs: [(Int, Double)]
+    }
 
     /// Whether `text` is a PostgreSQL URL (`postgresql://` or `postgres://`, lower case as libpq
     /// requires) rather than a path.
@@ -317,16 +331,18 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
-    /// Two round trips, each its own transaction: the owners of running trials (for
-    /// `isAbandoned`, asked outside any transaction: a dead owner stays dead), then one statement
-    /// that locks the smallest runnable trial with `FOR UPDATE SKIP LOCKED` (pending,
-    /// interrupted, or running under an abandoned owner or with an expired lease), deletes the
-    /// epochs of its earlier attempt and claims it.
+    /// One round trip: one statement that locks the smallest runnable trial with `FOR UPDATE
+    /// SKIP LOCKED` (pending, interrupted, or running under an abandoned owner or with an
+    /// expired lease), deletes the epochs of its earlier attempt and claims it; in the same
+    /// round trip, the owners of the running trials are read for the next claim's `isAbandoned`.
+    /// So a claim judges the owners as the previous claim of this instance saw them (the first
+    /// claim reads them first: two round trips), and a claim that finds nothing asks
+    /// `isAbandoned` again about the owners it just read and claims again when one more is gone.
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         guard let name = sweep else { return nil }
         let token = UUID().uuidString
         let now = Date().timeIntervalSince1970
-        return try withRetries(.own) { db, retrying -> TrialSpec? in
+        let spec = try withRetries(.own) { db, retrying -> TrialSpec? in
             if retrying {
                 // An earlier attempt may have committed before its connection broke.
                 let mine = try db.exec("""
@@ -334,28 +350,53 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                     """, [name, token, owner])
                 if mine.count > 0 { return try self.decodeSpec(mine, 0) }
             }
-            let holders = try db.exec("""
-                SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = $1 AND status = \(TrialStatus.running.sql) AND owner IS NOT NULL
-                """, [name])
-            let dead = (0..<holders.count).compactMap { holders.text($0, "owner") }.filter(isAbandoned)
-            let claimed = try db.exec("""
-                WITH pick AS (
-                    SELECT number, id FROM sgdr_trials
-                    WHERE sweep = $1 AND (status IN \(TrialStatus.sqlList([.pending, .interrupted])) OR (status = \(TrialStatus.running.sql) AND (
-                        owner = ANY ($2::text[])
-                        OR heartbeat_at < extract(epoch FROM clock_timestamp()) - $3::double precision)))
-                    ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
-                cleared AS (DELETE FROM sgdr_epochs WHERE sweep = $1 AND trial_id = (SELECT id FROM pick))
-                UPDATE sgdr_trials SET status = \(TrialStatus.running.sql), owner = $4, attempts = attempts + 1, started_at = $5,
-                    finished_at = NULL, seconds = NULL, error = NULL,
-                    best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL,
-                    heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = $6
-                WHERE sweep = $1 AND number = (SELECT number FROM pick)
-                RETURNING *
-                """, [name, Self.textArray(dead), self.lease.map { Self.text($0) }, owner, Self.text(now), token])
-            guard claimed.count == 1 else { return nil }
-            return try self.decodeSpec(claimed, 0)
+            var owners = self.lock.withLock { self.runningOwners }
+            if owners == nil {
+                let rows = try db.exec("""
+                    SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = $1 AND status = \(TrialStatus.running.sql) AND owner IS NOT NULL
+                    """, [name])
+                owners = (0..<rows.count).compactMap { rows.text($0, "owner") }
+            }
+            var dead = Set(owners!.filter(isAbandoned))
+            while true {
+                let (claimed, running) = try self.claimRoundTrip(db, name, dead: dead, owner: owner, now: now, token: token)
+                self.lock.withLock { self.runningOwners = running }
+                if let claimed { return claimed }
+                // Nothing runnable: unless an owner read just now is gone too, that is the answer.
+                let deadNow = Set(running.filter(isAbandoned))
+                if deadNow.isSubset(of: dead) { return nil }
+                dead.formUnion(deadNow)
+            }
         }
+        if let spec { lock.withLock { attempts[spec.id] = Attempt(owner: owner, token: token, epochs: []) } }
+        return spec
+    }
+
+    /// The claim statement and the read of the running trials' owners, in one round trip (one
+    /// implicit transaction; each statement sees what committed before it, the claim included).
+    private func claimRoundTrip(_ db: PGConnection, _ name: String, dead: Set<String>, owner: String, now: Double,
+                                token: String) throws -> (TrialSpec?, [String]) {
+        let l = db.literal
+        let results = try db.batch("""
+            WITH pick AS (
+                SELECT number, id FROM sgdr_trials
+                WHERE sweep = \(l(name)) AND (status IN \(TrialStatus.sqlList([.pending, .interrupted])) OR (status = \(TrialStatus.running.sql) AND (
+                    owner = ANY (\(l(Self.textArray(dead.sorted())))::text[])
+                    OR heartbeat_at < extract(epoch FROM clock_timestamp()) - \(l(lease.map { Self.text($0) }))::double precision)))
+                ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
+            cleared AS (DELETE FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = (SELECT id FROM pick))
+            UPDATE sgdr_trials SET status = \(TrialStatus.running.sql), owner = \(l(owner)), attempts = attempts + 1,
+                started_at = \(l(Self.text(now))), finished_at = NULL, seconds = NULL, error = NULL,
+                best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL,
+                heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = \(l(token))
+            WHERE sweep = \(l(name)) AND number = (SELECT number FROM pick)
+            RETURNING *;
+            SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = \(l(name)) AND status = \(TrialStatus.running.sql) AND owner IS NOT NULL
+            """)
+        guard results.count == 2 else { throw malformed("unexpected answer to a batch") }
+        let claimed = results[0], owners = results[1]
+        let running = (0..<owners.count).compactMap { owners.text($0, "owner") }
+        return (claimed.count == 1 ? try decodeSpec(claimed, 0) : nil, running)
     }
 
     /// A text[] parameter in PostgreSQL's array syntax.
@@ -377,41 +418,134 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
+    /// One round trip when this instance claimed the trial and knows the epochs it stored since
+    /// (`appendFast`), else two (BEGIN, lock the row, read its epochs; then INSERT and COMMIT).
     public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
         let name = try createdName()
+        let known = lock.withLock { attempts[id] }.flatMap { $0.owner == owner ? $0 : nil }
         try withRetries(.own) { db, retrying in
+            if !retrying, let known, try self.appendFast(db, name, id, metrics, known) { return }
             let stored = try self.lockRunning(db, name, id, owner)
             // On a retry, epochs an earlier attempt stored (its commit's answer was lost) are skipped.
             let fresh = try self.checkedNew(metrics, stored: stored, trial: id, skippingStored: retrying)
             _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh) + "COMMIT")
         }
+        lock.withLock {
+            guard var attempt = attempts[id], attempt.owner == owner else { return }
+            let had = Set(attempt.epochs.map(\.0))
+            attempt.epochs += metrics.filter { !had.contains($0.epoch) }.map { ($0.epoch, $0.valAcc) }
+            attempts[id] = attempt
+        }
     }
 
+    /// `appendEpochs` as one statement, when the attempt is `known`'s (its claim token) and holds
+    /// the epochs `known` lists (their count) and `metrics` are new: true when it stored them;
+    /// false (nothing stored) when any of that does not hold, for the general path to decide.
+    private func appendFast(_ db: PGConnection, _ name: String, _ id: String, _ metrics: [EpochMetrics],
+                            _ known: Attempt) throws -> Bool {
+        guard !metrics.isEmpty, let values = freshValues(db, name, id, metrics, known) else { return false }
+        let l = db.literal
+        let r = try db.exec("""
+            WITH attempt AS (
+                SELECT 1 FROM sgdr_trials
+                WHERE sweep = \(l(name)) AND id = \(l(id)) AND status = \(TrialStatus.running.sql) AND owner = \(l(known.owner))
+                    AND claim_token = \(l(known.token))
+                FOR UPDATE)
+            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+            SELECT * FROM (VALUES \(values)) AS v
+            WHERE EXISTS (SELECT 1 FROM attempt)
+                AND (SELECT count(*) FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = \(l(id))) = \(known.epochs.count)
+            """)
+        return r.affected == metrics.count
+    }
+
+    /// The VALUES rows of `metrics`, nil when one of them repeats an epoch number (given twice,
+    /// or among `known`'s): the general path reports that.
+    private func freshValues(_ db: PGConnection, _ name: String, _ id: String, _ metrics: [EpochMetrics],
+                             _ known: Attempt) -> String? {
+        var seen = Set(known.epochs.map(\.0))
+        for m in metrics where !seen.insert(m.epoch).inserted { return nil }
+        let l = db.literal
+        let sweepAndTrial = "\(l(name)), \(l(id))"
+        return metrics.map { m in
+            "(\(sweepAndTrial), \(m.epoch)::bigint, " + [m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds]
+                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
+    }
+
+    /// One round trip when this instance claimed the trial and knows the epochs it stored since
+    /// (`finishFast`), else two (BEGIN, lock the row, read its epochs; then INSERT, UPDATE and
+    /// COMMIT).
     public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending newEpochs: [EpochMetrics]) throws {
         let name = try createdName()
         let now = Date().timeIntervalSince1970
+        let known = lock.withLock { attempts[id] }.flatMap { $0.owner == owner ? $0 : nil }
+        defer { lock.withLock { if attempts[id]?.owner == owner { attempts[id] = nil } } }
         try withRetries(.own) { db, retrying in
             if retrying, let (status, holder) = try self.state(db, name, id, lock: false),
                status == finish.status, holder == owner { return }  // the earlier attempt committed
+            if let known, try self.finishFast(db, name, id, finish, newEpochs, known, now: now) { return }
             let stored = try self.lockRunning(db, name, id, owner)
             let fresh = try self.checkedNew(newEpochs, stored: stored, trial: id, skippingStored: false)
-            // The summary as TrialRecord defines it (first epoch on ties), over every epoch.
-            let all = (stored + fresh.map { ($0.epoch, $0.valAcc) }).sorted { $0.0 < $1.0 }
-                .map { EpochMetrics(epoch: $0.0, lr: .nan, trainLoss: .nan, trainAcc: .nan, valLoss: .nan, valAcc: $0.1, trainSeconds: .nan) }
             let l = db.literal
-            _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh) + """
-                UPDATE sgdr_trials SET status = \(l(finish.status.rawValue)), seconds = \(l(Self.text(finish.seconds))),
-                    error = \(l(finish.error)), finished_at = \(l(Self.text(now))),
-                    best_val_acc = \(l(all.bestValAcc.map { Self.text($0) })), best_epoch = \(l(all.bestEpoch.map { String($0) })),
-                    final_val_acc = \(l(all.finalValAcc.map { Self.text($0) })), claim_token = NULL
-                WHERE sweep = \(l(name)) AND id = \(l(id));
-                COMMIT
-                """)
+            _ = try db.batch(self.insertEpochsSQL(db, name, id, fresh)
+                + self.finishUpdateSQL(db, name, id, finish, all: stored + fresh.map { ($0.epoch, $0.valAcc) }, now: now)
+                + " AND status = \(TrialStatus.running.sql) AND owner = \(l(owner));\nCOMMIT")
         }
+    }
+
+    /// `finish` as one statement, when the attempt is `known`'s (its claim token) and holds the
+    /// epochs `known` lists (their count) and `newEpochs` are new: true when it finished the
+    /// trial; false (nothing written) when any of that does not hold, for the general path.
+    private func finishFast(_ db: PGConnection, _ name: String, _ id: String, _ finish: TrialFinish,
+                            _ newEpochs: [EpochMetrics], _ known: Attempt, now: Double) throws -> Bool {
+        let values: String?
+        if newEpochs.isEmpty {
+            values = nil
+        } else {
+            guard let v = freshValues(db, name, id, newEpochs, known) else { return false }
+            values = v
+        }
+        let l = db.literal
+        let update = finishUpdateSQL(db, name, id, finish, all: known.epochs + newEpochs.map { ($0.epoch, $0.valAcc) }, now: now)
+        let guarded = update + """
+             AND status = \(TrialStatus.running.sql) AND owner = \(l(known.owner)) AND claim_token = \(l(known.token))
+                AND (SELECT count(*) FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = \(l(id))) = \(known.epochs.count)
+            """
+        let r: PGRows
+        if let values {
+            r = try db.exec("""
+                WITH done AS (\(guarded) RETURNING 1),
+                inserted AS (
+                    INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+                    SELECT * FROM (VALUES \(values)) AS v WHERE EXISTS (SELECT 1 FROM done))
+                SELECT count(*) AS finished FROM done
+                """)
+            return r.text(0, "finished") == "1"
+        }
+        r = try db.exec(guarded)
+        return r.affected == 1
+    }
+
+    /// The UPDATE that finishes a trial, with its summary over `all` its epochs (as TrialRecord
+    /// defines it: the first on ties), without a trailing `;`; the caller adds its guard.
+    private func finishUpdateSQL(_ db: PGConnection, _ name: String, _ id: String, _ finish: TrialFinish,
+                                 all stored: [(Int, Double)], now: Double) -> String {
+        let all = stored.sorted { $0.0 < $1.0 }
+            .map { EpochMetrics(epoch: $0.0, lr: .nan, trainLoss: .nan, trainAcc: .nan, valLoss: .nan, valAcc: $0.1, trainSeconds: .nan) }
+        let l = db.literal
+        return """
+            UPDATE sgdr_trials SET status = \(l(finish.status.rawValue)), seconds = \(l(Self.text(finish.seconds))),
+                error = \(l(finish.error)), finished_at = \(l(Self.text(now))),
+                best_val_acc = \(l(all.bestValAcc.map { Self.text($0) })), best_epoch = \(l(all.bestEpoch.map { String($0) })),
+                final_val_acc = \(l(all.finalValAcc.map { Self.text($0) })), claim_token = NULL
+            WHERE sweep = \(l(name)) AND id = \(l(id))
+            """
     }
 
     public func interrupt(trial id: String, owner: String) throws {
         let name = try createdName()
+        defer { lock.withLock { if attempts[id]?.owner == owner { attempts[id] = nil } } }
         try withRetries(.own) { db, retrying in
             let r = try db.exec("""
                 UPDATE sgdr_trials SET status = \(TrialStatus.interrupted.sql) WHERE sweep = $1 AND id = $2 AND status = \(TrialStatus.running.sql) AND owner = $3

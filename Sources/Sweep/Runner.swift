@@ -261,6 +261,41 @@ public final class SweepRunner: @unchecked Sendable {
     private var storeError: (any Error)?
     private var workerNanos: UInt64 = 0
     private var trainingNanos: UInt64 = 0
+    private var calls = StoreCalls()
+
+    /// How many store calls of each kind the workers made and how long they took (nanoseconds,
+    /// summed over workers): where storage and dispatch time goes.
+    public struct StoreCalls: Hashable, Sendable {
+        /// Each worker's first claim (on a network store it opens the worker's connection).
+        public var firstClaims = 0, firstClaimNanos: UInt64 = 0
+        /// The other claims, answered or empty.
+        public var claims = 0, claimNanos: UInt64 = 0
+        /// Finishes (with the epochs not written before).
+        public var finishes = 0, finishNanos: UInt64 = 0
+        /// Writes of epochs while a trial runs (`appendEpochs`), and interrupts.
+        public var epochWrites = 0, epochWriteNanos: UInt64 = 0
+
+        public init() {}
+
+        static func += (a: inout StoreCalls, b: StoreCalls) {
+            a.firstClaims += b.firstClaims; a.firstClaimNanos += b.firstClaimNanos
+            a.claims += b.claims; a.claimNanos += b.claimNanos
+            a.finishes += b.finishes; a.finishNanos += b.finishNanos
+            a.epochWrites += b.epochWrites; a.epochWriteNanos += b.epochWriteNanos
+        }
+
+        /// One line: counts and mean milliseconds of each kind.
+        public var summary: String {
+            func each(_ n: Int, _ nanos: UInt64) -> String {
+                n == 0 ? "0" : String(format: "%d x %.2f ms", n, Double(nanos) / 1e6 / Double(n))
+            }
+            return "claims \(each(claims, claimNanos)) (each worker's first: \(each(firstClaims, firstClaimNanos))), "
+                + "finishes \(each(finishes, finishNanos)), epoch writes \(each(epochWrites, epochWriteNanos))"
+        }
+    }
+
+    /// The store calls of a run, once `run()` returned.
+    public var storeCalls: StoreCalls { lock.withLock { calls } }
 
     /// Where the workers' time went, once `run()` returned: the sum over workers of their whole
     /// time, and of the part spent training (the executor, minus the store calls it made).
@@ -411,11 +446,11 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// The next trial to run; nil when none is left (or on cancellation). While trials are still
     /// being added, nothing to claim means "not yet": wait for them.
-    private func nextTrial() throws -> TrialSpec? {
+    private func nextTrial(_ claim: () throws -> TrialSpec?) throws -> TrialSpec? {
         while true {
             // Read before claiming: once feeding is done, every trial was committed before the claim.
             let doneBefore = feeding.withLock { feedingDone }
-            if let spec = try store.claim(owner: owner, isAbandoned: settings.isAbandoned) {
+            if let spec = try claim() {
                 feeding.withLock {
                     frontier = max(frontier, spec.number)
                     if !feedingDone { feeding.broadcast() }
@@ -433,9 +468,19 @@ public final class SweepRunner: @unchecked Sendable {
         let begin = Self.now()
         var training: UInt64 = 0
         var idle: UInt64 = 0  // waiting for other hosts' trials: neither training nor storage
+        var mine = StoreCalls()
         defer {
             let total = Self.now() - begin - idle
-            lock.withLock { workerNanos += total; trainingNanos += training }
+            lock.withLock { workerNanos += total; trainingNanos += training; calls += mine }
+        }
+        /// `store.claim`, timed.
+        func claim() throws -> TrialSpec? {
+            let t = Self.now()
+            defer {
+                let d = Self.now() - t
+                if mine.firstClaims == 0 { mine.firstClaims = 1; mine.firstClaimNanos = d } else { mine.claims += 1; mine.claimNanos += d }
+            }
+            return try store.claim(owner: owner, isAbandoned: settings.isAbandoned)
         }
         while !cancellation.isCancelled {
             let spec: TrialSpec
@@ -446,7 +491,7 @@ public final class SweepRunner: @unchecked Sendable {
                 // Without racing: claim, waiting for the feeder's next batch if need be (without
                 // holding the workers' lock).
                 do {
-                    claimed = try nextTrial()
+                    claimed = try nextTrial(claim)
                 } catch {
                     fail(error)
                     return
@@ -456,9 +501,9 @@ public final class SweepRunner: @unchecked Sendable {
             } else {
                 finishedTrial.lock()
                 do {
-                    var next = try store.claim(owner: owner, isAbandoned: settings.isAbandoned)
+                    var next = try claim()
                     if next == nil, let replenish = settings.replenish {
-                        if try replenish() { next = try store.claim(owner: owner, isAbandoned: settings.isAbandoned) }
+                        if try replenish() { next = try claim() }
                         if next == nil && busyWorkers > 0 {
                             let t = Self.now()
                             _ = finishedTrial.wait(until: Date().addingTimeInterval(0.5))
@@ -519,6 +564,8 @@ public final class SweepRunner: @unchecked Sendable {
                         do { try store.appendEpochs(unsaved, trial: spec.id, owner: owner) } catch { throw StoreFailure(underlying: error) }
                         unsaved.removeAll(keepingCapacity: true)
                         lastFlush = t
+                        mine.epochWrites += 1
+                        mine.epochWriteNanos += Self.now() - t
                     }
                     settings.onEvent(.epoch(spec, metrics))
                 }, isCancelled: { cancellation.isCancelled || lostLease(spec.id) })
@@ -547,7 +594,10 @@ public final class SweepRunner: @unchecked Sendable {
             }
             do {
                 if let finish {
+                    let t = Self.now()
                     try store.finish(trial: spec.id, owner: owner, finish, appending: unsaved)
+                    mine.finishes += 1
+                    mine.finishNanos += Self.now() - t
                     settings.onEvent(.finished(TrialRecord(spec: spec, status: finish.status, owner: owner,
                                                   seconds: finish.seconds, error: finish.error, epochs: epochs)))
                 } else {

@@ -248,6 +248,55 @@ final class PostgresTrialStoreTests: PostgresTestCase {
     }
 
 
+    /// The one-round-trip finish writes the summary from the epochs this instance stored since
+    /// its claim; when another instance under the same owner stored some too, the count no
+    /// longer matches and the general path counts them all.
+    func testFinishCountsEpochsAnotherInstanceStoredUnderTheSameOwner() throws {
+        let server = try running()
+        let database = try server.createDatabase()
+        let url = server.url(database)
+        let a = try PostgresTrialStore(url: url)
+        _ = try a.create(C.sweepInfo)
+        try a.addTrials([C.spec(0)])
+        let b = try PostgresTrialStore(url: url, create: false)
+        let spec = try XCTUnwrap(a.claim(owner: "p1", isAbandoned: { _ in false }))
+        try b.appendEpoch(C.epoch(1, valAcc: 0.9), trial: spec.id, owner: "p1")
+        try a.appendEpoch(C.epoch(2, valAcc: 0.5), trial: spec.id, owner: "p1")
+        try a.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 1), appending: [C.epoch(3, valAcc: 0.6)])
+        let r = try XCTUnwrap(a.trials().first)
+        XCTAssertEqual(r.epochs.map(\.epoch), [1, 2, 3])
+        XCTAssertEqual(try server.sql("SELECT best_val_acc, best_epoch, final_val_acc FROM sgdr_trials", database: database),
+                       "0.9|1|0.6", "the stored summary counts the other instance's epoch")
+    }
+
+    /// A claim judges owners as this instance's previous claim read them; one that finds nothing
+    /// asks again about the owners it read just now, so a trial whose owner died since is taken.
+    func testEmptyClaimAsksAgainAboutOwnersReadJustNow() throws {
+        let server = try running()
+        let database = try server.createDatabase()
+        let url = server.url(database)
+        let a = try PostgresTrialStore(url: url)
+        _ = try a.create(C.sweepInfo)
+        try a.addTrials([C.spec(0), C.spec(1)])
+        let b = try PostgresTrialStore(url: url, create: false)
+        XCTAssertEqual(try a.claim(owner: "alive", isAbandoned: { _ in false })?.number, 0)
+        XCTAssertEqual(try b.claim(owner: "dead", isAbandoned: { _ in false })?.number, 1)
+        var asked: [String] = []
+        let taken = try a.claim(owner: "alive", isAbandoned: { asked.append($0); return $0 == "dead" })
+        XCTAssertEqual(taken?.number, 1, "the dead owner's trial, seen only by this claim's own read")
+        XCTAssertTrue(asked.contains("dead"))
+        XCTAssertNil(try a.claim(owner: "alive", isAbandoned: { $0 == "dead" }))
+        // The one-round-trip finish of the trial taken over: its epochs, its summary.
+        let spec = try XCTUnwrap(taken)
+        try a.finish(trial: spec.id, owner: "alive", TrialFinish(status: .done, seconds: 1),
+                     appending: [C.epoch(1, valAcc: 0.4), C.epoch(2, valAcc: 0.4)])
+        XCTAssertEqual(try server.sql("SELECT best_val_acc, best_epoch, final_val_acc, attempts FROM sgdr_trials WHERE id = '\(spec.id)'",
+                                      database: database), "0.4|1|0.4|2")
+        XCTAssertThrowsError(try b.finish(trial: spec.id, owner: "dead", TrialFinish(status: .done, seconds: 1))) {
+            XCTAssertEqual($0 as? TrialStoreError, .notOwner(trial: spec.id, owner: "dead"))
+        }
+    }
+
     /// Round trips on loopback, printed for the README (no bounds: timings are the machine's).
     func testPerformanceFigures() throws {
         let store = try newStore()
