@@ -2,8 +2,10 @@
 /// max-pool block, then fully connected layers (ReLU between) to the classes, softmax
 /// cross-entropy on top. Every buffer is allocated once, for batches of up to `maxBatch` images.
 ///
-/// Convolution activations are channel-major across the batch (`channels x batch x h x w`), so
-/// each convolution pass is one sgemm over the batch; the last block's output is transposed to
+/// Convolution activations are channel-major across the batch (`channels x batch x h x w`). A
+/// 3x3 convolution with at least `Winograd.minInputChannels` input channels runs as Winograd
+/// F(4x4, 3x3) (36 sgemms per pass over chunks of the batch); the others (the first layer of a
+/// grey-scale network, other kernels) as one im2col sgemm per pass over the batch; the last block's output is transposed to
 /// `batch x (channels·h·w)` (PyTorch's flatten order) for the linear layers. Parameters are one
 /// flat vector: each layer's weights (PyTorch's layout) followed by its biases, convolutions
 /// first.
@@ -21,9 +23,11 @@ final class CNN: Model {
     let convShapes: [Conv2D.Shape]
     let convWeightOffsets: [Int]
     /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it), its patch
-    /// matrix, the pooled output (bias, ReLU, max-pool) and the pooling's argmax indices.
+    /// matrix (im2col layers) or its transform-domain buffers (Winograd layers), the pooled
+    /// output (bias, ReLU, max-pool) and the pooling's argmax indices.
     let convOut: [UnsafeMutablePointer<Float>]
-    let cols: [UnsafeMutablePointer<Float>]
+    let cols: [UnsafeMutablePointer<Float>?]
+    let winograd: [Winograd.Buffers?]
     let pooled: [UnsafeMutablePointer<Float>]
     let argmax: [UnsafeMutablePointer<Int32>]
     /// The last block's output as `batch x features`.
@@ -39,7 +43,9 @@ final class CNN: Model {
     var touchSink: UInt8 = 0
 
     /// `spec.kind` must be `.cnn` with at least one convolution and features left after pooling.
-    init(spec: ModelSpec, maxBatch: Int, seed: UInt64) {
+    /// `allowWinograd: false` keeps every convolution on im2col (the reference for tests and the
+    /// im2col floor of `bench`).
+    init(spec: ModelSpec, maxBatch: Int, seed: UInt64, allowWinograd: Bool = true) {
         precondition(spec.kind == .cnn && !spec.conv.isEmpty && spec.featureSide >= 1)
         self.spec = spec
         self.maxBatch = maxBatch
@@ -49,6 +55,7 @@ final class CNN: Model {
             return p
         }
         convShapes = spec.convShapes(batch: maxBatch)
+        let useWinograd = convShapes.map { allowWinograd && Winograd.applies(to: $0) }
         linearSizes = spec.linearSizes
         var total = 0
         var cw: [Int] = []
@@ -71,12 +78,14 @@ final class CNN: Model {
         labels = .allocate(capacity: maxBatch)
         labels.initialize(repeating: 0, count: maxBatch)
         var widestConv = 0, widestPool = 0
-        var co: [UnsafeMutablePointer<Float>] = [], cl: [UnsafeMutablePointer<Float>] = []
+        var co: [UnsafeMutablePointer<Float>] = [], cl: [UnsafeMutablePointer<Float>?] = []
         var po: [UnsafeMutablePointer<Float>] = [], am: [UnsafeMutablePointer<Int32>] = []
-        for s in convShapes {
+        var wg: [Winograd.Buffers?] = []
+        for (l, s) in convShapes.enumerated() {
             let n = s.outChannels * maxBatch * MaxPool2x2.outputSide(s.height) * MaxPool2x2.outputSide(s.width)
             co.append(buffer(s.outputCount))
-            cl.append(buffer(s.patch * s.positions))
+            cl.append(useWinograd[l] ? nil : buffer(s.patch * s.positions))
+            wg.append(useWinograd[l] ? Winograd.Buffers(plan: Winograd.Plan(shape: s)) : nil)
             po.append(buffer(n))
             let a = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, n))
             a.initialize(repeating: 0, count: max(1, n))
@@ -84,7 +93,7 @@ final class CNN: Model {
             widestConv = max(widestConv, s.outputCount)
             widestPool = max(widestPool, n)
         }
-        convOut = co; cols = cl; pooled = po; argmax = am
+        convOut = co; cols = cl; pooled = po; argmax = am; winograd = wg
         flat = buffer(maxBatch * spec.featureCount)
         linearOut = linearSizes.dropFirst().map { buffer(maxBatch * $0) }
         let widest = linearSizes.max() ?? 1
@@ -97,8 +106,10 @@ final class CNN: Model {
 
     deinit {
         params.deallocate(); grads.deallocate(); input.deallocate(); labels.deallocate()
-        for p in convOut + cols + pooled { p.deallocate() }
+        for p in convOut + pooled { p.deallocate() }
+        for p in cols { p?.deallocate() }
         for a in argmax { a.deallocate() }
+        for b in winograd { b?.deallocate() }
         flat.deallocate()
         for p in linearOut { p.deallocate() }
         scratchA.deallocate(); scratchB.deallocate(); dConv.deallocate(); dPooled.deallocate()
@@ -154,7 +165,11 @@ final class CNN: Model {
         var x = channelMajorInput(batch: batch)
         for l in 0..<convShapes.count {
             let s = shape(l, batch: batch), w = params + convWeightOffsets[l]
-            Conv2D.forward(y: convOut[l], x: x, col: cols[l], w: w, b: nil, shape: s)
+            if let buffers = winograd[l] {
+                Winograd.forward(y: convOut[l], x: x, w: w, b: nil, shape: s, buffers: buffers)
+            } else {
+                Conv2D.forward(y: convOut[l], x: x, col: cols[l]!, w: w, b: nil, shape: s)
+            }
             BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l], bias: w + s.weightCount,
                                     channels: s.outChannels, batch: batch, height: s.height, width: s.width)
             x = UnsafePointer(pooled[l])
@@ -221,8 +236,13 @@ final class CNN: Model {
                                      db: dw + s.weightCount, beta: beta)
             let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
             // The gradient of the previous block's pooled output overwrites dPooled, already consumed.
-            Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, x: x,
-                            col: cols[l], w: params + convWeightOffsets[l], shape: s, beta: beta)
+            if let buffers = winograd[l] {
+                Winograd.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, shape: s,
+                                  buffers: buffers, beta: beta)
+            } else {
+                Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, x: x,
+                                col: cols[l]!, w: params + convWeightOffsets[l], shape: s, beta: beta)
+            }
             optimizer?.update(params: params, grads: grads, offset: convWeightOffsets[l],
                               count: s.weightCount + s.outChannels, lr: lr, gradientInMomentum: inMomentum)
         }
@@ -232,8 +252,12 @@ final class CNN: Model {
     /// go where `optimizer` would put them.
     func gemmsOnly(batch: Int, optimizer: Optimizer) {
         for l in 0..<convShapes.count {
+            if let buffers = winograd[l] {
+                Winograd.gemmsOnly(buffers: buffers, shape: shape(l, batch: batch), inputGradient: l > 0)
+                continue
+            }
             let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: convWeightOffsets[l])
-            Conv2D.gemmsOnly(y: convOut[l], col: cols[l], dw: dw, w: params + convWeightOffsets[l],
+            Conv2D.gemmsOnly(y: convOut[l], col: cols[l]!, dw: dw, w: params + convWeightOffsets[l],
                              shape: shape(l, batch: batch), inputGradient: l > 0, beta: beta)
         }
         var useA = true
