@@ -22,10 +22,11 @@ final class CNN: Model {
     /// Convolution shapes at `maxBatch` (a smaller batch uses the same buffers).
     let convShapes: [Conv2D.Shape]
     let convWeightOffsets: [Int]
-    /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it), its patch
-    /// matrix (im2col layers) or its transform-domain buffers (Winograd layers), the pooled
-    /// output (bias, ReLU, max-pool) and the pooling's argmax indices.
-    let convOut: [UnsafeMutablePointer<Float>]
+    /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it) and its patch
+    /// matrix (im2col layers), or its transform-domain buffers (Winograd layers, whose output
+    /// transform is fused with the bias, ReLU and pooling, so that their raw output is never
+    /// stored), the pooled output (bias, ReLU, max-pool) and the pooling's argmax indices.
+    let convOut: [UnsafeMutablePointer<Float>?]
     let cols: [UnsafeMutablePointer<Float>?]
     let winograd: [Winograd.Buffers?]
     let pooled: [UnsafeMutablePointer<Float>]
@@ -40,6 +41,9 @@ final class CNN: Model {
     /// Gradient scratch: two for the linear part, one for convolution outputs, one for pooled outputs.
     let scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>
     let dConv: UnsafeMutablePointer<Float>, dPooled: UnsafeMutablePointer<Float>
+    /// A second pooled-gradient buffer when a Winograd block follows another block: its fused
+    /// backward reads one while writing the previous block's gradient into the other.
+    let dPooledOther: UnsafeMutablePointer<Float>?
     var touchSink: UInt8 = 0
 
     /// `spec.kind` must be `.cnn` with at least one convolution and features left after pooling.
@@ -78,19 +82,19 @@ final class CNN: Model {
         labels = .allocate(capacity: maxBatch)
         labels.initialize(repeating: 0, count: maxBatch)
         var widestConv = 0, widestPool = 0
-        var co: [UnsafeMutablePointer<Float>] = [], cl: [UnsafeMutablePointer<Float>?] = []
+        var co: [UnsafeMutablePointer<Float>?] = [], cl: [UnsafeMutablePointer<Float>?] = []
         var po: [UnsafeMutablePointer<Float>] = [], am: [UnsafeMutablePointer<Int32>] = []
         var wg: [Winograd.Buffers?] = []
         for (l, s) in convShapes.enumerated() {
             let n = s.outChannels * maxBatch * MaxPool2x2.outputSide(s.height) * MaxPool2x2.outputSide(s.width)
-            co.append(buffer(s.outputCount))
+            co.append(useWinograd[l] ? nil : buffer(s.outputCount))
             cl.append(useWinograd[l] ? nil : buffer(s.patch * s.positions))
             wg.append(useWinograd[l] ? Winograd.Buffers(plan: Winograd.Plan(shape: s)) : nil)
             po.append(buffer(n))
             let a = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, n))
             a.initialize(repeating: 0, count: max(1, n))
             am.append(a)
-            widestConv = max(widestConv, s.outputCount)
+            if !useWinograd[l] { widestConv = max(widestConv, s.outputCount) }
             widestPool = max(widestPool, n)
         }
         convOut = co; cols = cl; pooled = po; argmax = am; winograd = wg
@@ -101,12 +105,15 @@ final class CNN: Model {
         scratchB = buffer(maxBatch * widest)
         dConv = buffer(max(widestConv, spec.channels == 1 ? 0 : maxBatch * spec.pixels))
         dPooled = buffer(widestPool)
+        dPooledOther = useWinograd.dropFirst().contains(true) ? buffer(widestPool) : nil
         initialize(seed: seed)
     }
 
     deinit {
         params.deallocate(); grads.deallocate(); input.deallocate(); labels.deallocate()
-        for p in convOut + pooled { p.deallocate() }
+        for p in pooled { p.deallocate() }
+        for p in convOut { p?.deallocate() }
+        dPooledOther?.deallocate()
         for p in cols { p?.deallocate() }
         for a in argmax { a.deallocate() }
         for b in winograd { b?.deallocate() }
@@ -166,12 +173,13 @@ final class CNN: Model {
         for l in 0..<convShapes.count {
             let s = shape(l, batch: batch), w = params + convWeightOffsets[l]
             if let buffers = winograd[l] {
-                Winograd.forward(y: convOut[l], x: x, w: w, b: nil, shape: s, buffers: buffers)
+                Winograd.forwardPooled(pooled: pooled[l], argmax: argmax[l], x: x, w: w, bias: w + s.weightCount,
+                                       shape: s, buffers: buffers)
             } else {
-                Conv2D.forward(y: convOut[l], x: x, col: cols[l]!, w: w, b: nil, shape: s)
+                Conv2D.forward(y: convOut[l]!, x: x, col: cols[l]!, w: w, b: nil, shape: s)
+                BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l]!, bias: w + s.weightCount,
+                                        channels: s.outChannels, batch: batch, height: s.height, width: s.width)
             }
-            BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l], bias: w + s.weightCount,
-                                    channels: s.outChannels, batch: batch, height: s.height, width: s.width)
             x = UnsafePointer(pooled[l])
         }
         // channels x batch x plane → batch x (channels·plane).
@@ -228,19 +236,23 @@ final class CNN: Model {
                 (dPooled + (c * batch + b) * plane).update(from: dy + b * features + c * plane, count: plane)
             }
         }
+        // The gradient of the current block's pooled output.
+        var dyPooled = dPooled
         for l in stride(from: blocks - 1, through: 0, by: -1) {
             let s = shape(l, batch: batch)
             let (dw, beta) = target(convWeightOffsets[l])
-            BiasReLUMaxPool.backward(dx: dConv, dy: dPooled, y: pooled[l], argmax: argmax[l],
-                                     channels: s.outChannels, batch: batch, height: s.height, width: s.width,
-                                     db: dw + s.weightCount, beta: beta)
-            let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
-            // The gradient of the previous block's pooled output overwrites dPooled, already consumed.
             if let buffers = winograd[l] {
-                Winograd.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, shape: s,
-                                  buffers: buffers, beta: beta)
+                let dx = l == 0 ? nil : (dyPooled == dPooled ? dPooledOther! : dPooled)
+                Winograd.backwardPooled(dx: dx, dw: dw, db: dw + s.weightCount, dPooled: dyPooled, pooled: pooled[l],
+                                        argmax: argmax[l], shape: s, buffers: buffers, beta: beta)
+                if let dx { dyPooled = dx }
             } else {
-                Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, x: x,
+                BiasReLUMaxPool.backward(dx: dConv, dy: dyPooled, y: pooled[l], argmax: argmax[l],
+                                         channels: s.outChannels, batch: batch, height: s.height, width: s.width,
+                                         db: dw + s.weightCount, beta: beta)
+                let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
+                // The gradient of the previous block's pooled output overwrites dyPooled, already consumed.
+                Conv2D.backward(dx: l == 0 ? nil : dyPooled, dw: dw, db: nil, dy: dConv, x: x,
                                 col: cols[l]!, w: params + convWeightOffsets[l], shape: s, beta: beta)
             }
             optimizer?.update(params: params, grads: grads, offset: convWeightOffsets[l],
@@ -257,7 +269,7 @@ final class CNN: Model {
                 continue
             }
             let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: convWeightOffsets[l])
-            Conv2D.gemmsOnly(y: convOut[l], col: cols[l]!, dw: dw, w: params + convWeightOffsets[l],
+            Conv2D.gemmsOnly(y: convOut[l]!, col: cols[l]!, dw: dw, w: params + convWeightOffsets[l],
                              shape: shape(l, batch: batch), inputGradient: l > 0, beta: beta)
         }
         var useA = true

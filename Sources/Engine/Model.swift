@@ -143,19 +143,25 @@ public struct ModelSpec: Hashable, Sendable {
             floats += 2 * batch * (sizes.max() ?? 1)  // scratchA, scratchB
         case .cnn:
             let shapes = convShapes(batch: batch)
-            var widestConv = 0, widestPool = 0
-            for s in shapes {
+            var widestConv = 0, widestPool = 0, winogradAfterFirst = false
+            for (l, s) in shapes.enumerated() {
                 let pooled = s.outChannels * batch * MaxPool2x2.outputSide(s.height) * MaxPool2x2.outputSide(s.width)
-                let lowering = Winograd.applies(to: s) ? Winograd.Buffers.floats(plan: Winograd.Plan(shape: s))
-                                                       : s.patch * s.positions
-                floats += s.outputCount + lowering + pooled
+                if Winograd.applies(to: s) {
+                    // Transform-domain buffers; the raw output is never stored.
+                    floats += Winograd.Buffers.floats(plan: Winograd.Plan(shape: s))
+                    if l > 0 { winogradAfterFirst = true }
+                } else {
+                    floats += s.outputCount + s.patch * s.positions
+                    widestConv = max(widestConv, s.outputCount)
+                }
+                floats += pooled
                 other += pooled * MemoryLayout<Int32>.stride
-                widestConv = max(widestConv, s.outputCount)
                 widestPool = max(widestPool, pooled)
             }
             floats += batch * featureCount  // flattened features
             floats += 2 * batch * (sizes.max() ?? 1)  // linear gradient scratch
             floats += max(widestConv, channels == 1 ? 0 : batch * pixels) + widestPool
+            if winogradAfterFirst { floats += widestPool }  // the second pooled-gradient buffer
         }
         return floats * f + other
     }

@@ -27,7 +27,7 @@ enum Winograd {
     typealias Lanes = SIMD16<Float>
     static let lanes = 16
     /// Images per chunk (a multiple of `lanes`).
-    static let chunkImages = 32
+    static let chunkImages = 16
     /// Side of the transform domain (α = m + r − 1 = 4 + 3 − 1).
     static let alpha = 6
     static let positions = 36
@@ -57,7 +57,14 @@ enum Winograd {
         var inputTransformCount: Int { positions * shape.inChannels * columns(images: shape.batch) }
         var productCount: Int { positions * shape.outChannels * columns(images: min(shape.batch, chunkImages)) }
         var weightTransformCount: Int { positions * shape.outChannels * shape.inChannels }
-        var scratchCount: Int { paddedHeight * paddedWidth * lanes + positions * lanes }
+        var scratchCount: Int { 2 * areaCount + positions * lanes }
+        /// The scratch: the input transform's zero-padded interleaved images (their border stays
+        /// zero), a working area of the same size for the others, and 36 vectors between a
+        /// transform's column and row passes.
+        var areaCount: Int { paddedHeight * paddedWidth * lanes }
+        func inputArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch }
+        func workArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch + areaCount }
+        func tmpArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch + 2 * areaCount }
 
         /// Multiply-adds per image of one pass's sgemm calls (forward, weight gradient or input
         /// gradient), for batches of whole SIMD vectors (others add their padding lanes).
@@ -73,8 +80,10 @@ enum Winograd {
         let scratch: UnsafeMutablePointer<Float>
 
         init(plan: Plan) {
+            // Cache-line aligned: the transforms move 16 floats (64 bytes) at a time.
             func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: 4 * max(1, n), alignment: 64)
+                let p = raw.bindMemory(to: Float.self, capacity: max(1, n))
                 p.initialize(repeating: 0, count: max(1, n))
                 return p
             }
@@ -85,7 +94,7 @@ enum Winograd {
             scratch = buffer(plan.scratchCount)
         }
 
-        func deallocate() { for p in [v, m, u, du, scratch] { p.deallocate() } }
+        func deallocate() { for p in [v, m, u, du, scratch] { UnsafeMutableRawPointer(p).deallocate() } }
 
         /// Floats every buffer holds for `plan`.
         static func floats(plan: Plan) -> Int {
@@ -231,20 +240,21 @@ enum Winograd {
     static func transformInput(v: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, first: Int, count: Int,
                                scratch: UnsafeMutablePointer<Float>, plan: Plan) {
         let s = plan.shape, h = s.height, w = s.width, plane = h * w
-        let ph = plan.paddedHeight, pw = plan.paddedWidth
+        let pw = plan.paddedWidth
         let padded = Plan.padded(count), columns = plan.columns(images: count)
-        let tmp = scratch + ph * pw * lanes
+        let tmp = plan.tmpArea(scratch), area = plan.inputArea(scratch)
         let xiStride = s.inChannels * columns
         for ci in 0..<s.inChannels {
             var group = 0
             while group < count {
                 let n = min(lanes, count - group)
-                // Interleave the group's planes, zero-padded: scratch[(row·pw + col)·16 + lane].
-                scratch.update(repeating: 0, count: ph * pw * lanes)
+                // Interleave the group's planes, zero-padded: area[(row·pw + col)·16 + lane]. The
+                // border is never written; lanes without an image are zeroed.
+                if n < lanes { area.update(repeating: 0, count: plan.areaCount) }
                 for lane in 0..<n {
                     let src = x + (ci * s.batch + first + group + lane) * plane
                     for yy in 0..<h {
-                        let d = scratch + ((yy + 1) * pw + 1) * lanes + lane
+                        let d = area + ((yy + 1) * pw + 1) * lanes + lane
                         let r = src + yy * w
                         for xx in 0..<w { d[xx * lanes] = r[xx] }
                     }
@@ -252,7 +262,7 @@ enum Winograd {
                 let out = v + ci * columns + group
                 for ty in 0..<plan.tilesHigh {
                     for tx in 0..<plan.tilesWide {
-                        let base = scratch + (4 * ty * pw + 4 * tx) * lanes
+                        let base = area + (4 * ty * pw + 4 * tx) * lanes
                         // Columns: Bᵀ d.
                         for j in 0..<6 {
                             let c = base + j * lanes
@@ -285,7 +295,7 @@ enum Winograd {
         let s = plan.shape, h = s.height, w = s.width, plane = h * w
         let ow = 4 * plan.tilesWide
         let padded = Plan.padded(count), columns = plan.columns(images: count)
-        let tmp = scratch + plan.paddedHeight * plan.paddedWidth * lanes
+        let tmp = plan.tmpArea(scratch), scratch = plan.workArea(scratch)
         let xiStride = s.outChannels * columns
         for co in 0..<s.outChannels {
             let b = bias?[co] ?? 0
@@ -335,7 +345,7 @@ enum Winograd {
         let s = plan.shape, h = s.height, w = s.width, plane = h * w
         let oh = 4 * plan.tilesHigh, ow = 4 * plan.tilesWide
         let padded = Plan.padded(count), columns = plan.columns(images: count)
-        let tmp = scratch + plan.paddedHeight * plan.paddedWidth * lanes
+        let tmp = plan.tmpArea(scratch), scratch = plan.workArea(scratch)
         let xiStride = s.outChannels * columns
         for co in 0..<s.outChannels {
             var group = 0
@@ -385,7 +395,7 @@ enum Winograd {
         let s = plan.shape, h = s.height, w = s.width, plane = h * w
         let ph = plan.paddedHeight, pw = plan.paddedWidth
         let padded = Plan.padded(count), columns = plan.columns(images: count)
-        let tmp = scratch + ph * pw * lanes
+        let tmp = plan.tmpArea(scratch), scratch = plan.workArea(scratch)
         let xiStride = s.inChannels * columns
         for ci in 0..<s.inChannels {
             var group = 0
@@ -431,6 +441,140 @@ enum Winograd {
         }
     }
 
+    /// `transformOutput` fused with bias, ReLU and 2x2 max-pool: each 4x4 output tile holds 2x2
+    /// whole pooling windows (tiles start at multiples of 4), pooled in SIMD over the 16 images
+    /// as `BiasReLUMaxPool.window8` does (first maximum in row-major order, a NaN wins; bias after
+    /// the maximum, then ReLU). Writes `pooled` (`channels x batch x h/2 x w/2`) and `argmax`
+    /// (indices into `channels x batch x h x w`).
+    static func transformOutputPooled(pooled: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                                      m: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                      first: Int, count: Int, scratch: UnsafeMutablePointer<Float>, plan: Plan) {
+        let s = plan.shape, h = s.height, w = s.width, plane = h * w
+        let ph = h / 2, pw = w / 2, pooledPlane = ph * pw
+        let padded = Plan.padded(count), columns = plan.columns(images: count)
+        let tmp = plan.tmpArea(scratch), tile = plan.workArea(scratch)
+        let xiStride = s.outChannels * columns
+        for co in 0..<s.outChannels {
+            let b = Lanes(repeating: bias[co])
+            var group = 0
+            while group < count {
+                let n = min(lanes, count - group)
+                let src = m + co * columns + group
+                let firstImage = co * s.batch + first + group
+                for ty in 0..<plan.tilesHigh {
+                    for tx in 0..<plan.tilesWide {
+                        let column = src + (ty * plan.tilesWide + tx) * padded
+                        for j in 0..<6 {
+                            let c = column + j * xiStride
+                            let r = aTranspose(load(c), load(c + 6 * xiStride), load(c + 12 * xiStride),
+                                               load(c + 18 * xiStride), load(c + 24 * xiStride), load(c + 30 * xiStride))
+                            store(r.0, tmp + j * lanes); store(r.1, tmp + (6 + j) * lanes)
+                            store(r.2, tmp + (12 + j) * lanes); store(r.3, tmp + (18 + j) * lanes)
+                        }
+                        // The 4x4 tile: tile[(row·4 + col)·16 + lane].
+                        for i in 0..<4 {
+                            let t = tmp + 6 * i * lanes
+                            let r = aTranspose(load(t), load(t + lanes), load(t + 2 * lanes), load(t + 3 * lanes),
+                                               load(t + 4 * lanes), load(t + 5 * lanes))
+                            let o = tile + 4 * i * lanes
+                            store(r.0, o); store(r.1, o + lanes); store(r.2, o + 2 * lanes); store(r.3, o + 3 * lanes)
+                        }
+                        for wy in 0..<2 {
+                            let py = 2 * ty + wy
+                            if py >= ph { break }
+                            for wx in 0..<2 {
+                                let px = 2 * tx + wx
+                                if px >= pw { break }
+                                let top = tile + (8 * wy + 2 * wx) * lanes, bottom = top + 4 * lanes
+                                var best = load(top)
+                                var code = SIMD16<Int32>(repeating: 0)
+                                @inline(__always) func consider(_ v: Lanes, _ k: Int32) {
+                                    let take = (v .> best .| v .!= v) .& (best .== best)
+                                    best.replace(with: v, where: take)
+                                    code.replace(with: SIMD16(repeating: k), where: take)
+                                }
+                                consider(load(top + lanes), 1)
+                                consider(load(bottom), 2)
+                                consider(load(bottom + lanes), 3)
+                                var v = best + b
+                                v.replace(with: 0, where: v .<= 0)
+                                let corner = 2 * py * w + 2 * px
+                                for lane in 0..<n {
+                                    let image = firstImage + lane
+                                    let o = image * pooledPlane + py * pw + px
+                                    let k = Int(code[lane])
+                                    pooled[o] = v[lane]
+                                    argmax[o] = Int32(truncatingIfNeeded: image * plane + corner + (k >> 1) * w + (k & 1))
+                                }
+                            }
+                        }
+                    }
+                }
+                group += lanes
+            }
+        }
+    }
+
+    /// `transformOutputGradient` of the gradient `BiasReLUMaxPool.backward` would give (each
+    /// pooled output's gradient at its window's argmax where the pooled output is > 0, zero
+    /// elsewhere), built tile by tile without storing it.
+    static func transformPooledGradient(m: UnsafeMutablePointer<Float>, dPooled: UnsafePointer<Float>,
+                                        pooled: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+                                        first: Int, count: Int, scratch: UnsafeMutablePointer<Float>, plan: Plan) {
+        let s = plan.shape, h = s.height, w = s.width, plane = h * w
+        let ph = h / 2, pw = w / 2, pooledPlane = ph * pw
+        let padded = Plan.padded(count), columns = plan.columns(images: count)
+        let tmp = plan.tmpArea(scratch), tile = plan.workArea(scratch)
+        let xiStride = s.outChannels * columns
+        for co in 0..<s.outChannels {
+            var group = 0
+            while group < count {
+                let n = min(lanes, count - group)
+                let out = m + co * columns + group
+                let firstImage = co * s.batch + first + group
+                for ty in 0..<plan.tilesHigh {
+                    for tx in 0..<plan.tilesWide {
+                        // The 4x4 tile of dY: tile[(row·4 + col)·16 + lane].
+                        tile.update(repeating: 0, count: 16 * lanes)
+                        for wy in 0..<2 {
+                            let py = 2 * ty + wy
+                            if py >= ph { break }
+                            for wx in 0..<2 {
+                                let px = 2 * tx + wx
+                                if px >= pw { break }
+                                let corner = 2 * py * w + 2 * px
+                                for lane in 0..<n {
+                                    let image = firstImage + lane
+                                    let o = image * pooledPlane + py * pw + px
+                                    guard pooled[o] > 0 else { continue }
+                                    let offset = Int(argmax[o]) - image * plane - corner  // 0, 1, w or w + 1
+                                    let row = offset >= w ? 1 : 0, col = offset - row * w
+                                    tile[((2 * wy + row) * 4 + 2 * wx + col) * lanes + lane] = dPooled[o]
+                                }
+                            }
+                        }
+                        for j in 0..<4 {
+                            let c = tile + j * lanes
+                            let r = a(load(c), load(c + 4 * lanes), load(c + 8 * lanes), load(c + 12 * lanes))
+                            store(r.0, tmp + j * lanes); store(r.1, tmp + (4 + j) * lanes)
+                            store(r.2, tmp + (8 + j) * lanes); store(r.3, tmp + (12 + j) * lanes)
+                            store(r.4, tmp + (16 + j) * lanes); store(r.5, tmp + (20 + j) * lanes)
+                        }
+                        let column = out + (ty * plan.tilesWide + tx) * padded
+                        for i in 0..<6 {
+                            let t = tmp + 4 * i * lanes
+                            let r = a(load(t), load(t + lanes), load(t + 2 * lanes), load(t + 3 * lanes))
+                            let o = column + 6 * i * xiStride
+                            store(r.0, o); store(r.1, o + xiStride); store(r.2, o + 2 * xiStride)
+                            store(r.3, o + 3 * xiStride); store(r.4, o + 4 * xiStride); store(r.5, o + 5 * xiStride)
+                        }
+                    }
+                }
+                group += lanes
+            }
+        }
+    }
+
     // MARK: The layer
 
     /// Offset of chunk `k`'s `V` in the whole-batch buffer.
@@ -443,6 +587,27 @@ enum Winograd {
     /// and every chunk's `V` in `buffers.v`, which `backward` needs.
     static func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                         b: UnsafePointer<Float>?, shape s: Conv2D.Shape, buffers: Buffers) {
+        forwardChunks(x: x, w: w, shape: s, buffers: buffers) { plan, first, count in
+            transformOutput(y: y, m: buffers.m, bias: b, first: first, count: count, scratch: buffers.scratch, plan: plan)
+        }
+    }
+
+    /// `forward` fused with the block's bias, ReLU and 2x2 max-pool (`BiasReLUMaxPool.forward`,
+    /// same floats, same argmax indices into the convolution's output layout): the convolution's
+    /// output is never stored.
+    static func forwardPooled(pooled: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                              x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                              shape s: Conv2D.Shape, buffers: Buffers) {
+        forwardChunks(x: x, w: w, shape: s, buffers: buffers) { plan, first, count in
+            transformOutputPooled(pooled: pooled, argmax: argmax, m: buffers.m, bias: bias, first: first, count: count,
+                                  scratch: buffers.scratch, plan: plan)
+        }
+    }
+
+    /// The forward pass up to each chunk's `M`, which `output` turns into the layer's output.
+    @inline(__always)
+    static func forwardChunks(x: UnsafePointer<Float>, w: UnsafePointer<Float>, shape s: Conv2D.Shape,
+                              buffers: Buffers, output: (Plan, Int, Int) -> Void) {
         precondition(s.kernel == 3)
         let plan = Plan(shape: s)
         transformWeights(u: buffers.u, w: w, shape: s)
@@ -456,8 +621,7 @@ enum Winograd {
                            b: v + xi * s.inChannels * columns, ldb: columns,
                            beta: 0, c: buffers.m + xi * s.outChannels * columns, ldc: columns)
             }
-            transformOutput(y: y, m: buffers.m, bias: b, first: range.lowerBound, count: range.count,
-                            scratch: buffers.scratch, plan: plan)
+            output(plan, range.lowerBound, range.count)
         }
     }
 
@@ -467,12 +631,44 @@ enum Winograd {
     static func backward(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                          db: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
                          shape s: Conv2D.Shape, buffers: Buffers, beta: Float = 0) {
+        backwardChunks(dx: dx, dw: dw, shape: s, buffers: buffers, beta: beta) { plan, first, count in
+            transformOutputGradient(m: buffers.m, dy: dy, first: first, count: count, scratch: buffers.scratch, plan: plan)
+        }
+        if let db {
+            let p = s.positions
+            for co in 0..<s.outChannels {
+                let sum = simdSum(dy + co * p, count: p)
+                db[co] = beta == 0 ? sum : beta * db[co] + sum
+            }
+        }
+    }
+
+    /// `backward` fused with `BiasReLUMaxPool.backward`: from the gradient of the pooled output
+    /// `dPooled`, the pooled output and the argmax indices `forwardPooled` left; `db` is the bias
+    /// gradient as `BiasReLUMaxPool.backward` computes it (same floats). `dx` must not overlap
+    /// `dPooled`.
+    static func backwardPooled(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
+                               db: UnsafeMutablePointer<Float>, dPooled: UnsafePointer<Float>,
+                               pooled: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+                               shape s: Conv2D.Shape, buffers: Buffers, beta: Float = 0) {
+        backwardChunks(dx: dx, dw: dw, shape: s, buffers: buffers, beta: beta) { plan, first, count in
+            transformPooledGradient(m: buffers.m, dPooled: dPooled, pooled: pooled, argmax: argmax, first: first,
+                                    count: count, scratch: buffers.scratch, plan: plan)
+        }
+        BiasReLUMaxPool.biasGradient(db: db, dy: dPooled, y: pooled, channels: s.outChannels,
+                                     perChannel: s.batch * (s.height / 2) * (s.width / 2), beta: beta)
+    }
+
+    /// The backward pass from each chunk's `dM`, which `outputGradient` writes into `buffers.m`.
+    @inline(__always)
+    static func backwardChunks(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
+                               shape s: Conv2D.Shape, buffers: Buffers, beta: Float,
+                               outputGradient: (Plan, Int, Int) -> Void) {
         let plan = Plan(shape: s)
         for k in 0..<plan.chunks {
             let range = plan.chunkRange(k), columns = plan.columns(images: range.count)
             let v = buffers.v + chunkOffset(k, plan: plan)
-            transformOutputGradient(m: buffers.m, dy: dy, first: range.lowerBound, count: range.count,
-                                    scratch: buffers.scratch, plan: plan)
+            outputGradient(plan, range.lowerBound, range.count)
             for xi in 0..<positions {
                 BLAS.sgemm(transA: false, transB: true, m: s.outChannels, n: s.inChannels, k: columns,
                            alpha: 1, a: buffers.m + xi * s.outChannels * columns, lda: columns,
@@ -491,13 +687,6 @@ enum Winograd {
             }
         }
         transformWeightGradient(dw: dw, du: buffers.du, shape: s, beta: beta)
-        if let db {
-            let p = s.positions
-            for co in 0..<s.outChannels {
-                let sum = simdSum(dy + co * p, count: p)
-                db[co] = beta == 0 ? sum : beta * db[co] + sum
-            }
-        }
     }
 
     /// The sgemm calls of `forward` and `backward` alone, on the same shapes: the speed floor.

@@ -226,16 +226,17 @@ final class CNNTests: XCTestCase {
         // conv1 32·9+32, conv2 64·288+64, fc 3136·128+128, 128·10+10.
         XCTAssertEqual(spec.parameterCount, 320 + 18496 + 401_536 + 1290)
         XCTAssertEqual(spec.featureCount, 3136)
-        // By hand, batch 128: params+grads, input, linear outputs, conv outputs, conv1's patch
-        // matrix, conv2's Winograd buffers (V of the batch: 36 positions x 32 channels x 16 tiles
-        // x 128 images; M of a 32-image chunk; U and dU; the interleaving scratch, 18x18 x 16
-        // lanes + 36 x 16), pooled outputs, flat features, two linear scratches, conv and pooled
-        // gradient scratch.
-        let winograd = 36 * 32 * 16 * 128 + 36 * 64 * 16 * 32 + 2 * 36 * 64 * 32 + (18 * 18 * 16 + 36 * 16)
+        // By hand, batch 128: params+grads, input, linear outputs, conv1's output, patch matrix
+        // and pooled output, conv2's Winograd buffers (V of the batch: 36 positions x 32 channels
+        // x 16 tiles x 128 images; M of a 16-image chunk; U and dU; the scratch, two 18x18 x 16
+        // lanes areas + 36 x 16) and pooled output (its raw output is never stored), flat
+        // features, two linear scratches, conv gradient scratch (conv1's output) and two pooled
+        // gradient buffers (conv1's pooled output).
+        let winograd = 36 * 32 * 16 * 128 + 36 * 64 * 16 * 16 + 2 * 36 * 64 * 32 + (2 * 18 * 18 * 16 + 36 * 16)
         let floats = 2 * 421_642 + 128 * 784 + 128 * 138
             + 32 * 128 * 784 + 9 * 128 * 784 + 32 * 128 * 196
-            + 64 * 128 * 196 + winograd + 64 * 128 * 49
-            + 128 * 3136 + 2 * 128 * 3136 + 32 * 128 * 784 + 32 * 128 * 196
+            + winograd + 64 * 128 * 49
+            + 128 * 3136 + 2 * 128 * 3136 + 32 * 128 * 784 + 2 * 32 * 128 * 196
         let other = 128 + 4 * (32 * 128 * 196 + 64 * 128 * 49)
         XCTAssertEqual(spec.estimatedBytes(batch: 128), floats * 4 + other)
         // MACs per image: conv1 32·9·784 (fwd, dW), conv2 64·288·196 (fwd, dW, dX), fc 3136·128 and 128·10 (×3).

@@ -77,6 +77,58 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The layer fused with bias, ReLU and max-pool gives the same floats and argmax indices as
+    /// the unfused layer followed by `BiasReLUMaxPool`, forward and backward (odd sizes: a
+    /// dropped trailing row and column, windows in partial tiles; partial chunks and groups).
+    func testFusedPoolingIsBitIdenticalToTheLayersItFuses() {
+        let cases: [Conv2D.Shape] = [
+            .init(batch: 3, inChannels: 4, outChannels: 5, height: 7, width: 7, kernel: 3),
+            .init(batch: 37, inChannels: 8, outChannels: 16, height: 14, width: 14, kernel: 3),
+            .init(batch: 17, inChannels: 5, outChannels: 3, height: 10, width: 13, kernel: 3),
+            .init(batch: 2, inChannels: 4, outChannels: 2, height: 2, width: 2, kernel: 3),
+        ]
+        for (k, s) in cases.enumerated() {
+            let seed = UInt64(300 + 10 * k)
+            let x = randomFloats(s.inputCount, seed: seed), w = randomFloats(s.weightCount, seed: seed + 1)
+            let bias = randomFloats(s.outChannels, seed: seed + 2, scale: 0.5)
+            let n = s.outChannels * s.batch * (s.height / 2) * (s.width / 2)
+            let dPooled = randomFloats(n, seed: seed + 3)
+            let fusedBuffers = Winograd.Buffers(plan: Winograd.Plan(shape: s))
+            let plainBuffers = Winograd.Buffers(plan: Winograd.Plan(shape: s))
+            defer { fusedBuffers.deallocate(); plainBuffers.deallocate() }
+            // Unfused.
+            var conv = [Float](repeating: .nan, count: s.outputCount)
+            var pooled = [Float](repeating: .nan, count: n), argmax = [Int32](repeating: -1, count: n)
+            Winograd.forward(y: &conv, x: x, w: w, b: nil, shape: s, buffers: plainBuffers)
+            BiasReLUMaxPool.forward(y: &pooled, argmax: &argmax, x: conv, bias: bias, channels: s.outChannels,
+                                    batch: s.batch, height: s.height, width: s.width)
+            var dConv = [Float](repeating: .nan, count: s.outputCount)
+            var dw = randomFloats(s.weightCount, seed: seed + 4), db = randomFloats(s.outChannels, seed: seed + 5)
+            var dwFused = dw, dbFused = db
+            BiasReLUMaxPool.backward(dx: &dConv, dy: dPooled, y: pooled, argmax: argmax, channels: s.outChannels,
+                                     batch: s.batch, height: s.height, width: s.width, db: &db, beta: 0.9)
+            var dx = [Float](repeating: .nan, count: s.inputCount)
+            dx.withUnsafeMutableBufferPointer { p in
+                Winograd.backward(dx: p.baseAddress, dw: &dw, db: nil, dy: dConv, shape: s, buffers: plainBuffers, beta: 0.9)
+            }
+            // Fused.
+            var pooledFused = [Float](repeating: .nan, count: n), argmaxFused = [Int32](repeating: -1, count: n)
+            Winograd.forwardPooled(pooled: &pooledFused, argmax: &argmaxFused, x: x, w: w, bias: bias, shape: s,
+                                   buffers: fusedBuffers)
+            XCTAssertEqual(pooledFused, pooled, "pooled \(s)")
+            XCTAssertEqual(argmaxFused, argmax, "argmax \(s)")
+            if n > 8 { XCTAssertTrue(pooled.contains(0) && pooled.contains { $0 > 0 }, "some ReLU zeros \(s)") }
+            var dxFused = [Float](repeating: .nan, count: s.inputCount)
+            dxFused.withUnsafeMutableBufferPointer { p in
+                Winograd.backwardPooled(dx: p.baseAddress, dw: &dwFused, db: &dbFused, dPooled: dPooled,
+                                        pooled: pooledFused, argmax: argmaxFused, shape: s, buffers: fusedBuffers, beta: 0.9)
+            }
+            XCTAssertEqual(dxFused, dx, "dx \(s)")
+            XCTAssertEqual(dwFused, dw, "dW \(s)")
+            XCTAssertEqual(dbFused, db, "db \(s)")
+        }
+    }
+
     /// L = Σ r ⊙ conv(x, W, b) with the Winograd forward: each analytic gradient entry against a
     /// central difference of L (in Double). The step is large against float rounding of L.
     func testWinogradGradientsAgainstFiniteDifferences() {
