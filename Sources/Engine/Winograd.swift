@@ -453,6 +453,9 @@ enum Winograd {
         let ph = h / 2, pw = w / 2, pooledPlane = ph * pw
         let padded = Plan.padded(count), columns = plan.columns(images: count)
         let tmp = plan.tmpArea(scratch), tile = plan.workArea(scratch)
+        let values = tile + 16 * lanes
+        let indices = UnsafeMutableRawPointer(tile + 17 * lanes)  // 16 Int32, stored and read as raw bytes
+        let width32 = Int32(truncatingIfNeeded: w)
         let xiStride = s.outChannels * columns
         for co in 0..<s.outChannels {
             let b = Lanes(repeating: bias[co])
@@ -461,6 +464,9 @@ enum Winograd {
                 let n = min(lanes, count - group)
                 let src = m + co * columns + group
                 let firstImage = co * s.batch + first + group
+                // Where each lane's image starts in the convolution's output layout.
+                let planeStarts = SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: firstImage * plane))
+                    &+ SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) &* Int32(truncatingIfNeeded: plane)
                 for ty in 0..<plan.tilesHigh {
                     for tx in 0..<plan.tilesWide {
                         let column = src + (ty * plan.tilesWide + tx) * padded
@@ -498,13 +504,16 @@ enum Winograd {
                                 consider(load(bottom + lanes), 3)
                                 var v = best + b
                                 v.replace(with: 0, where: v .<= 0)
-                                let corner = 2 * py * w + 2 * px
+                                let corner = Int32(truncatingIfNeeded: 2 * py * w + 2 * px)
+                                let index = planeStarts &+ corner &+ (code &>> 1) &* width32 &+ (code & 1)
+                                // Through memory: extracting lanes from registers in the loop spills them every time.
+                                store(v, values)
+                                indices.storeBytes(of: index, as: SIMD16<Int32>.self)
+                                var o = firstImage * pooledPlane + py * pw + px
                                 for lane in 0..<n {
-                                    let image = firstImage + lane
-                                    let o = image * pooledPlane + py * pw + px
-                                    let k = Int(code[lane])
-                                    pooled[o] = v[lane]
-                                    argmax[o] = Int32(truncatingIfNeeded: image * plane + corner + (k >> 1) * w + (k & 1))
+                                    pooled[o] = values[lane]
+                                    argmax[o] = indices.load(fromByteOffset: 4 * lane, as: Int32.self)
+                                    o += pooledPlane
                                 }
                             }
                         }
@@ -543,13 +552,15 @@ enum Winograd {
                                 let px = 2 * tx + wx
                                 if px >= pw { break }
                                 let corner = 2 * py * w + 2 * px
+                                // Branch-free (whether the ReLU passed is data, not predictable):
+                                // where it did not, a zero lands on the zero already there.
+                                let window = tile + (8 * wy + 2 * wx) * lanes
                                 for lane in 0..<n {
                                     let image = firstImage + lane
                                     let o = image * pooledPlane + py * pw + px
-                                    guard pooled[o] > 0 else { continue }
                                     let offset = Int(argmax[o]) - image * plane - corner  // 0, 1, w or w + 1
                                     let row = offset >= w ? 1 : 0, col = offset - row * w
-                                    tile[((2 * wy + row) * 4 + 2 * wx + col) * lanes + lane] = dPooled[o]
+                                    window[(row * 4 + col) * lanes + lane] = pooled[o] > 0 ? dPooled[o] : 0
                                 }
                             }
                         }
