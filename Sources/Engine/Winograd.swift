@@ -57,7 +57,7 @@ enum Winograd {
         var inputTransformCount: Int { positions * shape.inChannels * columns(images: shape.batch) }
         var productCount: Int { positions * shape.outChannels * columns(images: min(shape.batch, chunkImages)) }
         var weightTransformCount: Int { positions * shape.outChannels * shape.inChannels }
-        var scratchCount: Int { 2 * areaCount + positions * lanes }
+        var scratchCount: Int { 2 * areaCount + positions * lanes + poolAreaCount }
         /// The scratch: the input transform's zero-padded interleaved images (their border stays
         /// zero), a working area of the same size for the others, and 36 vectors between a
         /// transform's column and row passes.
@@ -65,6 +65,12 @@ enum Winograd {
         func inputArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch }
         func workArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch + areaCount }
         func tmpArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { scratch + 2 * areaCount }
+        /// The fused pooling backward's interleaved window gradients (4 vectors per pooled
+        /// position) and a 4x4 tile.
+        var poolAreaCount: Int { (4 * (shape.height / 2) * (shape.width / 2) + 16) * lanes }
+        func poolArea(_ scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+            scratch + 2 * areaCount + positions * lanes
+        }
 
         /// Multiply-adds per image of one pass's sgemm calls (forward, weight gradient or input
         /// gradient), for batches of whole SIMD vectors (others add their padding lanes).
@@ -533,7 +539,12 @@ enum Winograd {
         let s = plan.shape, h = s.height, w = s.width, plane = h * w
         let ph = h / 2, pw = w / 2, pooledPlane = ph * pw
         let padded = Plan.padded(count), columns = plan.columns(images: count)
-        let tmp = plan.tmpArea(scratch), tile = plan.workArea(scratch)
+        let tmp = plan.tmpArea(scratch)
+        // gradients[(p·4 + q)·16 + lane]: the gradient of window p's position q (2·row + column),
+        // i.e. the pooled gradient at the window's maximum where the ReLU passed, zero elsewhere;
+        // tile[(row·4 + col)·16 + lane]: dY of one tile.
+        let gradients = plan.poolArea(scratch)
+        let tile = gradients + 4 * pooledPlane * lanes
         let xiStride = s.outChannels * columns
         for co in 0..<s.outChannels {
             var group = 0
@@ -541,27 +552,42 @@ enum Winograd {
                 let n = min(lanes, count - group)
                 let out = m + co * columns + group
                 let firstImage = co * s.batch + first + group
+                if n < lanes { gradients.update(repeating: 0, count: 4 * pooledPlane * lanes) }
+                for lane in 0..<n {
+                    let image = firstImage + lane
+                    var o = image * pooledPlane
+                    var d = gradients + lane
+                    let start = image * plane
+                    for py in 0..<ph {
+                        for px in 0..<pw {
+                            let offset = Int(argmax[o]) - start - 2 * py * w - 2 * px  // 0, 1, w or w + 1
+                            let row = offset >= w ? 1 : 0
+                            let q = 2 * row + offset - row * w
+                            d[0] = 0; d[lanes] = 0; d[2 * lanes] = 0; d[3 * lanes] = 0
+                            // Branch-free: whether the ReLU passed is data, not predictable.
+                            d[q * lanes] = pooled[o] > 0 ? dPooled[o] : 0
+                            o += 1
+                            d += 4 * lanes
+                        }
+                    }
+                }
                 for ty in 0..<plan.tilesHigh {
                     for tx in 0..<plan.tilesWide {
-                        // The 4x4 tile of dY: tile[(row·4 + col)·16 + lane].
-                        tile.update(repeating: 0, count: 16 * lanes)
+                        // Each window's gradient to the position of its maximum, zero elsewhere
+                        // (and in windows beyond the pooled output).
                         for wy in 0..<2 {
                             let py = 2 * ty + wy
-                            if py >= ph { break }
                             for wx in 0..<2 {
                                 let px = 2 * tx + wx
-                                if px >= pw { break }
-                                let corner = 2 * py * w + 2 * px
-                                // Branch-free (whether the ReLU passed is data, not predictable):
-                                // where it did not, a zero lands on the zero already there.
                                 let window = tile + (8 * wy + 2 * wx) * lanes
-                                for lane in 0..<n {
-                                    let image = firstImage + lane
-                                    let o = image * pooledPlane + py * pw + px
-                                    let offset = Int(argmax[o]) - image * plane - corner  // 0, 1, w or w + 1
-                                    let row = offset >= w ? 1 : 0, col = offset - row * w
-                                    window[(row * 4 + col) * lanes + lane] = pooled[o] > 0 ? dPooled[o] : 0
+                                if py >= ph || px >= pw {
+                                    store(Lanes(), window); store(Lanes(), window + lanes)
+                                    store(Lanes(), window + 4 * lanes); store(Lanes(), window + 5 * lanes)
+                                    continue
                                 }
+                                let g = gradients + 4 * (py * pw + px) * lanes
+                                store(load(g), window); store(load(g + lanes), window + lanes)
+                                store(load(g + 2 * lanes), window + 4 * lanes); store(load(g + 3 * lanes), window + 5 * lanes)
                             }
                         }
                         for j in 0..<4 {
