@@ -186,6 +186,28 @@ enum Winograd {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
     }
 
+    /// `d[i·16] = r[i]` for i < n (one image's row into its lane).
+    @inline(__always)
+    static func interleaveRow(_ d: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ n: Int) {
+        var d = d, r = r
+        for _ in 0..<n {
+            d.pointee = r.pointee
+            d += lanes
+            r += 1
+        }
+    }
+
+    /// `d[i] = r[i·16]` for i < n (one lane into its image's row).
+    @inline(__always)
+    static func deinterleaveRow(_ d: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ n: Int) {
+        var d = d, r = r
+        for _ in 0..<n {
+            d.pointee = r.pointee
+            d += 1
+            r += lanes
+        }
+    }
+
     // MARK: Layer transforms
 
     /// `U[ξ][co][ci] = (G g Gᵀ)[ξ]` for every kernel `g` of `w`.
@@ -262,7 +284,7 @@ enum Winograd {
                     for yy in 0..<h {
                         let d = area + ((yy + 1) * pw + 1) * lanes + lane
                         let r = src + yy * w
-                        for xx in 0..<w { d[xx * lanes] = r[xx] }
+                        interleaveRow(d, r, w)
                     }
                 }
                 let out = v + ci * columns + group
@@ -363,7 +385,7 @@ enum Winograd {
                     for yy in 0..<h {
                         let d = scratch + yy * ow * lanes + lane
                         let r = src + yy * w
-                        for xx in 0..<w { d[xx * lanes] = r[xx] }
+                        interleaveRow(d, r, w)
                     }
                 }
                 let out = m + co * columns + group
@@ -439,7 +461,7 @@ enum Winograd {
                     for yy in 0..<h {
                         let r = scratch + ((yy + 1) * pw + 1) * lanes + lane
                         let d = dst + yy * w
-                        for xx in 0..<w { d[xx] = r[xx * lanes] }
+                        deinterleaveRow(d, r, w)
                     }
                 }
                 group += lanes
