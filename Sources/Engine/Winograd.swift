@@ -54,8 +54,13 @@ enum Winograd {
         var chunks: Int { (shape.batch + chunkImages - 1) / chunkImages }
         func chunkRange(_ k: Int) -> Range<Int> { (k * chunkImages)..<min(shape.batch, (k + 1) * chunkImages) }
         /// Floats of `V` (every chunk), of `M` (one chunk), of `U` (and `dU`), of the scratch.
-        var inputTransformCount: Int { positions * shape.inChannels * columns(images: shape.batch) }
-        var productCount: Int { positions * shape.outChannels * columns(images: min(shape.batch, chunkImages)) }
+        var inputTransformCount: Int { chunks * positions * inputPlane(columns(images: chunkImages)) }
+        var productCount: Int { positions * outputPlane(columns(images: chunkImages)) }
+        /// Floats from one position ξ's matrix to the next: the matrix and 16 more, so that the
+        /// 36 vectors a transform reads or writes for one tile are not 2^k bytes apart (they would
+        /// all fall into the same few cache sets and evict one another).
+        func inputPlane(_ columns: Int) -> Int { shape.inChannels * columns + lanes }
+        func outputPlane(_ columns: Int) -> Int { shape.outChannels * columns + lanes }
         var weightTransformCount: Int { positions * shape.outChannels * shape.inChannels }
         var scratchCount: Int { 2 * areaCount + positions * lanes + poolAreaCount }
         /// The scratch: the input transform's zero-padded interleaved images (their border stays
@@ -271,7 +276,7 @@ enum Winograd {
         let pw = plan.paddedWidth
         let padded = Plan.padded(count), columns = plan.columns(images: count)
         let tmp = plan.tmpArea(scratch), area = plan.inputArea(scratch)
-        let xiStride = s.inChannels * columns
+        let xiStride = plan.inputPlane(columns)
         for ci in 0..<s.inChannels {
             var group = 0
             while group < count {
@@ -324,7 +329,7 @@ enum Winograd {
         let ow = 4 * plan.tilesWide
         let padded = Plan.padded(count), columns = plan.columns(images: count)
         let tmp = plan.tmpArea(scratch), scratch = plan.workArea(scratch)
-        let xiStride = s.outChannels * columns
+        let xiStride = plan.outputPlane(columns)
         for co in 0..<s.outChannels {
             let b = bias?[co] ?? 0
             var group = 0
@@ -374,7 +379,7 @@ enum Winograd {
         let oh = 4 * plan.tilesHigh, ow = 4 * plan.tilesWide
         let padded = Plan.padded(count), columns = plan.columns(images: count)
         let tmp = plan.tmpArea(scratch), scratch = plan.workArea(scratch)
-        let xiStride = s.outChannels * columns
+        let xiStride = plan.outputPlane(columns)
         for co in 0..<s.outChannels {
             var group = 0
             while group < count {
@@ -424,7 +429,7 @@ enum Winograd {
         let ph = plan.paddedHeight, pw = plan.paddedWidth
         let padded = Plan.padded(count), columns = plan.columns(images: count)
         let tmp = plan.tmpArea(scratch), scratch = plan.workArea(scratch)
-        let xiStride = s.inChannels * columns
+        let xiStride = plan.inputPlane(columns)
         for ci in 0..<s.inChannels {
             var group = 0
             while group < count {
@@ -484,7 +489,7 @@ enum Winograd {
         let values = tile + 16 * lanes
         let indices = UnsafeMutableRawPointer(tile + 17 * lanes)  // 16 Int32, stored and read as raw bytes
         let width32 = Int32(truncatingIfNeeded: w)
-        let xiStride = s.outChannels * columns
+        let xiStride = plan.outputPlane(columns)
         for co in 0..<s.outChannels {
             let b = Lanes(repeating: bias[co])
             var group = 0
@@ -567,7 +572,7 @@ enum Winograd {
         // tile[(row·4 + col)·16 + lane]: dY of one tile.
         let gradients = plan.poolArea(scratch)
         let tile = gradients + 4 * pooledPlane * lanes
-        let xiStride = s.outChannels * columns
+        let xiStride = plan.outputPlane(columns)
         for co in 0..<s.outChannels {
             var group = 0
             while group < count {
@@ -639,7 +644,7 @@ enum Winograd {
     /// Offset of chunk `k`'s `V` in the whole-batch buffer.
     @inline(__always)
     static func chunkOffset(_ k: Int, plan: Plan) -> Int {
-        positions * plan.shape.inChannels * plan.tilesPerImage * k * chunkImages
+        k * positions * plan.inputPlane(plan.columns(images: chunkImages))
     }
 
     /// y = W ∗ x + b (or W ∗ x when `b` is nil), as `Conv2D.forward`. Leaves `U` in `buffers.u`
@@ -677,8 +682,8 @@ enum Winograd {
             for xi in 0..<positions {
                 BLAS.sgemm(transA: false, transB: false, m: s.outChannels, n: columns, k: s.inChannels,
                            alpha: 1, a: buffers.u + xi * s.outChannels * s.inChannels, lda: s.inChannels,
-                           b: v + xi * s.inChannels * columns, ldb: columns,
-                           beta: 0, c: buffers.m + xi * s.outChannels * columns, ldc: columns)
+                           b: v + xi * plan.inputPlane(columns), ldb: columns,
+                           beta: 0, c: buffers.m + xi * plan.outputPlane(columns), ldc: columns)
             }
             output(plan, range.lowerBound, range.count)
         }
@@ -730,16 +735,16 @@ enum Winograd {
             outputGradient(plan, range.lowerBound, range.count)
             for xi in 0..<positions {
                 BLAS.sgemm(transA: false, transB: true, m: s.outChannels, n: s.inChannels, k: columns,
-                           alpha: 1, a: buffers.m + xi * s.outChannels * columns, lda: columns,
-                           b: v + xi * s.inChannels * columns, ldb: columns,
+                           alpha: 1, a: buffers.m + xi * plan.outputPlane(columns), lda: columns,
+                           b: v + xi * plan.inputPlane(columns), ldb: columns,
                            beta: k == 0 ? 0 : 1, c: buffers.du + xi * s.outChannels * s.inChannels, ldc: s.inChannels)
             }
             if let dx {
                 for xi in 0..<positions {
                     BLAS.sgemm(transA: true, transB: false, m: s.inChannels, n: columns, k: s.outChannels,
                                alpha: 1, a: buffers.u + xi * s.outChannels * s.inChannels, lda: s.inChannels,
-                               b: buffers.m + xi * s.outChannels * columns, ldb: columns,
-                               beta: 0, c: v + xi * s.inChannels * columns, ldc: columns)
+                               b: buffers.m + xi * plan.outputPlane(columns), ldb: columns,
+                               beta: 0, c: v + xi * plan.inputPlane(columns), ldc: columns)
                 }
                 transformInputGradient(dx: dx, dv: v, first: range.lowerBound, count: range.count,
                                        scratch: buffers.scratch, plan: plan)
@@ -757,21 +762,21 @@ enum Winograd {
             for xi in 0..<positions {
                 BLAS.sgemm(transA: false, transB: false, m: s.outChannels, n: columns, k: s.inChannels,
                            alpha: 1, a: buffers.u + xi * s.outChannels * s.inChannels, lda: s.inChannels,
-                           b: v + xi * s.inChannels * columns, ldb: columns,
-                           beta: 0, c: buffers.m + xi * s.outChannels * columns, ldc: columns)
+                           b: v + xi * plan.inputPlane(columns), ldb: columns,
+                           beta: 0, c: buffers.m + xi * plan.outputPlane(columns), ldc: columns)
             }
             for xi in 0..<positions {
                 BLAS.sgemm(transA: false, transB: true, m: s.outChannels, n: s.inChannels, k: columns,
-                           alpha: 1, a: buffers.m + xi * s.outChannels * columns, lda: columns,
-                           b: v + xi * s.inChannels * columns, ldb: columns,
+                           alpha: 1, a: buffers.m + xi * plan.outputPlane(columns), lda: columns,
+                           b: v + xi * plan.inputPlane(columns), ldb: columns,
                            beta: k == 0 ? 0 : 1, c: buffers.du + xi * s.outChannels * s.inChannels, ldc: s.inChannels)
             }
             if inputGradient {
                 for xi in 0..<positions {
                     BLAS.sgemm(transA: true, transB: false, m: s.inChannels, n: columns, k: s.outChannels,
                                alpha: 1, a: buffers.u + xi * s.outChannels * s.inChannels, lda: s.inChannels,
-                               b: buffers.m + xi * s.outChannels * columns, ldb: columns,
-                               beta: 0, c: v + xi * s.inChannels * columns, ldc: columns)
+                               b: buffers.m + xi * plan.outputPlane(columns), ldb: columns,
+                               beta: 0, c: v + xi * plan.inputPlane(columns), ldc: columns)
                 }
             }
         }

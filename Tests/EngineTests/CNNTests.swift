@@ -227,13 +227,14 @@ final class CNNTests: XCTestCase {
         XCTAssertEqual(spec.parameterCount, 320 + 18496 + 401_536 + 1290)
         XCTAssertEqual(spec.featureCount, 3136)
         // By hand, batch 128: params+grads, input, linear outputs, conv1's output, patch matrix
-        // and pooled output, conv2's Winograd buffers (V of the batch: 36 positions x 32 channels
-        // x 16 tiles x 128 images; M of a 16-image chunk; U and dU; the scratch, two 18x18 x 16
+        // and pooled output, conv2's Winograd buffers (V of the batch: 8 chunks of 36 positions x
+        // (32 channels x 16 tiles x 16 images + 16 floats of padding); M of one chunk, likewise;
+        // U and dU; the scratch, two 18x18 x 16
         // lanes areas + 36 x 16 + the pooling backward's 4 x 7x7 x 16 and a 4x4 x 16 tile) and
         // pooled output (its raw output is never stored), flat features, two linear scratches,
         // conv gradient scratch (conv1's output) and two pooled gradient buffers (conv1's pooled
         // output).
-        let winograd = 36 * 32 * 16 * 128 + 36 * 64 * 16 * 16 + 2 * 36 * 64 * 32 + (2 * 18 * 18 * 16 + 36 * 16 + (4 * 49 + 16) * 16)
+        let winograd = 8 * 36 * (32 * 16 * 16 + 16) + 36 * (64 * 16 * 16 + 16) + 2 * 36 * 64 * 32 + (2 * 18 * 18 * 16 + 36 * 16 + (4 * 49 + 16) * 16)
         let floats = 2 * 421_642 + 128 * 784 + 128 * 138
             + 32 * 128 * 784 + 9 * 128 * 784 + 32 * 128 * 196
             + winograd + 64 * 128 * 49
