@@ -1,5 +1,13 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// Opt-in: `SGDR_ENGINE_CPU=haswell swift build -c release` compiles the Engine for that CPU
+/// (e.g. AVX2), which makes its SIMD loops (Winograd's transforms, pooling) wider. The numbers
+/// stay bit-identical (Swift does not fuse multiply-adds), but the binary then needs that CPU.
+/// Unset (the default), the Engine is built for baseline x86-64 and runs anywhere.
+let engineCPU = ProcessInfo.processInfo.environment["SGDR_ENGINE_CPU"].flatMap { $0.isEmpty ? nil : $0 }
+let engineSettings: [SwiftSetting] = engineCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
 
 let package = Package(
     name: "sgdr-search",
@@ -19,7 +27,7 @@ let package = Package(
         // Pure learning-rate schedules: no I/O, no knowledge of training.
         .target(name: "Schedules"),
         // Data, layers, optimizers, training loop on OpenBLAS.
-        .target(name: "Engine", dependencies: ["COpenBLAS", "CZlib"]),
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CZlib"], swiftSettings: engineSettings),
         // Search spaces, samplers, the trial-store protocol, the runner, results.
         .target(name: "Sweep", dependencies: ["Engine", "Schedules"]),
         // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).

@@ -10,14 +10,25 @@ public struct BenchmarkRow: Sendable, Hashable {
     /// Wall time of one epoch's training pass (the sum of each chunk's best time).
     public var secondsPerEpoch: Double
     /// Wall time of the same epoch's sgemm calls alone, on the same shapes and buffers of the
-    /// same sizes (measured the same way): the floor.
+    /// same sizes (measured the same way): the floor. These are the calls the engine makes: for
+    /// a Winograd convolution its transform-domain sgemms, not im2col's.
     public var gemmSecondsPerEpoch: Double
-    /// Floating-point operations of one epoch's sgemm calls (2·m·n·k each).
+    /// Floating-point operations of one epoch's work counted as one sgemm per layer and pass
+    /// (2·m·n·k each; convolutions as im2col): the network's work, whatever algorithm does it.
     public var flopsPerEpoch: Double
+    /// Floating-point operations of the sgemm calls the engine makes in one epoch (fewer than
+    /// `flopsPerEpoch` when a convolution goes through Winograd).
+    public var engineFlopsPerEpoch: Double
+    /// For a network with Winograd convolutions: the wall time of the sgemm calls the same epoch
+    /// would make with every convolution on im2col (the floor before Winograd), measured the same
+    /// way, alternately with the others. Nil otherwise.
+    public var im2colGemmSecondsPerEpoch: Double?
 
     public var ratio: Double { secondsPerEpoch / gemmSecondsPerEpoch }
+    /// The network's work per second (im2col-counted FLOPs over the training time).
     public var gigaflops: Double { flopsPerEpoch / secondsPerEpoch / 1e9 }
-    public var floorGigaflops: Double { flopsPerEpoch / gemmSecondsPerEpoch / 1e9 }
+    /// The speed of the engine's own sgemm calls.
+    public var floorGigaflops: Double { engineFlopsPerEpoch / gemmSecondsPerEpoch / 1e9 }
 }
 
 /// Peak resident set size of this process so far, in bytes (getrusage's ru_maxrss).
@@ -41,9 +52,16 @@ func trainingFlopsPerEpoch(options: TrainingOptions, data: DataSet) -> Double {
     options.modelSpec(channels: data.channels, side: data.side).trainingFlopsPerImage * Double(data.trainCount)
 }
 
+/// The FLOPs of the sgemm calls the engine makes in one epoch on `data` (see
+/// `ModelSpec.engineGemmFlopsPerImage`).
+func engineFlopsPerEpoch(options: TrainingOptions, data: DataSet) -> Double {
+    options.modelSpec(channels: data.channels, side: data.side).engineGemmFlopsPerImage * Double(data.trainCount)
+}
+
 /// Measures training against the same sgemm calls alone, for each thread count. An epoch is cut
 /// into chunks of `chunkBatches` batches; each chunk is timed training, then as sgemm calls
-/// alone, alternately, `repeats` times, and an epoch's figure is the sum over chunks of each
+/// alone (and, for a CNN with Winograd convolutions, as the sgemm calls of the same network on
+/// im2col), alternately, `repeats` times, and an epoch's figure is the sum over chunks of each
 /// chunk's best time. Outside load then has to disturb every repeat of a chunk to count, and it
 /// disturbs training and floor alike. Sets the BLAS thread count (process-wide) and leaves it at
 /// the last value. Training runs at a constant rate `lr`.
@@ -51,6 +69,8 @@ public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [In
                       lr: Double = 0.01, chunkBatches: Int = 20) -> [BenchmarkRow] {
     var rows: [BenchmarkRow] = []
     let flops = trainingFlopsPerEpoch(options: options, data: data)
+    let engineFlops = engineFlopsPerEpoch(options: options, data: data)
+    let hasWinograd = engineFlops != flops && options.model == .cnn
     let n = data.trainCount, batchSize = options.batchSize
     let chunkImages = max(1, chunkBatches) * batchSize
     let chunks = (n + chunkImages - 1) / chunkImages
@@ -59,10 +79,13 @@ public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [In
         let trainer = Trainer(data: data, options: options)
         // The floor's sgemm calls write garbage into their buffers: give them their own.
         let floorTrainer = Trainer(data: data, options: options)
+        let im2colTrainer = hasWinograd ? Trainer(data: data, options: options, allowWinograd: false) : nil
         _ = trainer.trainEpoch(lr: lr, isCancelled: { false })  // warm-up
         _ = floorTrainer.gemmEpoch()
+        _ = im2colTrainer?.gemmEpoch()
         var bestTrain = [Double](repeating: .infinity, count: chunks)
         var bestFloor = [Double](repeating: .infinity, count: chunks)
+        var bestIm2col = [Double](repeating: .infinity, count: chunks)
         data.trainImages.withUnsafeBufferPointer { images in
             data.trainLabels.withUnsafeBufferPointer { labels in
                 for _ in 0..<max(1, repeats) {
@@ -88,12 +111,24 @@ public func benchmark(data: DataSet, options: TrainingOptions, threadCounts: [In
                         }
                         now = monotonicSeconds()
                         bestFloor[c] = min(bestFloor[c], now - t)
+                        guard let im2colTrainer else { continue }
+                        t = now
+                        start = first
+                        while start < end {
+                            let batch = min(batchSize, end - start)
+                            im2colTrainer.model.gemmsOnly(batch: batch, optimizer: im2colTrainer.optimizer)
+                            start += batch
+                        }
+                        now = monotonicSeconds()
+                        bestIm2col[c] = min(bestIm2col[c], now - t)
                     }
                 }
             }
         }
         rows.append(BenchmarkRow(threads: threads, secondsPerEpoch: bestTrain.reduce(0, +),
-                                 gemmSecondsPerEpoch: bestFloor.reduce(0, +), flopsPerEpoch: flops))
+                                 gemmSecondsPerEpoch: bestFloor.reduce(0, +), flopsPerEpoch: flops,
+                                 engineFlopsPerEpoch: engineFlops,
+                                 im2colGemmSecondsPerEpoch: hasWinograd ? bestIm2col.reduce(0, +) : nil))
     }
     return rows
 }
@@ -106,8 +141,8 @@ public struct EpochProfile: Sendable, Hashable {
     public var forward = 0.0
     /// Softmax, loss and its gradient.
     public var loss = 0.0
-    /// Backward (sgemm, bias gradients, ReLU masks; CNN: also pooling and col2im) with each
-    /// layer's optimizer update right after it.
+    /// Backward (sgemm, bias gradients, ReLU masks; CNN: also pooling, col2im and Winograd's
+    /// transforms) with each layer's optimizer update right after it.
     public var backward = 0.0
     /// The whole epoch, shuffle included.
     public var total = 0.0

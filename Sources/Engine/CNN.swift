@@ -2,8 +2,10 @@
 /// max-pool block, then fully connected layers (ReLU between) to the classes, softmax
 /// cross-entropy on top. Every buffer is allocated once, for batches of up to `maxBatch` images.
 ///
-/// Convolution activations are channel-major across the batch (`channels x batch x h x w`), so
-/// each convolution pass is one sgemm over the batch; the last block's output is transposed to
+/// Convolution activations are channel-major across the batch (`channels x batch x h x w`). A
+/// 3x3 convolution with at least `Winograd.minInputChannels` input channels runs as Winograd
+/// F(4x4, 3x3) (36 sgemms per pass over chunks of the batch); the others (the first layer of a
+/// grey-scale network, other kernels) as one im2col sgemm per pass over the batch; the last block's output is transposed to
 /// `batch x (channels·h·w)` (PyTorch's flatten order) for the linear layers. Parameters are one
 /// flat vector: each layer's weights (PyTorch's layout) followed by its biases, convolutions
 /// first.
@@ -20,10 +22,13 @@ final class CNN: Model {
     /// Convolution shapes at `maxBatch` (a smaller batch uses the same buffers).
     let convShapes: [Conv2D.Shape]
     let convWeightOffsets: [Int]
-    /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it), its patch
-    /// matrix, the pooled output (bias, ReLU, max-pool) and the pooling's argmax indices.
-    let convOut: [UnsafeMutablePointer<Float>]
-    let cols: [UnsafeMutablePointer<Float>]
+    /// Per block: the convolution's raw output (no bias: `BiasReLUMaxPool` adds it) and its patch
+    /// matrix (im2col layers), or its transform-domain buffers (Winograd layers, whose output
+    /// transform is fused with the bias, ReLU and pooling, so that their raw output is never
+    /// stored), the pooled output (bias, ReLU, max-pool) and the pooling's argmax indices.
+    let convOut: [UnsafeMutablePointer<Float>?]
+    let cols: [UnsafeMutablePointer<Float>?]
+    let winograd: [Winograd.Buffers?]
     let pooled: [UnsafeMutablePointer<Float>]
     let argmax: [UnsafeMutablePointer<Int32>]
     /// The last block's output as `batch x features`.
@@ -36,10 +41,15 @@ final class CNN: Model {
     /// Gradient scratch: two for the linear part, one for convolution outputs, one for pooled outputs.
     let scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>
     let dConv: UnsafeMutablePointer<Float>, dPooled: UnsafeMutablePointer<Float>
+    /// A second pooled-gradient buffer when a Winograd block follows another block: its fused
+    /// backward reads one while writing the previous block's gradient into the other.
+    let dPooledOther: UnsafeMutablePointer<Float>?
     var touchSink: UInt8 = 0
 
     /// `spec.kind` must be `.cnn` with at least one convolution and features left after pooling.
-    init(spec: ModelSpec, maxBatch: Int, seed: UInt64) {
+    /// `allowWinograd: false` keeps every convolution on im2col (the reference for tests and the
+    /// im2col floor of `bench`).
+    init(spec: ModelSpec, maxBatch: Int, seed: UInt64, allowWinograd: Bool = true) {
         precondition(spec.kind == .cnn && !spec.conv.isEmpty && spec.featureSide >= 1)
         self.spec = spec
         self.maxBatch = maxBatch
@@ -49,6 +59,7 @@ final class CNN: Model {
             return p
         }
         convShapes = spec.convShapes(batch: maxBatch)
+        let useWinograd = convShapes.map { allowWinograd && Winograd.applies(to: $0) }
         linearSizes = spec.linearSizes
         var total = 0
         var cw: [Int] = []
@@ -71,20 +82,22 @@ final class CNN: Model {
         labels = .allocate(capacity: maxBatch)
         labels.initialize(repeating: 0, count: maxBatch)
         var widestConv = 0, widestPool = 0
-        var co: [UnsafeMutablePointer<Float>] = [], cl: [UnsafeMutablePointer<Float>] = []
+        var co: [UnsafeMutablePointer<Float>?] = [], cl: [UnsafeMutablePointer<Float>?] = []
         var po: [UnsafeMutablePointer<Float>] = [], am: [UnsafeMutablePointer<Int32>] = []
-        for s in convShapes {
+        var wg: [Winograd.Buffers?] = []
+        for (l, s) in convShapes.enumerated() {
             let n = s.outChannels * maxBatch * MaxPool2x2.outputSide(s.height) * MaxPool2x2.outputSide(s.width)
-            co.append(buffer(s.outputCount))
-            cl.append(buffer(s.patch * s.positions))
+            co.append(useWinograd[l] ? nil : buffer(s.outputCount))
+            cl.append(useWinograd[l] ? nil : buffer(s.patch * s.positions))
+            wg.append(useWinograd[l] ? Winograd.Buffers(plan: Winograd.Plan(shape: s)) : nil)
             po.append(buffer(n))
             let a = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, n))
             a.initialize(repeating: 0, count: max(1, n))
             am.append(a)
-            widestConv = max(widestConv, s.outputCount)
+            if !useWinograd[l] { widestConv = max(widestConv, s.outputCount) }
             widestPool = max(widestPool, n)
         }
-        convOut = co; cols = cl; pooled = po; argmax = am
+        convOut = co; cols = cl; pooled = po; argmax = am; winograd = wg
         flat = buffer(maxBatch * spec.featureCount)
         linearOut = linearSizes.dropFirst().map { buffer(maxBatch * $0) }
         let widest = linearSizes.max() ?? 1
@@ -92,13 +105,18 @@ final class CNN: Model {
         scratchB = buffer(maxBatch * widest)
         dConv = buffer(max(widestConv, spec.channels == 1 ? 0 : maxBatch * spec.pixels))
         dPooled = buffer(widestPool)
+        dPooledOther = useWinograd.dropFirst().contains(true) ? buffer(widestPool) : nil
         initialize(seed: seed)
     }
 
     deinit {
         params.deallocate(); grads.deallocate(); input.deallocate(); labels.deallocate()
-        for p in convOut + cols + pooled { p.deallocate() }
+        for p in pooled { p.deallocate() }
+        for p in convOut { p?.deallocate() }
+        dPooledOther?.deallocate()
+        for p in cols { p?.deallocate() }
         for a in argmax { a.deallocate() }
+        for b in winograd { b?.deallocate() }
         flat.deallocate()
         for p in linearOut { p.deallocate() }
         scratchA.deallocate(); scratchB.deallocate(); dConv.deallocate(); dPooled.deallocate()
@@ -154,9 +172,14 @@ final class CNN: Model {
         var x = channelMajorInput(batch: batch)
         for l in 0..<convShapes.count {
             let s = shape(l, batch: batch), w = params + convWeightOffsets[l]
-            Conv2D.forward(y: convOut[l], x: x, col: cols[l], w: w, b: nil, shape: s)
-            BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l], bias: w + s.weightCount,
-                                    channels: s.outChannels, batch: batch, height: s.height, width: s.width)
+            if let buffers = winograd[l] {
+                Winograd.forwardPooled(pooled: pooled[l], argmax: argmax[l], x: x, w: w, bias: w + s.weightCount,
+                                       shape: s, buffers: buffers)
+            } else {
+                Conv2D.forward(y: convOut[l]!, x: x, col: cols[l]!, w: w, b: nil, shape: s)
+                BiasReLUMaxPool.forward(y: pooled[l], argmax: argmax[l], x: convOut[l]!, bias: w + s.weightCount,
+                                        channels: s.outChannels, batch: batch, height: s.height, width: s.width)
+            }
             x = UnsafePointer(pooled[l])
         }
         // channels x batch x plane → batch x (channels·plane).
@@ -213,16 +236,25 @@ final class CNN: Model {
                 (dPooled + (c * batch + b) * plane).update(from: dy + b * features + c * plane, count: plane)
             }
         }
+        // The gradient of the current block's pooled output.
+        var dyPooled = dPooled
         for l in stride(from: blocks - 1, through: 0, by: -1) {
             let s = shape(l, batch: batch)
             let (dw, beta) = target(convWeightOffsets[l])
-            BiasReLUMaxPool.backward(dx: dConv, dy: dPooled, y: pooled[l], argmax: argmax[l],
-                                     channels: s.outChannels, batch: batch, height: s.height, width: s.width,
-                                     db: dw + s.weightCount, beta: beta)
-            let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
-            // The gradient of the previous block's pooled output overwrites dPooled, already consumed.
-            Conv2D.backward(dx: l == 0 ? nil : dPooled, dw: dw, db: nil, dy: dConv, x: x,
-                            col: cols[l], w: params + convWeightOffsets[l], shape: s, beta: beta)
+            if let buffers = winograd[l] {
+                let dx = l == 0 ? nil : (dyPooled == dPooled ? dPooledOther! : dPooled)
+                Winograd.backwardPooled(dx: dx, dw: dw, db: dw + s.weightCount, dPooled: dyPooled, pooled: pooled[l],
+                                        argmax: argmax[l], shape: s, buffers: buffers, beta: beta)
+                if let dx { dyPooled = dx }
+            } else {
+                BiasReLUMaxPool.backward(dx: dConv, dy: dyPooled, y: pooled[l], argmax: argmax[l],
+                                         channels: s.outChannels, batch: batch, height: s.height, width: s.width,
+                                         db: dw + s.weightCount, beta: beta)
+                let x = l == 0 ? UnsafePointer(input) : UnsafePointer(pooled[l - 1])
+                // The gradient of the previous block's pooled output overwrites dyPooled, already consumed.
+                Conv2D.backward(dx: l == 0 ? nil : dyPooled, dw: dw, db: nil, dy: dConv, x: x,
+                                col: cols[l]!, w: params + convWeightOffsets[l], shape: s, beta: beta)
+            }
             optimizer?.update(params: params, grads: grads, offset: convWeightOffsets[l],
                               count: s.weightCount + s.outChannels, lr: lr, gradientInMomentum: inMomentum)
         }
@@ -232,8 +264,12 @@ final class CNN: Model {
     /// go where `optimizer` would put them.
     func gemmsOnly(batch: Int, optimizer: Optimizer) {
         for l in 0..<convShapes.count {
+            if let buffers = winograd[l] {
+                Winograd.gemmsOnly(buffers: buffers, shape: shape(l, batch: batch), inputGradient: l > 0)
+                continue
+            }
             let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: convWeightOffsets[l])
-            Conv2D.gemmsOnly(y: convOut[l], col: cols[l], dw: dw, w: params + convWeightOffsets[l],
+            Conv2D.gemmsOnly(y: convOut[l]!, col: cols[l]!, dw: dw, w: params + convWeightOffsets[l],
                              shape: shape(l, batch: batch), inputGradient: l > 0, beta: beta)
         }
         var useA = true

@@ -431,18 +431,24 @@ enum BiasReLUMaxPool {
                          argmax: UnsafePointer<Int32>, channels: Int, batch: Int, height: Int, width: Int,
                          db: UnsafeMutablePointer<Float>? = nil, beta: Float = 0) {
         let plane = height * width, outPlane = (height / 2) * (width / 2)
-        let perChannel = batch * outPlane
         for c in 0..<channels {
-            let first = c * perChannel
             // Plane by plane, so that the zeroed plane is still in L1 when the gradient lands in it.
             for p in (c * batch)..<((c + 1) * batch) {
                 (dx + p * plane).update(repeating: 0, count: plane)
                 for o in (p * outPlane)..<((p + 1) * outPlane) where y[o] > 0 { dx[Int(argmax[o])] = dy[o] }
             }
-            if let db {
-                let sum = maskedSum(dy + first, where: y + first, count: perChannel)
-                db[c] = beta == 0 ? sum : beta * db[c] + sum
-            }
+        }
+        if let db { biasGradient(db: db, dy: dy, y: y, channels: channels, perChannel: batch * outPlane, beta: beta) }
+    }
+
+    /// `db[c] = Σ dy over channel c where y > 0 + beta · db[c]` (`dy` and `y` are the pooled
+    /// output's gradient and the pooled output, `perChannel` entries per channel).
+    static func biasGradient(db: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>,
+                             channels: Int, perChannel: Int, beta: Float) {
+        for c in 0..<channels {
+            let first = c * perChannel
+            let sum = maskedSum(dy + first, where: y + first, count: perChannel)
+            db[c] = beta == 0 ? sum : beta * db[c] + sum
         }
     }
 }

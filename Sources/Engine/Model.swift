@@ -92,8 +92,9 @@ public struct ModelSpec: Hashable, Sendable {
         return n
     }
 
-    /// Floating-point operations of the sgemm calls of one training step, per image (2·m·n·k
-    /// each: forward, weight gradient, and input gradient except for the first layer).
+    /// Floating-point operations of one training step per image if every layer were one sgemm
+    /// per pass (2·m·n·k each: forward, weight gradient, and input gradient except for the first
+    /// layer), i.e. convolutions by im2col: the network's work, whatever algorithm does it.
     public var trainingFlopsPerImage: Double {
         var macs = 0.0
         for (l, s) in convShapes(batch: 1).enumerated() {
@@ -107,8 +108,28 @@ public struct ModelSpec: Hashable, Sendable {
         return 2 * macs
     }
 
+    /// Floating-point operations per image of the sgemm calls the engine makes in one training
+    /// step: as `trainingFlopsPerImage`, except that Winograd convolutions (see
+    /// `Winograd.applies`) count their 36 transform-domain sgemms per pass (for batches of a
+    /// multiple of 16 images; others also multiply padding lanes).
+    public var engineGemmFlopsPerImage: Double {
+        var macs = 0.0
+        for (l, s) in convShapes(batch: 1).enumerated() {
+            let passes = Double(l == 0 ? 2 : 3)
+            macs += passes * (Winograd.applies(to: s) ? Double(Winograd.Plan(shape: s).macsPerImagePerPass)
+                                                       : Double(s.weightCount * s.height * s.width))
+        }
+        let sizes = linearSizes
+        for l in 0..<(sizes.count - 1) {
+            let first = kind == .mlp && l == 0
+            macs += Double(sizes[l] * sizes[l + 1]) * (first ? 2 : 3)
+        }
+        return 2 * macs
+    }
+
     /// Bytes of every buffer the model allocates for batches of up to `batch` images: parameters
-    /// and gradients, input, activations, patch matrices, pooling indices and gradient scratch.
+    /// and gradients, input, activations, patch matrices (im2col convolutions) or
+    /// transform-domain buffers (Winograd convolutions), pooling indices and gradient scratch.
     /// The optimizer's state adds `parameterCount` floats (SGD with momentum) or twice that
     /// (Adam); the shuffle order 4 bytes per training image.
     public func estimatedBytes(batch: Int) -> Int {
@@ -122,17 +143,25 @@ public struct ModelSpec: Hashable, Sendable {
             floats += 2 * batch * (sizes.max() ?? 1)  // scratchA, scratchB
         case .cnn:
             let shapes = convShapes(batch: batch)
-            var widestConv = 0, widestPool = 0
-            for s in shapes {
+            var widestConv = 0, widestPool = 0, winogradAfterFirst = false
+            for (l, s) in shapes.enumerated() {
                 let pooled = s.outChannels * batch * MaxPool2x2.outputSide(s.height) * MaxPool2x2.outputSide(s.width)
-                floats += s.outputCount + s.patch * s.positions + pooled
+                if Winograd.applies(to: s) {
+                    // Transform-domain buffers; the raw output is never stored.
+                    floats += Winograd.Buffers.floats(plan: Winograd.Plan(shape: s))
+                    if l > 0 { winogradAfterFirst = true }
+                } else {
+                    floats += s.outputCount + s.patch * s.positions
+                    widestConv = max(widestConv, s.outputCount)
+                }
+                floats += pooled
                 other += pooled * MemoryLayout<Int32>.stride
-                widestConv = max(widestConv, s.outputCount)
                 widestPool = max(widestPool, pooled)
             }
             floats += batch * featureCount  // flattened features
             floats += 2 * batch * (sizes.max() ?? 1)  // linear gradient scratch
             floats += max(widestConv, channels == 1 ? 0 : batch * pixels) + widestPool
+            if winogradAfterFirst { floats += widestPool }  // the second pooled-gradient buffer
         }
         return floats * f + other
     }

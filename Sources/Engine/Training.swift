@@ -284,7 +284,8 @@ final class Trainer {
     var shuffleRNG: Xoshiro256
     let order: UnsafeMutablePointer<Int32>
 
-    init(data: DataSet, options: TrainingOptions) {
+    /// `allowWinograd: false` keeps a CNN's convolutions on im2col (the floor before Winograd).
+    init(data: DataSet, options: TrainingOptions, allowWinograd: Bool = true) {
         self.data = data
         self.options = options
         let maxBatch = options.sessionBatch(trainCount: data.trainCount)
@@ -294,7 +295,7 @@ final class Trainer {
             model = MLP(sizes: sizes, maxBatch: maxBatch, seed: options.seed)
         case .cnn:
             model = CNN(spec: options.modelSpec(channels: data.channels, side: data.side), maxBatch: maxBatch,
-                        seed: options.seed)
+                        seed: options.seed, allowWinograd: allowWinograd)
         }
         optimizer = Optimizer(kind: options.optimizer, count: model.parameterCount,
                               momentum: options.momentum, nesterov: options.nesterov,

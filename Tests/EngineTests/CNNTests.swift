@@ -226,17 +226,27 @@ final class CNNTests: XCTestCase {
         // conv1 32·9+32, conv2 64·288+64, fc 3136·128+128, 128·10+10.
         XCTAssertEqual(spec.parameterCount, 320 + 18496 + 401_536 + 1290)
         XCTAssertEqual(spec.featureCount, 3136)
-        // By hand, batch 128: params+grads, input, linear outputs, conv outputs, patch matrices,
-        // pooled outputs, flat features, two linear scratches, conv and pooled gradient scratch.
+        // By hand, batch 128: params+grads, input, linear outputs, conv1's output, patch matrix
+        // and pooled output, conv2's Winograd buffers (V of the batch: 8 chunks of 36 positions x
+        // (32 channels x 16 tiles x 16 images + 16 floats of padding); M of one chunk, likewise;
+        // U and dU; the scratch, two 18x18 x 16
+        // lanes areas + 36 x 16 + the pooling backward's 4 x 7x7 x 16 and a 4x4 x 16 tile) and
+        // pooled output (its raw output is never stored), flat features, two linear scratches,
+        // conv gradient scratch (conv1's output) and two pooled gradient buffers (conv1's pooled
+        // output).
+        let winograd = 8 * 36 * (32 * 16 * 16 + 16) + 36 * (64 * 16 * 16 + 16) + 2 * 36 * 64 * 32 + (2 * 18 * 18 * 16 + 36 * 16 + (4 * 49 + 16) * 16)
         let floats = 2 * 421_642 + 128 * 784 + 128 * 138
             + 32 * 128 * 784 + 9 * 128 * 784 + 32 * 128 * 196
-            + 64 * 128 * 196 + 288 * 128 * 196 + 64 * 128 * 49
-            + 128 * 3136 + 2 * 128 * 3136 + 32 * 128 * 784 + 32 * 128 * 196
+            + winograd + 64 * 128 * 49
+            + 128 * 3136 + 2 * 128 * 3136 + 32 * 128 * 784 + 2 * 32 * 128 * 196
         let other = 128 + 4 * (32 * 128 * 196 + 64 * 128 * 49)
         XCTAssertEqual(spec.estimatedBytes(batch: 128), floats * 4 + other)
         // MACs per image: conv1 32·9·784 (fwd, dW), conv2 64·288·196 (fwd, dW, dX), fc 3136·128 and 128·10 (×3).
         let macs = 2.0 * 225_792 + 3.0 * 3_612_672 + 3.0 * (401_408 + 1280)
         XCTAssertEqual(spec.trainingFlopsPerImage, 2 * macs)
+        // The engine's own sgemms: conv2 by Winograd F(4x4, 3x3), 36 positions x 64 x 32 x 16 tiles per pass.
+        let engineMacs = 2.0 * 225_792 + 3.0 * 36 * 64 * 32 * 16 + 3.0 * (401_408 + 1280)
+        XCTAssertEqual(spec.engineGemmFlopsPerImage, 2 * engineMacs)
         // A session: the batch (capped by the training set), the optimizer's state and the order.
         let options = TrainingOptions(model: .cnn, conv: [32, 64], hidden: [128], batchSize: 128)
         XCTAssertEqual(options.sessionBatch(trainCount: 100), 100)

@@ -102,9 +102,10 @@ final class SharingTests: XCTestCase {
         XCTAssertEqual(constant.epochs[0], triggered.epochs[0])
     }
 
-    /// The same for a CNN: its checkpoints (convolution weights and biases included) restore
-    /// bit-exactly, so shared and replayed epochs record what a fresh run records; and the best
-    /// configuration's rerun command names the model.
+    /// The same for a CNN (its second convolution, 4 input channels, runs as Winograd): its
+    /// checkpoints (convolution weights and biases included) restore bit-exactly, so shared and
+    /// replayed epochs record what a fresh run records; and the best configuration's rerun
+    /// command names the model.
     func testCNNRecordsAreBitIdenticalWithTheCacheOnOffAndTiny() throws {
         let json = """
             { "name": "share-cnn", "strategy": "grid", "seed": 3, "repeats": 1,
@@ -112,7 +113,7 @@ final class SharingTests: XCTestCase {
               "fixed": {"lr_min": 0.001, "lr_max": 0.1},
               "baselines": ["cosine", "constant"],
               "training": {"dataset": "synthetic", "train_size": 100, "val_size": 50, "epochs": 3,
-                           "batch_size": 50, "model": "cnn", "conv": [4], "hidden": []} }
+                           "batch_size": 50, "model": "cnn", "conv": [4, 4], "hidden": []} }
             """
         let s = try space(json)
         XCTAssertEqual(s.training.model, .cnn)
@@ -130,12 +131,12 @@ final class SharingTests: XCTestCase {
         let summary = BestSummary(rows: Leaderboard.rows(off, objective: s.objective), space: s)
         let args = summary.trainArguments
         let model = try XCTUnwrap(args.firstIndex(of: "--model"))
-        XCTAssertEqual(Array(args[model...(model + 3)]), ["--model", "cnn", "--conv", "4"])
-        XCTAssertTrue(summary.text().contains("--model cnn --conv 4 --hidden "), summary.text())
+        XCTAssertEqual(Array(args[model...(model + 3)]), ["--model", "cnn", "--conv", "4,4"])
+        XCTAssertTrue(summary.text().contains("--model cnn --conv 4,4 --hidden "), summary.text())
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         let training = try XCTUnwrap(object["training"] as? [String: Any])
         XCTAssertEqual(training["model"] as? String, "cnn")
-        XCTAssertEqual(training["conv"] as? [Int], [4])
+        XCTAssertEqual(training["conv"] as? [Int], [4, 4])
         XCTAssertEqual(object["train_args"] as? [String], args)
     }
 
