@@ -2,12 +2,27 @@
 import Foundation
 import PackageDescription
 
-/// Opt-in: `SGDR_ENGINE_CPU=haswell swift build -c release` compiles the Engine for that CPU
-/// (e.g. AVX2), which makes its SIMD loops (Winograd's transforms, pooling) wider. The numbers
-/// stay bit-identical (Swift does not fuse multiply-adds), but the binary then needs that CPU.
-/// Unset (the default), the Engine is built for baseline x86-64 and runs anywhere.
-let engineCPU = ProcessInfo.processInfo.environment["SGDR_ENGINE_CPU"].flatMap { $0.isEmpty ? nil : $0 }
-let engineSettings: [SwiftSetting] = engineCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+/// The CPU the Engine's Swift code is compiled for. By default, when the machine that builds has
+/// AVX2 (as every machine this project runs on: AVX2 or AVX-512), `haswell`: its SIMD loops
+/// (Winograd's transforms, pooling, ReLU) then work on 8 floats per instruction instead of 4, and
+/// the CNN's epoch takes ~6% less time. The numbers stay bit-identical (Swift does not fuse
+/// multiply-adds), but the binary then needs such a CPU, like a `-march=native` build. Otherwise,
+/// or with `SGDR_ENGINE_CPU=baseline`, baseline x86-64 (runs anywhere); `SGDR_ENGINE_CPU=NAME`
+/// names any CPU LLVM knows.
+func engineCPU() -> String? {
+    let chosen = ProcessInfo.processInfo.environment["SGDR_ENGINE_CPU"] ?? ""
+    if chosen == "baseline" { return nil }
+    if !chosen.isEmpty { return chosen }
+    #if arch(x86_64) && os(Linux)
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+    let have = Set(flags.split(separator: " ").map(String.init))
+    return ["avx2", "fma", "bmi1", "bmi2", "movbe", "f16c"].allSatisfy(have.contains) ? "haswell" : nil
+    #else
+    return nil
+    #endif
+}
+let engineSettings: [SwiftSetting] = engineCPU().map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
 
 let package = Package(
     name: "sgdr-search",

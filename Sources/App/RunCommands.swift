@@ -9,7 +9,7 @@ public func optionName(_ field: EngineField) -> String {
     "--" + field.rawValue.replacingOccurrences(of: "_", with: "-")
 }
 
-/// The commands that run one thing without a sweep database: `schedule` and `train`.
+/// The commands that run one thing without a sweep database: `schedule`, `train` and `bench`.
 /// Their options arrive validated; each returns the process's exit status (0; 1 for a runtime
 /// failure such as missing data, too little memory or a diverged run; 141 or 1 after a failed
 /// write, as `Console.exitStatus(after:)` says).
@@ -90,6 +90,62 @@ public enum RunCommands {
             console.error("\(error)")
             return 1
         }
+    }
+
+    /// `sgdr-search bench`: the engine against its sgemm floor at each thread count (and, for a
+    /// CNN with Winograd layers, the im2col floor it replaced), one epoch by phase, the data load
+    /// and the peak RSS, on stdout.
+    public static func bench(options: TrainingOptions, data: DataOptions, threadCounts: [Int], repeats: Int,
+                             console: Console) -> Int32 {
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let dataSet: DataSet
+        do {
+            dataSet = try DataSet.load(data, includeTest: false)
+        } catch {
+            console.error("\(error)")
+            return 1
+        }
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+        let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: threadCounts, repeats: repeats)
+        let sizes = options.model == .mlp
+            ? ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
+            : (options.conv.map { "conv\($0)-pool" } + options.hidden.map { "fc\($0)" } + ["10"]).joined(separator: "-")
+        do throws(OutputError) {
+            func line(_ text: String) throws(OutputError) { try console.data(text + "\n") }
+            try line("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum); best of \(repeats) alternating repeats of each 20-batch chunk")
+            let im2col = rows.contains { $0.im2colGemmSecondsPerEpoch != nil }
+            try line("threads  s/epoch  sgemm-floor s  ratio  GFLOP/s  floor GFLOP/s" + (im2col ? "  im2col-floor s" : ""))
+            for r in rows {
+                try line(String(format: "%7d  %7.3f  %13.3f  %5.2f  %7.1f  %13.1f", r.threads, r.secondsPerEpoch,
+                                r.gemmSecondsPerEpoch, r.ratio, r.gigaflops, r.floorGigaflops)
+                    + (r.im2colGemmSecondsPerEpoch.map { String(format: "  %14.3f", $0) } ?? ""))
+            }
+            if im2col {
+                try line("sgemm-floor: the sgemm calls the engine makes (Winograd F(4x4,3x3) for 3x3 convolutions with >= 4 input channels, im2col for the others); im2col-floor: the same epoch's sgemm calls with every convolution on im2col; GFLOP/s counts the network's work as im2col FLOPs, floor GFLOP/s the engine's own sgemm FLOPs")
+            }
+            if options.model == .cnn && options.conv == [32, 64] && options.hidden == [128] && options.batchSize == 128
+                && dataSet.kind == .fashionMNIST && dataSet.trainCount == 50000 {
+                try line("reference (issue 13): PyTorch 2.15 (MKL/oneDNN), 1 thread, this 2-core machine: 24 s/epoch; target <= 12 s/epoch")
+            }
+            for threads in threadCounts {
+                BLAS.setThreads(threads)
+                let profile = Engine.profileEpoch(data: dataSet, options: options)
+                try line("one epoch, \(threads) thread\(threads == 1 ? "" : "s"), by phase: "
+                    + profile.phases.map { String(format: "%@ %.3f s", $0.0, $0.1) }.joined(separator: ", ")
+                    + String(format: " (total %.3f s)", profile.total))
+            }
+            try line(String(format: "data load: %.3f s (training and validation images, as a sweep loads them)", loadSeconds))
+            let work = rows.first.map { r in
+                r.engineFlopsPerEpoch == r.flopsPerEpoch
+                    ? String(format: "%.2f GFLOP", r.flopsPerEpoch / 1e9)
+                    : String(format: "%.2f GFLOP as im2col, %.2f GFLOP in the engine's sgemm calls", r.flopsPerEpoch / 1e9,
+                             r.engineFlopsPerEpoch / 1e9)
+            } ?? "0 GFLOP"
+            try line("sgemm work per epoch: \(work); peak RSS: " + String(format: "%.0f MB", Double(peakResidentBytes()) / 1_048_576))
+        } catch {
+            return console.exitStatus(after: error)
+        }
+        return 0
     }
 
     /// `x` with `digits` decimals: `0.8766`.

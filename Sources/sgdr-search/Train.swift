@@ -83,22 +83,6 @@ extension OptionProblem {
     }
 }
 
-/// Loads a data set (with its test set unless `includeTest` is false), turning its error into
-/// one line on stderr and a non-zero exit.
-func loadData(_ options: DataOptions, includeTest: Bool = true) throws -> DataSet {
-    do {
-        return try DataSet.load(options, includeTest: includeTest)
-    } catch let error as DataError {
-        Console.standard.error("\(error)")
-        throw ExitCode.failure
-    }
-}
-
-/// A line of data (CSV) on stdout, as it is; a failed write throws `OutputError`.
-func printOut(_ line: String) throws(OutputError) {
-    try Console.standard.data(line + "\n")
-}
-
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train once and print one CSV row per epoch.",
