@@ -213,7 +213,7 @@ final class ScaleTests: XCTestCase {
     }
 
     func testBatchBuffersFollowTheTrainingSetNotTheBatchSize() throws {
-        let options = TrainingOptions(hidden: [8], batchSize: 10_000_000, epochs: 1)
+        let options = TrainingOptions(hidden: [8], batchSize: TrainingOptions.maxBatchSize, epochs: 1)
         XCTAssertEqual(options.sessionBatch(trainCount: 50), 1000, "an evaluation batch")
         XCTAssertEqual(options.sessionBatch(trainCount: 5000), 5000)
         XCTAssertEqual(TrainingOptions(batchSize: 128).sessionBatch(trainCount: 50000), 1000)
