@@ -138,8 +138,9 @@ enum PostgresSchema {
 ///   state under the same owner; epochs already stored), so no trial is lost or claimed twice.
 /// - `lease`: a running trial whose heartbeat (`heartbeat(trial:owner:)`, also set by the
 ///   claim) is older than this many seconds, by the server's clock, is runnable by any worker.
-// @unchecked: `idle` and `sweepName` are used only under `lock` (or in init and deinit); a
-// connection (not Sendable) belongs to the one call that took it from `idle` until it is put back.
+// @unchecked: the mutable properties (`idle`, `sweepName`, `runningOwners`, `attempts`) are used
+// only under `lock` (or in init and deinit); a connection (not Sendable) belongs to the one call
+// that took it from `idle` until it is put back.
 public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     /// The URL as given, password masked: what messages show.
     public let database: String
