@@ -46,13 +46,7 @@ public enum RunCommands {
             console.error(problem.spelled(optionName))
             return 1
         }
-        let dataSet: DataSet
-        do {
-            dataSet = try DataSet.load(data, includeTest: true)
-        } catch {
-            console.error("\(error)")
-            return 1
-        }
+        guard let dataSet = load(data, includeTest: true, console: console) else { return 1 }
         BLAS.setThreads(threads)
         var schedule = config.makeSchedule()
         do {
@@ -98,13 +92,7 @@ public enum RunCommands {
     public static func bench(options: TrainingOptions, data: DataOptions, threadCounts: [Int], repeats: Int,
                              console: Console) -> Int32 {
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let dataSet: DataSet
-        do {
-            dataSet = try DataSet.load(data, includeTest: false)
-        } catch {
-            console.error("\(error)")
-            return 1
-        }
+        guard let dataSet = load(data, includeTest: false, console: console) else { return 1 }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: threadCounts, repeats: repeats)
         let sizes = options.model == .mlp
@@ -146,6 +134,16 @@ public enum RunCommands {
             return console.exitStatus(after: error)
         }
         return 0
+    }
+
+    /// The data set, or nil after its error went to stderr as one line.
+    static func load(_ data: DataOptions, includeTest: Bool, console: Console) -> DataSet? {
+        do {
+            return try DataSet.load(data, includeTest: includeTest)
+        } catch {
+            console.error("\(error)")
+            return nil
+        }
     }
 
     /// `x` with `digits` decimals: `0.8766`.

@@ -778,7 +778,8 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         let milestonesText: String = row[7]
         let stepMilestones = try milestones.value(milestonesText) { try Self.json(JSONText.doubles, milestonesText, id) }
         // The parameter columns start at 23, in table order.
-        let parameters = SGDRParameters { real(23 + ScheduleParameter.allCases.firstIndex(of: $0)!) }
+        var parameters = SGDRParameters()
+        for (i, q) in ScheduleParameter.allCases.enumerated() { q.set(real(23 + i), in: &parameters) }
         let seed: Int64 = row[5]
         let spec = TrialSpec(
             id: id, number: row[1], configuration: row[2], repeatIndex: row[4], seed: UInt64(bitPattern: seed),
