@@ -55,7 +55,12 @@ enum BinaryRunner {
     /// Runs `sgdr-search arguments...` to completion, with stdin empty, and captures its output;
     /// in `directory` when given (relative paths in `arguments` are then relative to it).
     static func run(_ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
-        let binary = try binaryURL()
+        try runExecutable(try binaryURL(), arguments, in: directory)
+    }
+
+    /// Runs any executable to completion, with stdin empty, capturing its output; in
+    /// `directory` when given.
+    static func runExecutable(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
         let scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("sgdr-search-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -68,7 +73,7 @@ enum BinaryRunner {
         let err = try FileHandle(forWritingTo: errURL)
 
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
@@ -173,6 +178,17 @@ final class ChildProcess {
             Thread.sleep(forTimeInterval: 0.05)
         }
         return (0, [])
+    }
+
+    /// kill -9 at a moment when `database` shows trials running (`stopWhileTrialsRun`); asserts
+    /// that some were and that the process died of the signal. Returns them.
+    func killWhileTrialsRun(database: String, file: StaticString = #filePath, line: UInt = #line) throws -> (count: Int, ids: [String]) {
+        let running = try stopWhileTrialsRun(database: database)
+        XCTAssertGreaterThan(running.count, 0, "no trial was running when the process was killed: \(stderr)", file: file, line: line)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, file: file, line: line)
+        return running
     }
 }
 

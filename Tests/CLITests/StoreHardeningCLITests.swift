@@ -108,7 +108,8 @@ final class StoreHardeningCLITests: XCTestCase {
             ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
         let binary = try BinaryRunner.binaryURL().path
         func read(_ arguments: [String]) throws -> CommandResult {
-            asReader.isEmpty ? try BinaryRunner.run(arguments) : try BinaryRunner.runExecutable(asReader + [binary] + arguments)
+            guard let runner = asReader.first else { return try BinaryRunner.run(arguments) }
+            return try BinaryRunner.runExecutable(URL(fileURLWithPath: runner), asReader.dropFirst() + [binary] + arguments)
         }
         chmod(dir.path, 0o755)
         let status = try read(["status", database])
@@ -178,31 +179,5 @@ extension StoreHardeningCLITests {
         XCTAssertEqual(try listing(runs), ["slow.sqlite"], stderr)
         let status = try BinaryRunner.run(["status", database])
         XCTAssertTrue(status.stdout.contains("resume with: sgdr-search resume"), status.stdout)
-    }
-}
-
-extension BinaryRunner {
-    /// Runs any executable (`argv[0]`, a path) to completion, with stdin empty, capturing its output.
-    static func runExecutable(_ argv: [String]) throws -> CommandResult {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sgdr-search-exec-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return CommandResult(status: process.terminationStatus,
-                             stdout: try String(contentsOf: outURL, encoding: .utf8),
-                             stderr: try String(contentsOf: errURL, encoding: .utf8))
     }
 }

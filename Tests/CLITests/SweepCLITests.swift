@@ -115,11 +115,7 @@ final class SweepCLITests: XCTestCase {
         defer { if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) } }
         XCTAssertTrue(child.wait(timeout: 120) { $0.finishedIDs.count >= 3 }, child.stderr)
         // Killed while it runs trials (frozen at a moment the database shows some running).
-        let running = try child.stopWhileTrialsRun(database: killed)
-        XCTAssertGreaterThan(running.count, 0, "no trial was running when the process was killed: \(child.stderr)")
-        kill(child.process.processIdentifier, SIGKILL)
-        child.process.waitUntilExit()
-        XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
+        let running = try child.killWhileTrialsRun(database: killed)
         let status = try BinaryRunner.run(["status", killed])
         XCTAssertTrue(status.stdout.contains("still to run"), status.stdout)
         XCTAssertTrue(status.stdout.contains("running \(running.count),"), "the dead process left its trials running: \(status.stdout)")

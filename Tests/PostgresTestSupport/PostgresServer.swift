@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,7 +63,7 @@ public final class PostgresServer: @unchecked Sendable {
         if getuid() == 0, let pw = getpwnam("postgres") { chown(pwfile, pw.pointee.pw_uid, pw.pointee.pw_gid) }
         try run("initdb", ["-D", folder + "/data", "-U", Self.user, "--pwfile", pwfile, "--auth-local=trust",
                            "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C"])
-        Self.live.mutate { $0[folder] = self }
+        Self.live.withLock { $0[folder] = self }
         Self.installExitHandler
     }
 
@@ -110,7 +111,7 @@ public final class PostgresServer: @unchecked Sendable {
     public func stop() {
         try? stopServer()
         try? FileManager.default.removeItem(atPath: folder)
-        Self.live.mutate { $0[folder] = nil }
+        Self.live.withLock { $0[folder] = nil }
     }
 
     /// Creates a new, empty database and returns its name.
@@ -190,18 +191,10 @@ public final class PostgresServer: @unchecked Sendable {
 
     // MARK: Stopped at exit
 
-    private static let live = Locked<[String: PostgresServer]>([:])
-
-    final class Locked<Value>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var _value: Value
-        init(_ value: Value) { _value = value }
-        var value: Value { lock.withLock { _value } }
-        func mutate<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&_value) } }
-    }
+    private static let live = Mutex<[String: PostgresServer]>([:])
     private static let installExitHandler: Void = {
         atexit {
-            for server in PostgresServer.live.value.values { server.stop() }
+            for server in PostgresServer.live.withLock({ $0 }).values { server.stop() }
         }
     }()
 }
