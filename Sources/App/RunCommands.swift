@@ -4,10 +4,13 @@ import Report
 import Schedules
 import Sweep
 
-/// The command-line option of an engine field: `train_size` -> `--train-size`.
-public func optionName(_ field: EngineField) -> String {
-    "--" + field.rawValue.replacingOccurrences(of: "_", with: "-")
+/// The command-line option of a space-file key: `train_size` -> `--train-size`.
+public func optionName(_ key: String) -> String {
+    "--" + key.replacingOccurrences(of: "_", with: "-")
 }
+
+/// The command-line option of an engine field: `train_size` -> `--train-size`.
+public func optionName(_ field: EngineField) -> String { optionName(field.rawValue) }
 
 /// The commands that run one thing without a sweep database: `schedule`, `train` and `bench`.
 /// Their options arrive validated; each returns the process's exit status (0; 1 for a runtime

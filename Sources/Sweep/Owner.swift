@@ -43,19 +43,20 @@ public enum Owner {
     }
 
     /// The host part of an owner string (`hostname` of `hostname:pid:start`), nil when malformed.
-    public static func host(of owner: String) -> String? {
+    public static func host(of owner: String) -> String? { parts(of: owner)?.host }
+
+    /// `hostname`, `pid` and `start` of an owner string (the host may hold ':'), nil when malformed.
+    private static func parts(of owner: String) -> (host: String, pid: Int32, start: String)? {
         let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0 else { return nil }
-        return parts[..<(parts.count - 2)].joined(separator: ":")
+        return (parts[..<(parts.count - 2)].joined(separator: ":"), pid, String(parts[parts.count - 1]))
     }
 
     /// `isAbandoned` for owners whose host part is `localHost` (this process's `--host-id`).
     public static func isAbandoned(_ owner: String, host localHost: String) -> Bool {
-        guard let host = host(of: owner), host == localHost else { return false }
-        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
-        guard let pid = Int32(parts[parts.count - 2]) else { return false }
+        guard let (host, pid, start) = parts(of: owner), host == localHost else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return true }
-        guard let start = startTime(pid: pid) else { return false }
-        return start != String(parts[parts.count - 1])
+        guard let current = startTime(pid: pid) else { return false }
+        return current != start
     }
 }

@@ -17,7 +17,7 @@ struct OptionProblem: Error, CustomStringConvertible {
 
     /// `--t0 must be an integer >= 1 (got 0)` from Schedules' `ParameterProblem`.
     init(_ problem: ParameterProblem) {
-        option = ScheduleOptions.optionName(problem.parameter)
+        option = optionName(problem.parameter)
         message = "must be \(ScheduleOptions.cliSpelling(problem.allowed)) (got \(formatValue(problem.value)))"
     }
 
@@ -148,11 +148,6 @@ struct ScheduleOptions: ParsableArguments {
             milestones.append(value)
         }
         return milestones
-    }
-
-    /// The option for a `ParameterProblem.parameter` (space-file spelling): `lr_max` -> `--lr-max`.
-    static func optionName(_ parameter: String) -> String {
-        "--" + parameter.replacingOccurrences(of: "_", with: "-")
     }
 
     /// Rewrites parameter names inside an `allowed` text into option names (longest first, so
