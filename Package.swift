@@ -41,24 +41,32 @@ let package = Package(
 
         // Pure learning-rate schedules: no I/O, no knowledge of training.
         .target(name: "Schedules"),
+        // What a training run is told and what it reports (options and their table, epoch
+        // metrics, the seeded generators): value types shared by the engine, the sweep and the
+        // stores, with no dependency.
+        .target(name: "TrainingTypes"),
         // Data, layers, optimizers, training loop on OpenBLAS.
-        .target(name: "Engine", dependencies: ["COpenBLAS", "CZlib"], swiftSettings: engineSettings),
-        // Search spaces, samplers, the trial-store protocol, the runner, results.
-        .target(name: "Sweep", dependencies: ["Engine", "Schedules"]),
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CZlib", "TrainingTypes"], swiftSettings: engineSettings),
+        // Search spaces, samplers, the trial-store protocol, the runner, ranking and statistics.
+        // Knows no engine: trials run through a `TrialExecutor`.
+        .target(name: "Sweep", dependencies: ["TrainingTypes", "Schedules"]),
+        // The one place where the sweep meets the engine: `EngineExecutor` (worker sessions, the
+        // trajectory cache) and the memory check of a sweep on the engine.
+        .target(name: "EngineAdapter", dependencies: ["Sweep", "Engine", "TrainingTypes", "Schedules"]),
         // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).
-        .target(name: "SQLiteStore", dependencies: ["Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SQLiteStore", dependencies: ["Sweep", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         // The PostgreSQL implementation of TrialStore (libpq, called from PostgresClient.swift only).
-        .target(name: "PostgresStore", dependencies: ["Sweep", "CLibPQ"]),
+        .target(name: "PostgresStore", dependencies: ["Sweep", "TrainingTypes", "CLibPQ"]),
         // The application layer: one function per command, progress, signals, exit codes, file
         // output and the text/JSON/CSV formatting of results.
-        .target(name: "App", dependencies: ["Sweep", "Engine", "Schedules", "Report"]),
+        .target(name: "App", dependencies: ["Sweep", "EngineAdapter", "Engine", "TrainingTypes", "Schedules", "Report"]),
         // Self-contained HTML + SVG reports.
-        .target(name: "Report", dependencies: ["Sweep", "Schedules"]),
+        .target(name: "Report", dependencies: ["Sweep", "TrainingTypes", "Schedules"]),
         // The thin command-line shell.
         .executableTarget(
             name: "sgdr-search",
             dependencies: [
-                "App", "Schedules", "Engine", "Sweep", "SQLiteStore", "PostgresStore", "Report",
+                "App", "Schedules", "Engine", "EngineAdapter", "TrainingTypes", "Sweep", "SQLiteStore", "PostgresStore", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -67,12 +75,12 @@ let package = Package(
         // Test support: a private PostgreSQL server (initdb + pg_ctl in a temporary folder).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "SweepTests", dependencies: ["App", "Sweep", "Schedules", "Engine", "SpecReference"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TrainingTypes"]),
+        .testTarget(name: "SweepTests", dependencies: ["App", "Sweep", "EngineAdapter", "TrainingTypes", "Schedules", "Engine", "SpecReference"]),
         .testTarget(
             name: "SQLiteStoreTests",
-            dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "Engine", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "Schedules", "Engine"]),
+            dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "TrainingTypes", "Schedules"]),
         .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SQLiteStore", "Sweep", "SpecReference", "PostgresTestSupport"]),
     ]
 )

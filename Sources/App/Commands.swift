@@ -1,4 +1,5 @@
 import Engine
+import EngineAdapter
 import Foundation
 import Sweep
 import Synchronization

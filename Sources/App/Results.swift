@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Sweep
 import Schedules
+import TrainingTypes
 
 /// The leaderboard as CSV and as an aligned table.
 public enum LeaderboardFormat {

@@ -1,8 +1,10 @@
 import Engine
+import EngineAdapter
 import Foundation
 import Report
 import Schedules
 import Sweep
+import TrainingTypes
 
 /// The command-line option of a space-file key: `train_size` -> `--train-size`.
 public func optionName(_ key: String) -> String {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TrainingTypes
 
 /// The engine's speed with one BLAS thread count, on one configuration.
 public struct BenchmarkRow: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Foundation
+import TrainingTypes
 
 /// What is wrong with a CIFAR-10 binary file; every message names the file.
 public enum CIFAR10Error: Error, CustomStringConvertible, Equatable, Sendable {

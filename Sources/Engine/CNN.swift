@@ -1,3 +1,4 @@
+import TrainingTypes
 /// A convolutional network: per `conv` width a 3x3 convolution (zero padding) + ReLU + 2x2
 /// max-pool block, then fully connected layers (ReLU between) to the classes, softmax
 /// cross-entropy on top. Every buffer is allocated once, for batches of up to `maxBatch` images.

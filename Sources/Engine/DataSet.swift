@@ -1,72 +1,5 @@
 import Foundation
-
-/// The data sets the engine trains on.
-public enum DatasetKind: String, Codable, Sendable, CaseIterable {
-    /// Debian's `dataset-fashion-mnist` (or the same IDX files in `dataDir`).
-    case fashionMNIST = "fashion-mnist"
-    /// A seeded, learnable 10-class set of 28x28 byte images generated in memory.
-    case synthetic
-    /// CIFAR-10's binary files (3x32x32 colour images) in `dataDir`.
-    case cifar10
-
-    /// Images in the training file(s): train_size + val_size may not exceed it.
-    public var trainFileCount: Int { self == .cifar10 ? 50000 : DataSet.fileTrainCount }
-}
-
-/// Which data to load and how to split it.
-public struct DataOptions: Hashable, Codable, Sendable {
-    public static let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
-
-    public var dataset: DatasetKind
-    /// Folder of the IDX files (Fashion-MNIST; nil: `defaultFashionMNISTDirectory`) or of the
-    /// CIFAR-10 binary files (required for it).
-    public var dataDir: String?
-    /// Training images: the first `trainSize` of the training file (60,000 images; CIFAR-10:
-    /// the five training files, 50,000).
-    public var trainSize: Int
-    /// Validation images: the last `valSize` of the training file (never overlapping training).
-    public var valSize: Int
-    /// Seed of the synthetic data set (ignored for Fashion-MNIST).
-    public var syntheticSeed: UInt64
-
-    public init(dataset: DatasetKind = .fashionMNIST, dataDir: String? = nil,
-                trainSize: Int = 50000, valSize: Int = 10000, syntheticSeed: UInt64 = 0) {
-        self.dataset = dataset
-        self.dataDir = dataDir
-        self.trainSize = trainSize
-        self.valSize = valSize
-        self.syntheticSeed = syntheticSeed
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case dataset, dataDir = "data_dir", trainSize = "train_size", valSize = "val_size"
-        case syntheticSeed = "synthetic_seed"
-    }
-
-    /// Missing fields take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(dataset: try c.decodeIfPresent(DatasetKind.self, forKey: .dataset) ?? .fashionMNIST,
-                  dataDir: try c.decodeIfPresent(String.self, forKey: .dataDir),
-                  trainSize: try c.decodeIfPresent(Int.self, forKey: .trainSize) ?? 50000,
-                  valSize: try c.decodeIfPresent(Int.self, forKey: .valSize) ?? 10000,
-                  syntheticSeed: try c.decodeIfPresent(UInt64.self, forKey: .syntheticSeed) ?? 0)
-    }
-
-    /// The first out-of-range field, as "train_size must be ..." (snake_case), or nil.
-    public func firstInvalid() -> EngineOptionProblem? {
-        if dataset == .cifar10 && dataDir == nil { return Self.cifar10NeedsDirectory }
-        if trainSize < 1 { return EngineOptionProblem(.trainSize, " must be >= 1 (got \(trainSize))") }
-        if valSize < 1 { return EngineOptionProblem(.valSize, " must be >= 1 (got \(valSize))") }
-        if trainSize > dataset.trainFileCount - valSize {
-            return EngineOptionProblem(.trainSize, " + " + .valSize + " must be <= \(dataset.trainFileCount) so that training and validation never overlap (got \(trainSize) + \(valSize))")
-        }
-        return nil
-    }
-
-    static let cifar10NeedsDirectory = EngineOptionProblem(
-        .dataDir, " is needed for cifar10: a folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin")
-}
+import TrainingTypes
 
 /// Why a data set could not be loaded: one line, naming the file or option.
 public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -111,7 +44,7 @@ public final class DataSet: Sendable {
     public static let pixels = 784
     public static let classes = 10
     /// Images in Fashion-MNIST's training file.
-    public static let fileTrainCount = 60000
+    public static let fileTrainCount = DatasetKind.fashionMNIST.trainFileCount
 
     public let kind: DatasetKind
     /// Every image is `channels x side x side` bytes (channel-major, then row-major).

@@ -1,3 +1,4 @@
+import TrainingTypes
 /// A multi-layer perceptron `784 → hidden… → 10` (Linear, ReLU between, softmax cross-entropy on
 /// top) with every buffer it needs allocated once: parameters and gradients as flat vectors,
 /// the input batch as floats, one activation buffer per layer and two gradient scratch buffers.

@@ -1,4 +1,5 @@
 import Foundation
+import TrainingTypes
 
 /// What a run would allocate, before anything is: the model's own estimate
 /// (`ModelSpec.estimatedBytes`, one per model kind), the optimizer state and the shuffle order

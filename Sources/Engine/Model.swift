@@ -1,12 +1,5 @@
+import TrainingTypes
 /// The networks a run can train.
-public enum ModelKind: String, Codable, Sendable, CaseIterable {
-    /// Fully connected: `pixels → hidden… → classes`.
-    case mlp
-    /// Convolutional: per `conv` width a 3x3 convolution (zero padding) + ReLU + 2x2 max-pool
-    /// block, then the fully connected `hidden…` layers and the classes.
-    case cnn
-}
-
 /// What the training loop needs of a network: flat parameter and gradient vectors, a batch
 /// loader, forward to the logits and backward from their gradient (updating each layer through
 /// the optimizer as soon as its gradient is known). Every buffer is allocated by the model's

@@ -3,14 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// The optimizers a run can use.
-public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
-    /// SGD with momentum (optionally Nesterov), exactly as PyTorch's `torch.optim.SGD`.
-    case sgd
-    /// Adam (betas 0.9, 0.999, eps 1e-8), with L2 weight decay added to the gradient as in `torch.optim.Adam`.
-    case adam
-}
+import TrainingTypes
 
 /// One optimizer over a flat parameter vector, with its state allocated once. The learning rate
 /// is an argument of every step; weight decay (L2) is added to the gradient of every parameter,

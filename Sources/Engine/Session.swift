@@ -1,3 +1,4 @@
+import TrainingTypes
 /// One epoch of a `TrainingSession`.
 public enum EpochStep: Hashable, Sendable {
     /// The epoch trained and was evaluated.

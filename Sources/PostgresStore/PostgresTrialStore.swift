@@ -1,7 +1,7 @@
-import Engine
 import Foundation
 import Schedules
 import Sweep
+import TrainingTypes
 
 /// Errors of the PostgreSQL store: each one line that names the database with its password
 /// masked (`PostgresTrialStore.display(_:)`), never libpq's multi-line text, SQL or credentials.

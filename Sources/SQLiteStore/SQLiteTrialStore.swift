@@ -1,10 +1,10 @@
-import Engine
 import Foundation
 import Synchronization
 import GRDB
 import GRDBSQLite
 import Schedules
 import Sweep
+import TrainingTypes
 
 /// Errors of the SQLite store itself. Contract violations are `TrialStoreError`s.
 public enum SQLiteStoreError: Error, Hashable, CustomStringConvertible {

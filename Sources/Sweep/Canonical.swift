@@ -1,5 +1,4 @@
 import Schedules
-import Engine
 
 /// One `path = value` line of a space's canonical form.
 public struct CanonicalEntry: Hashable, Sendable {

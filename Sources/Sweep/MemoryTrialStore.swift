@@ -1,5 +1,5 @@
-import Engine
 import Foundation
+import TrainingTypes
 
 /// A `TrialStore` in memory, for tests and for sweeps that need no persistence.
 /// One process only; thread-safe through a lock.

@@ -1,4 +1,4 @@
-import Engine
+import TrainingTypes
 
 /// Derived seeds. Each use has its own domain constant so that, e.g., configuration 3's sampler
 /// and repeat 3's training seed are unrelated.

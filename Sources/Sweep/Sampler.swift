@@ -1,6 +1,6 @@
 import Schedules
 import Foundation
-import Engine
+import TrainingTypes
 
 /// Produces a space's SGDR configurations, by index (like Optuna's samplers, small). Each
 /// configuration is a list of (parameter, value) in the space's parameter order. Samplers are

@@ -1,6 +1,6 @@
-import Engine
 import Foundation
 import Schedules
+import TrainingTypes
 
 /// How configurations are produced from a space.
 public enum SearchStrategy: String, Hashable, Sendable, CaseIterable {

@@ -1,6 +1,6 @@
-import Engine
 import Foundation
 import Schedules
+import TrainingTypes
 
 extension SearchSpace {
     static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
@@ -420,9 +420,9 @@ struct SpaceDecoder {
             case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
             case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's files (Fashion-MNIST IDX, or CIFAR-10 binary)")
             case "train_size", "val_size":
-                let most = DataSet.fileTrainCount - 1
+                let most = DatasetKind.fashionMNIST.trainFileCount - 1
                 let n = try integer(m.value, path, min: 1, max: most,
-                                    "\(m.key) must be an integer in [1, \(most)] (train_size + val_size <= \(DataSet.fileTrainCount); \(DatasetKind.cifar10.trainFileCount) for cifar10)")
+                                    "\(m.key) must be an integer in [1, \(most)] (train_size + val_size <= \(DatasetKind.fashionMNIST.trainFileCount); \(DatasetKind.cifar10.trainFileCount) for cifar10)")
                 if m.key == "train_size" { data.trainSize = n; trainSizeGiven = true } else { data.valSize = n }
             case "epochs":
                 let most = SearchSpace.maxEpochs

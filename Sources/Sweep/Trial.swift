@@ -1,5 +1,5 @@
-import Engine
 import Schedules
+import TrainingTypes
 
 /// Where a trial is in its life. `done`, `diverged` and `failed` are final: a finished trial
 /// is never run again and its record never changes.

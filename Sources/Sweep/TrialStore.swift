@@ -1,4 +1,4 @@
-import Engine
+import TrainingTypes
 
 /// Persistence of one sweep: its space, its trials and every epoch of every trial.
 ///

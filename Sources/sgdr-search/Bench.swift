@@ -3,6 +3,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Sweep
+import TrainingTypes
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import PostgresStore
 import SQLiteStore
+import EngineAdapter
 import Sweep
 
 /// The database argument shared by `resume`, `leaderboard`, `best`, `status` and `report`.

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Schedules
 import Sweep
+import TrainingTypes
 
 extension DatasetKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 /// The CIFAR-10 reader on small files the tests write (the real files cannot be downloaded here).
 final class CIFAR10Tests: XCTestCase {

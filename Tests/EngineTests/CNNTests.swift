@@ -1,5 +1,6 @@
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 final class CNNTests: XCTestCase {
     override func setUp() { BLAS.setThreads(1) }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
 

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 /// Random floats in [-1, 1) from a seeded generator.
 func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 final class OptimizerTests: XCTestCase {
     /// Two steps of SGD against PyTorch's formulas, written out in Double.

@@ -1,4 +1,5 @@
 import Engine
+import TrainingTypes
 import XCTest
 
 /// The generators against reference vectors computed outside this project: by

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 final class SessionTests: XCTestCase {
     static let data = DataSet.synthetic(trainSize: 500, valSize: 150, testSize: 100, seed: 5)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TrainingTypes
 
 /// Metrics without the wall times, for bit-for-bit comparisons.
 struct Numbers: Equatable {
@@ -113,17 +114,6 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(TrainingOptions(hidden: [0]).firstInvalid()?.description.hasPrefix("hidden"), true)
         XCTAssertNil(TrainingOptions().firstInvalid())
         XCTAssertThrowsError(try run(TrainingOptions(batchSize: 0)))
-    }
-
-    func testOptionsCodeAsSnakeCase() throws {
-        let json = String(decoding: try JSONEncoder().encode(TrainingOptions(epochs: 3)), as: UTF8.self)
-        XCTAssertTrue(json.contains("\"batch_size\":128"))
-        XCTAssertTrue(json.contains("\"weight_decay\""))
-        XCTAssertEqual(try JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8)), TrainingOptions(epochs: 3))
-        XCTAssertEqual(try JSONDecoder().decode(TrainingOptions.self, from: Data(#"{"epochs": 4, "batch_size": 32}"#.utf8)),
-                       TrainingOptions(batchSize: 32, epochs: 4))
-        XCTAssertEqual(try JSONDecoder().decode(DataOptions.self, from: Data(#"{"dataset": "synthetic", "train_size": 100}"#.utf8)),
-                       DataOptions(dataset: .synthetic, trainSize: 100))
     }
 
     func testBenchmarkReportsBothFigures() {

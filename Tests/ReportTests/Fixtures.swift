@@ -1,4 +1,4 @@
-import Engine
+import TrainingTypes
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

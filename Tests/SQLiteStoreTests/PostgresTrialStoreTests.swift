@@ -1,4 +1,4 @@
-import Engine
+import TrainingTypes
 import Foundation
 import PostgresStore
 import PostgresTestSupport

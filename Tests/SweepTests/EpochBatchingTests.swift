@@ -1,4 +1,5 @@
 import Engine
+import TrainingTypes
 import Foundation
 @testable import Sweep
 import XCTest

@@ -1,4 +1,5 @@
 import Engine
+import TrainingTypes
 import Foundation
 import Schedules
 @testable import Sweep

@@ -1,5 +1,7 @@
 @testable import App
 import Engine
+@testable import EngineAdapter
+import TrainingTypes
 import Foundation
 import Schedules
 @testable import Sweep

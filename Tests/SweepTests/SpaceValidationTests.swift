@@ -1,5 +1,6 @@
 @testable import App
 import Engine
+import TrainingTypes
 import Foundation
 import Schedules
 @testable import Sweep

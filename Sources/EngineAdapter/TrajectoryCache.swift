@@ -1,5 +1,7 @@
+import Sweep
 import Engine
 import Foundation
+import TrainingTypes
 
 /// Training states shared between the trials of one sweep (memoization of training prefixes).
 ///

@@ -33,8 +33,8 @@ public struct FieldText: Hashable, Sendable, CustomStringConvertible, Expressibl
     /// With space-file names.
     public var description: String { spelled { $0.rawValue } }
 
-    static func + (a: FieldText, b: FieldText) -> FieldText { FieldText(a.pieces + b.pieces) }
-    static func + (a: FieldText, f: EngineField) -> FieldText { FieldText(a.pieces + [.field(f)]) }
+    public static func + (a: FieldText, b: FieldText) -> FieldText { FieldText(a.pieces + b.pieces) }
+    public static func + (a: FieldText, f: EngineField) -> FieldText { FieldText(a.pieces + [.field(f)]) }
 }
 
 /// An engine option outside what it allows: the field at fault and what follows its name.

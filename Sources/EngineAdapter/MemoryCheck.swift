@@ -1,3 +1,5 @@
+import Sweep
+import TrainingTypes
 import Engine
 import Foundation
 

@@ -61,7 +61,7 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     }
 
     @inline(__always)
-    mutating func nextInt(below n: Int) -> Int {
+    public mutating func nextInt(below n: Int) -> Int {
         Int((UInt64(truncatingIfNeeded: next() >> 32) &* UInt64(n)) >> 32)
     }
 }
