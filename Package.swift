@@ -43,8 +43,8 @@ let package = Package(
         .target(name: "Schedules"),
         // What a training run is told and what it reports (options and their table, epoch
         // metrics, the seeded generators): value types shared by the engine, the sweep and the
-        // stores, with no dependency.
-        .target(name: "TrainingTypes"),
+        // stores (numbers spelled as Schedules spells them).
+        .target(name: "TrainingTypes", dependencies: ["Schedules"]),
         // Data, layers, optimizers, training loop on OpenBLAS.
         .target(name: "Engine", dependencies: ["COpenBLAS", "CZlib", "TrainingTypes"], swiftSettings: engineSettings),
         // Search spaces, samplers, the trial-store protocol, the runner, ranking and statistics.
@@ -75,6 +75,7 @@ let package = Package(
         // Test support: a private PostgreSQL server (initdb + pg_ctl in a temporary folder).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
+        .testTarget(name: "TrainingTypesTests", dependencies: ["TrainingTypes"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TrainingTypes"]),
         .testTarget(name: "SweepTests", dependencies: ["App", "Sweep", "EngineAdapter", "TrainingTypes", "Schedules", "Engine", "SpecReference"]),
         .testTarget(

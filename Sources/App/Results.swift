@@ -125,20 +125,10 @@ public struct BestSummary: Sendable {
     public var trainArguments: [String] {
         guard let b = best else { return [] }
         let p = b.schedule.parameters
-        var args = ["--schedule", "sgdr"] + ScheduleParameter.allCases.flatMap { [$0.option, $0.text(in: p)] }
-            + ["--epochs", String(b.schedule.epochs), "--dataset", data.dataset.rawValue]
-        if let dir = data.dataDir { args += ["--data-dir", dir] }
-        args += ["--train-size", String(data.trainSize), "--val-size", String(data.valSize)]
-        if training.model == .cnn {
-            args += ["--model", training.model.rawValue, "--conv", training.conv.map(String.init).joined(separator: ",")]
-        }
-        // "none" rather than an empty argument, which `$(jq -r '.train_args[]')` would drop.
-        args += ["--hidden", training.hidden.isEmpty ? "none" : training.hidden.map(String.init).joined(separator: ","),
-                 "--batch-size", String(training.batchSize), "--optimizer", training.optimizer.rawValue,
-                 "--momentum", fmt(training.momentum)]
-        if training.nesterov { args.append("--nesterov") }
-        args += ["--weight-decay", fmt(training.weightDecay), "--seed", String(seed), "--threads", String(threads)]
-        return args
+        let settings = TrainingSettings(data: data, training: training, threads: threads)
+        return ["--schedule", "sgdr"] + ScheduleParameter.allCases.flatMap { [$0.option, $0.text(in: p)] }
+            + TrainingOption.argumentOrder.flatMap { $0.arguments(settings) }
+            + ["--seed", String(seed)] + TrainingOption.threads.arguments(settings)
     }
 
     /// Human-readable lines.
@@ -195,18 +185,18 @@ public struct BestSummary: Sendable {
             }
             w.key("training")
             w.object {
-                w.key("dataset"); w.string(data.dataset.rawValue)
-                w.key("train_size"); w.number(Double(data.trainSize))
-                w.key("val_size"); w.number(Double(data.valSize))
-                w.key("epochs"); w.number(Double(training.epochs))
-                w.key("batch_size"); w.number(Double(training.batchSize))
-                w.key("model"); w.string(training.model.rawValue)
-                if training.model == .cnn { w.key("conv"); w.array(training.conv.map { Double($0) }) }
-                w.key("hidden"); w.array(training.hidden.map { Double($0) })
-                w.key("optimizer"); w.string(training.optimizer.rawValue)
-                w.key("momentum"); w.number(training.momentum)
-                w.key("nesterov"); w.bool(training.nesterov)
-                w.key("weight_decay"); w.number(training.weightDecay)
+                let settings = TrainingSettings(data: data, training: training, threads: threads)
+                for option in TrainingOption.jsonOrder where option.applies(to: settings) {
+                    w.key(option.name)
+                    switch option.value(in: settings) {
+                    case .text(let x): w.string(x)
+                    case .integer(let n): w.number(Double(n))
+                    case .number(let x): w.number(x)
+                    case .flag(let b): w.bool(b)
+                    case .widths(let ws): w.array(ws.map(Double.init))
+                    case .absent: w.null()
+                    }
+                }
             }
             w.key("train_args")
             w.stringArray(trainArguments)

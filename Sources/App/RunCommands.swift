@@ -12,7 +12,7 @@ public func optionName(_ key: String) -> String {
 }
 
 /// The command-line option of an engine field: `train_size` -> `--train-size`.
-public func optionName(_ field: EngineField) -> String { optionName(field.rawValue) }
+public func optionName(_ field: TrainingOption) -> String { field.option }
 
 /// The commands that run one thing without a sweep database: `schedule`, `train` and `bench`.
 /// Their options arrive validated; each returns the process's exit status (0; 1 for a runtime
@@ -100,9 +100,7 @@ public enum RunCommands {
         guard let dataSet = load(data, includeTest: false, console: console) else { return 1 }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
         let rows = Engine.benchmark(data: dataSet, options: options, threadCounts: threadCounts, repeats: repeats)
-        let sizes = options.model == .mlp
-            ? ([784] + options.hidden + [10]).map(String.init).joined(separator: "-")
-            : (options.conv.map { "conv\($0)-pool" } + options.hidden.map { "fc\($0)" } + ["10"]).joined(separator: "-")
+        let sizes = options.modelDescription(data: data)
         do throws(OutputError) {
             func line(_ text: String) throws(OutputError) { try console.data(text + "\n") }
             try line("bench: \(sizes), batch \(options.batchSize), \(dataSet.trainCount) \(dataSet.kind.rawValue) training images, SGD momentum \(options.momentum); best of \(repeats) alternating repeats of each 20-batch chunk")

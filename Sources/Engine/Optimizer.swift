@@ -34,6 +34,12 @@ final class Optimizer {
         second.initialize(repeating: 0, count: kind == .adam ? count : 1)
     }
 
+    /// The optimizer `options` ask for, over `count` parameters.
+    convenience init(_ options: TrainingOptions, count: Int) {
+        self.init(kind: options.optimizer, count: count, momentum: options.momentum, nesterov: options.nesterov,
+                  weightDecay: options.weightDecay)
+    }
+
     deinit {
         first.deallocate()
         second.deallocate()

@@ -162,9 +162,7 @@ final class Trainer {
             model = CNN(spec: options.modelSpec(channels: data.channels, side: data.side), maxBatch: maxBatch,
                         seed: options.seed, allowWinograd: allowWinograd)
         }
-        optimizer = Optimizer(kind: options.optimizer, count: model.parameterCount,
-                              momentum: options.momentum, nesterov: options.nesterov,
-                              weightDecay: options.weightDecay)
+        optimizer = Optimizer(options, count: model.parameterCount)
         shuffleRNG = Xoshiro256(seed: options.seed, stream: 0x5AFF)
         order = .allocate(capacity: data.trainCount)
         for i in 0..<data.trainCount { order[i] = Int32(i) }

@@ -20,7 +20,7 @@ public func learningRateSeries(_ config: ScheduleConfig, epochs: Int? = nil, lab
         colorIndex: colorIndex)
 }
 
-/// A short description of a schedule, e.g. `sgdr t0=10 tmult=2 lr_max_compression=5`.
+/// A short description of a schedule: its kind and its parameters' `name=value` pairs.
 public func scheduleDescription(_ config: ScheduleConfig) -> String {
     let p = config.parameters
     let f = Format.number

@@ -1,4 +1,5 @@
 import Schedules
+import TrainingTypes
 
 /// One `path = value` line of a space's canonical form.
 public struct CanonicalEntry: Hashable, Sendable {
@@ -53,23 +54,10 @@ extension SearchSpace {
             add("racing.first_round", String(racing.firstRound))
             add("racing.confidence", fmt(racing.confidence))
         }
-        add("training.dataset", data.dataset.rawValue)
-        add("training.data_dir", data.dataDir ?? "-")
-        add("training.train_size", String(data.trainSize))
-        add("training.val_size", String(data.valSize))
-        add("training.epochs", String(training.epochs))
-        add("training.batch_size", String(training.batchSize))
-        // Only a CNN adds lines, so that the hashes of MLP sweeps stay what they were.
-        if training.model == .cnn {
-            add("training.model", training.model.rawValue)
-            add("training.conv", "[" + training.conv.map(String.init).joined(separator: ", ") + "]")
+        let settings = trainingSettings
+        for option in TrainingOption.allCases {
+            if let text = option.canonicalText(settings) { add("training." + option.name, text) }
         }
-        add("training.hidden", "[" + training.hidden.map(String.init).joined(separator: ", ") + "]")
-        add("training.optimizer", training.optimizer.rawValue)
-        add("training.momentum", fmt(training.momentum))
-        add("training.nesterov", String(training.nesterov))
-        add("training.weight_decay", fmt(training.weightDecay))
-        add("training.threads", String(trainingThreads))
         return e
     }
 

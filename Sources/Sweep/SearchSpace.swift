@@ -86,6 +86,12 @@ public struct SearchSpace: Hashable, Sendable {
     /// The file's text, as given.
     public var source: String
 
+    /// The data, the training options and the threads, as one value (what `TrainingOption`'s
+    /// table reads).
+    public var trainingSettings: TrainingSettings {
+        TrainingSettings(data: data, training: training, threads: trainingThreads)
+    }
+
     public static func == (a: SearchSpace, b: SearchSpace) -> Bool {
         a.canonicalEntries(includingMutable: true) == b.canonicalEntries(includingMutable: true)
     }

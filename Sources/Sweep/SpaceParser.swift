@@ -10,13 +10,12 @@ extension SearchSpace {
     static let plateauRules = PlateauSettings.rules
     static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
         + plateauRules.map(\.name)
-    static let trainingKeys = ["dataset", "data_dir", "train_size", "val_size", "epochs", "batch_size", "model", "conv", "hidden",
-                               "optimizer", "momentum", "nesterov", "weight_decay", "threads"]
+    static let trainingKeys = TrainingOption.allCases.map(\.name)
     /// Upper bounds that keep a typo from asking for a sweep that cannot end (listed in the
     /// README): trials count configurations x repeats, baselines included.
     public static let maxRepeats = 1000, maxTrials = 1_000_000, maxConcurrency = 256, maxConfigurations = 1_000_000
     public static let maxEpochs = TrainingOptions.maxEpochs, maxBatchSize = TrainingOptions.maxBatchSize
-    public static let maxLayerWidth = TrainingOptions.maxLayerWidth, maxThreads = 256
+    public static let maxLayerWidth = TrainingOptions.maxLayerWidth, maxThreads = TrainingOption.maxThreads
 
     /// Decodes and validates a space file. Nothing is run and nothing is written: every problem
     /// is reported here, with the file, the key path and what is allowed.
@@ -283,19 +282,15 @@ struct SpaceDecoder {
         }
 
         // training
-        var data = DataOptions()
-        var training = TrainingOptions(epochs: 10)
-        var threads = 1
-        if let tv = top["training"] {
-            try decodeTraining(tv, data: &data, training: &training, threads: &threads)
-        }
+        let settings = try top["training"].map { (tv: JSONValue) throws(SpaceError) in try decodeTraining(tv) }
+            ?? TrainingSettings(training: TrainingOptions(epochs: 10))
 
         var space = SearchSpace(
             name: name, strategy: strategy, seed: seed, repeats: repeats, concurrency: concurrency,
             objective: objective, trials: trials, parameters: domains, configurations: configurations,
             fixed: fixed, stepMilestones: stepMilestones, stepFactor: stepFactor, plateau: plateau, baselines: baselines,
             racing: racing,
-            data: data, training: training, trainingThreads: threads, source: source)
+            data: settings.data, training: settings.training, trainingThreads: settings.threads, source: source)
         space.training.seed = 0
         try checkRates(space)
         let count = space.sampler.count
@@ -400,76 +395,60 @@ struct SpaceDecoder {
         return out
     }
 
-    func decodeTraining(_ v: JSONValue, data: inout DataOptions, training: inout TrainingOptions, threads: inout Int) throws(SpaceError) {
-        var hiddenGiven = false, convGiven = false, trainSizeGiven = false
+    /// The `training` object, each key decoded by its row of `TrainingOption`'s table.
+    func decodeTraining(_ v: JSONValue) throws(SpaceError) -> TrainingSettings {
+        var settings = TrainingSettings(training: TrainingOptions(epochs: 10))
+        var given: Set<TrainingOption> = []
         for m in try members(v, "training", allowed: SearchSpace.trainingKeys, what: "training") {
-            let path = "training." + m.key
-            switch m.key {
-            case "model": training.model = try choice(m.value, path, ModelKind.allCases, what: "model")
-            case "conv":
-                let allowed = "conv is a list of 1 to \(TrainingOptions.maxConvBlocks) convolution widths, integers in [1, 4096] (e.g. [32, 64])"
-                let items = try array(m.value, path, allowed)
-                guard (1...TrainingOptions.maxConvBlocks).contains(items.count) else {
-                    throw fail(path, "has \(items.count) widths; \(allowed)")
-                }
-                training.conv = []
-                for (i, item) in items.enumerated() {
-                    training.conv.append(try integer(item, "\(path)[\(i)]", min: 1, max: 4096, allowed))
-                }
-                convGiven = true
-            case "dataset": data.dataset = try choice(m.value, path, DatasetKind.allCases, what: "dataset")
-            case "data_dir": data.dataDir = try string(m.value, path, "data_dir is the directory of the dataset's files (Fashion-MNIST IDX, or CIFAR-10 binary)")
-            case "train_size", "val_size":
-                let most = DatasetKind.fashionMNIST.trainFileCount - 1
-                let n = try integer(m.value, path, min: 1, max: most,
-                                    "\(m.key) must be an integer in [1, \(most)] (train_size + val_size <= \(DatasetKind.fashionMNIST.trainFileCount); \(DatasetKind.cifar10.trainFileCount) for cifar10)")
-                if m.key == "train_size" { data.trainSize = n; trainSizeGiven = true } else { data.valSize = n }
-            case "epochs":
-                let most = SearchSpace.maxEpochs
-                training.epochs = try integer(m.value, path, min: 1, max: most, "epochs must be an integer in [1, \(most)]")
-            case "batch_size":
-                let most = SearchSpace.maxBatchSize
-                training.batchSize = try integer(m.value, path, min: 1, max: most, "batch_size must be an integer in [1, \(most)]")
-            case "hidden":
-                let most = SearchSpace.maxLayerWidth
-                let allowed = "hidden is a list of layer widths, integers in [1, \(most)] (e.g. [256, 128]; [] for none)"
-                let items = try array(m.value, path, allowed)
-                training.hidden = []
-                for (i, item) in items.enumerated() {
-                    training.hidden.append(try integer(item, "\(path)[\(i)]", min: 1, max: most, allowed))
-                }
-                hiddenGiven = true
-            case "optimizer": training.optimizer = try choice(m.value, path, OptimizerKind.allCases, what: "optimizer")
-            case "momentum":
-                let allowed = "momentum must be a number in [0, 1)"
-                let x = try number(m.value, path, allowed)
-                guard x >= 0 && x < 1 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
-                training.momentum = x
-            case "nesterov": training.nesterov = try bool(m.value, path, "nesterov is true or false")
-            case "weight_decay":
-                let allowed = "weight_decay must be a number >= 0"
-                let x = try number(m.value, path, allowed)
-                guard x >= 0 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
-                training.weightDecay = x
-            case "threads":
-                let most = SearchSpace.maxThreads
-                threads = try integer(m.value, path, min: 1, max: most, "threads (BLAS threads per trial) must be an integer in [1, \(most)]")
-            default: preconditionFailure("unhandled training key \(m.key)")
-            }
+            guard let option = TrainingOption(rawValue: m.key) else { continue }  // members() allowed only these
+            option.set(try optionValue(m.value, "training." + m.key, option), in: &settings)
+            given.insert(option)
         }
-        if convGiven && training.model != .cnn {
-            throw fail("training.conv", "applies only to \"model\": \"cnn\" (the model is \"\(training.model.rawValue)\")")
+        for option in given where !option.applies(to: settings) {
+            throw fail("training." + option.name, option.notApplying(to: settings))
         }
-        // CIFAR-10 has 50,000 training images: train_size defaults to all but the validation ones.
-        if !trainSizeGiven && data.dataset == .cifar10 { data.trainSize = max(1, data.dataset.trainFileCount - data.valSize) }
-        // A CNN's fully connected part defaults to one hidden layer of 128.
-        if training.model == .cnn && !hiddenGiven { training.hidden = [128] }
+        TrainingOption.applyDependentDefaults(to: &settings, given: given)
         // The engine's own checks (e.g. train_size + val_size within the 60,000-image training file).
-        if let problem = data.firstInvalid() {
+        if let problem = settings.data.firstInvalid() {
             throw fail("training", problem.description)
         }
-        if let problem = training.firstInvalid() {
+        if let problem = settings.training.firstInvalid() {
             throw fail("training", "\(problem)")
+        }
+        return settings
+    }
+
+    /// One training option's value, checked against its rule.
+    func optionValue(_ v: JSONValue, _ path: String, _ option: TrainingOption) throws(SpaceError) -> OptionValue {
+        let allowed = option.allowed
+        switch option.rule {
+        case .choice(let names):
+            let s = try string(v, path, allowed)
+            guard names.contains(s) else {
+                let hint = closestKey(to: s, in: names).map { "did you mean \"\($0)\"? " } ?? ""
+                throw fail(path, "unknown \(option.name) \"\(s)\"; \(hint)\(allowed)")
+            }
+            return .text(s)
+        case .path:
+            return .text(try string(v, path, allowed))
+        case .integer(let range):
+            return .integer(try integer(v, path, min: range.lowerBound, max: range.upperBound, allowed))
+        case .number(let lo, let below):
+            let x = try number(v, path, allowed)
+            guard x >= lo && below.map({ x < $0 }) ?? true else {
+                throw fail(path, "\(v.shortText) is out of range; \(allowed)")
+            }
+            return .number(x)
+        case .flag:
+            return .flag(try bool(v, path, allowed))
+        case .widths(let count, let each):
+            let items = try array(v, path, allowed)
+            guard count.contains(items.count) else { throw fail(path, "has \(items.count) widths; \(allowed)") }
+            var widths: [Int] = []
+            for (i, item) in items.enumerated() {
+                widths.append(try integer(item, "\(path)[\(i)]", min: each.lowerBound, max: each.upperBound, allowed))
+            }
+            return .widths(widths)
         }
     }
 

@@ -92,6 +92,8 @@ public struct TrainingOptions: Hashable, Sendable {
     /// Seeds the initialisation and the shuffles.
     public var seed: UInt64
 
+    /// An MLP's hidden widths when none are given.
+    public static let mlpHidden = [256, 128]
     /// Conv widths when a CNN names none.
     public static let defaultConv = [32, 64]
     /// At most this many convolution blocks (28 → 14 → 7 → 3).
@@ -101,7 +103,7 @@ public struct TrainingOptions: Hashable, Sendable {
     public static let maxEpochs = 100_000, maxBatchSize = 1_000_000, maxLayerWidth = 65536
 
     public init(model: ModelKind = .mlp, conv: [Int] = TrainingOptions.defaultConv,
-                hidden: [Int] = [256, 128], batchSize: Int = 128, epochs: Int = 10,
+                hidden: [Int] = TrainingOptions.mlpHidden, batchSize: Int = 128, epochs: Int = 10,
                 optimizer: OptimizerKind = .sgd, momentum: Double = 0.9, nesterov: Bool = false,
                 weightDecay: Double = 5e-4, seed: UInt64 = 0) {
         self.model = model
@@ -122,8 +124,8 @@ public struct TrainingOptions: Hashable, Sendable {
             if conv.isEmpty || conv.count > Self.maxConvBlocks {
                 return EngineOptionProblem(.conv, " must list 1 to \(Self.maxConvBlocks) convolution widths (got \(conv.count))")
             }
-            if let c = conv.first(where: { $0 < 1 || $0 > 4096 }) {
-                return EngineOptionProblem(.conv, " widths must be in 1...4096 (got \(c))")
+            if let c = conv.first(where: { $0 < 1 || $0 > TrainingOption.maxConvWidth }) {
+                return EngineOptionProblem(.conv, " widths must be in 1...\(TrainingOption.maxConvWidth) (got \(c))")
             }
         }
         if let h = hidden.first(where: { $0 < 1 || $0 > Self.maxLayerWidth }) {

@@ -12,11 +12,11 @@ extension ModelKind: ExpressibleByArgument {}
 
 /// Options shared by `train` and `bench`: the network.
 struct ModelArguments: ParsableArguments {
-    @Option(parsing: .unconditional, help: "The network: mlp or cnn.")
+    @Option(name: .customLong(TrainingOption.model.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.model.help))
     var model: ModelKind = .mlp
-    @Option(parsing: .unconditional, help: "CNN only: widths of the 3x3 conv + ReLU + 2x2 max-pool blocks, comma-separated (default 32,64).")
+    @Option(name: .customLong(TrainingOption.conv.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.conv.help))
     var conv: String?
-    @Option(parsing: .unconditional, help: "Hidden (fully connected) layer widths, comma-separated, or 'none' (or empty) for none (default 256,128 for mlp, 128 for cnn).")
+    @Option(name: .customLong(TrainingOption.hidden.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.hidden.help))
     var hidden: String?
 
     /// "32,64" → [32, 64]; `allowEmpty`: "" or "none" → [] ("none" is what a rerun command
@@ -40,14 +40,17 @@ struct ModelArguments: ParsableArguments {
 
     /// The model, its conv widths and hidden widths, with the model's defaults filled in.
     func checked() throws(OptionProblem) -> (ModelKind, [Int], [Int]) {
-        let hiddenSizes = try hidden.map { (h: String) throws(OptionProblem) in try Self.widths(h, option: "--hidden", allowEmpty: true) }
-            ?? (model == .cnn ? [128] : [256, 128])
+        var defaults = TrainingSettings()
+        defaults.training.model = model
+        TrainingOption.applyDependentDefaults(to: &defaults, given: [])
+        let hiddenSizes = try hidden.map { (h: String) throws(OptionProblem) in try Self.widths(h, option: TrainingOption.hidden.option, allowEmpty: true) }
+            ?? defaults.training.hidden
         switch model {
         case .mlp:
-            if conv != nil { throw OptionProblem(option: "--conv", message: "applies only to --model cnn") }
+            if conv != nil { throw OptionProblem(option: TrainingOption.conv.option, message: "applies only to --model cnn") }
             return (.mlp, TrainingOptions.defaultConv, hiddenSizes)
         case .cnn:
-            let widths = try conv.map { (c: String) throws(OptionProblem) in try Self.widths(c, option: "--conv", allowEmpty: false) }
+            let widths = try conv.map { (c: String) throws(OptionProblem) in try Self.widths(c, option: TrainingOption.conv.option, allowEmpty: false) }
                 ?? TrainingOptions.defaultConv
             return (.cnn, widths, hiddenSizes)
         }
@@ -56,18 +59,20 @@ struct ModelArguments: ParsableArguments {
 
 /// Options shared by `train` and `bench`: the data and the run.
 struct DataArguments: ParsableArguments {
-    @Option(parsing: .unconditional, help: "The data set: fashion-mnist, synthetic or cifar10 (needs --data-dir).")
+    @Option(name: .customLong(TrainingOption.dataset.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.dataset.help))
     var dataset: DatasetKind = .fashionMNIST
-    @Option(name: .customLong("data-dir"), parsing: .unconditional, help: "Folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist), or of CIFAR-10's data_batch_1..5.bin and test_batch.bin.")
+    @Option(name: .customLong(TrainingOption.dataDir.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.dataDir.help))
     var dataDir: String?
-    @Option(name: .customLong("train-size"), parsing: .unconditional, help: "Training images: the first N of the training file (default 50000; cifar10: 50000 - --val-size).")
+    @Option(name: .customLong(TrainingOption.trainSize.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.trainSize.help))
     var trainSize: Int?
-    @Option(name: .customLong("val-size"), parsing: .unconditional, help: "Validation images: the last N of the training file.")
-    var valSize: Int = 10000
+    @Option(name: .customLong(TrainingOption.valSize.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.valSize.help))
+    var valSize: Int = DataOptions().valSize
 
     var options: DataOptions {
-        DataOptions(dataset: dataset, dataDir: dataDir, trainSize: trainSize ?? (dataset == .cifar10 ? max(1, dataset.trainFileCount - valSize) : 50000),
-                    valSize: valSize)
+        var s = TrainingSettings(data: DataOptions(dataset: dataset, dataDir: dataDir, valSize: valSize))
+        if let trainSize { s.data.trainSize = trainSize }
+        TrainingOption.applyDependentDefaults(to: &s, given: trainSize == nil ? [] : [.trainSize])
+        return s.data
     }
 
     /// The data options, validated.
@@ -95,21 +100,21 @@ struct Train: ParsableCommand {
     // `.unconditional` on every option with a value, so that a negative number reaches the
     // range check and its one-line error instead of being read as an unknown option.
     @OptionGroup var model: ModelArguments
-    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Mini-batch size.")
-    var batchSize: Int = 128
-    @Option(parsing: .unconditional, help: "Epochs.")
-    var epochs: Int = 10
-    @Option(parsing: .unconditional, help: "The optimizer: sgd or adam.")
-    var optimizer: OptimizerKind = .sgd
-    @Option(parsing: .unconditional, help: "SGD momentum.")
-    var momentum: Double = 0.9
-    @Flag(help: "Nesterov momentum.")
+    @Option(name: .customLong(TrainingOption.batchSize.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.batchSize.help))
+    var batchSize: Int = TrainingOptions().batchSize
+    @Option(name: .customLong(TrainingOption.epochs.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.epochs.help))
+    var epochs: Int = TrainingOptions().epochs
+    @Option(name: .customLong(TrainingOption.optimizer.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.optimizer.help))
+    var optimizer: OptimizerKind = TrainingOptions().optimizer
+    @Option(name: .customLong(TrainingOption.momentum.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.momentum.help))
+    var momentum: Double = TrainingOptions().momentum
+    @Flag(name: .customLong(TrainingOption.nesterov.longName), help: ArgumentHelp(TrainingOption.nesterov.help))
     var nesterov = false
-    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.")
-    var weightDecay: Double = 5e-4
+    @Option(name: .customLong(TrainingOption.weightDecay.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.weightDecay.help))
+    var weightDecay: Double = TrainingOptions().weightDecay
     @Option(parsing: .unconditional, help: "Seed of the initialisation and shuffles.")
     var seed: String = "0"
-    @Option(parsing: .unconditional, help: "OpenBLAS threads.")
+    @Option(name: .customLong(TrainingOption.threads.longName), parsing: .unconditional, help: ArgumentHelp(TrainingOption.threads.help))
     var threads: Int = 1
 
     /// Every option, validated: the schedule, the run and the data.
@@ -124,8 +129,8 @@ struct Train: ParsableCommand {
                                       weightDecay: weightDecay, seed: seedValue)
         if let problem = options.firstInvalid() { throw OptionProblem(problem) }
         let config = try scheduleOptions.config(epochs: epochs)
-        if threads < 1 || threads > 256 {
-            throw OptionProblem(option: "--threads", message: "must be an integer in 1...256 (got \(threads))")
+        if threads < 1 || threads > TrainingOption.maxThreads {
+            throw OptionProblem(option: TrainingOption.threads.option, message: "must be an integer in 1...\(TrainingOption.maxThreads) (got \(threads))")
         }
         return (config, options, try data.checked())
     }
