@@ -246,7 +246,7 @@ final class CommandsTests: XCTestCase {
         let here = try store.claim(owner: "hostA:11:1", isAbandoned: { _ in false })!
         let there = try store.claim(owner: "hostB:22:2", isAbandoned: { _ in false })!
         let dead = try store.claim(owner: "hostA:33:3", isAbandoned: { _ in false })!
-        let text = SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160,
+        let text = try SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160,
                                             isAbandoned: { $0 == "hostA:33:3" }, localHost: "hostA")
         let lines = text.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.filter { $0.contains("running in live processes") }, ["  running in live processes: \(here.id) (hostA:11:1)"], text)
@@ -264,7 +264,7 @@ final class CommandsTests: XCTestCase {
         let a = try store.claim(owner: "o", isAbandoned: { _ in false })!
         try store.finish(trial: a.id, owner: "o", TrialFinish(status: .failed, seconds: 2, error: "oops"))
         _ = try store.claim(owner: "o", isAbandoned: { _ in false })!
-        let text = SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160, isAbandoned: { _ in false })
+        let text = try SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160, isAbandoned: { _ in false })
         XCTAssertTrue(text.contains("pending 8, running 1, done 0, diverged 0, failed 1, interrupted 0"), text)
         XCTAssertTrue(text.contains("elapsed 1:00"), text)
         XCTAssertTrue(text.contains("still to run: 9 trials"), text)

@@ -144,14 +144,14 @@ final class ScaleTests: XCTestCase {
         let s = try space(Self.randomJSON)
         let store = MemoryTrialStore()
         let info = try store.create(SweepInfo(name: "r", spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 100))
-        let empty = SweepCommands.statusText(space: s, info: info, trials: [], path: "db", now: 200, isAbandoned: { _ in false })
+        let empty = try SweepCommands.statusText(space: s, info: info, trials: [], path: "db", now: 200, isAbandoned: { _ in false })
         XCTAssertTrue(empty.contains("= 301 trials (0 stored so far)"), empty)
         XCTAssertTrue(empty.contains("not stored yet 301"), empty)
         XCTAssertTrue(empty.contains("still to run: 301 trials"), empty)
         XCTAssertFalse(empty.contains("nothing left"), empty)
 
         try store.addTrials(s.trialSpecs(0..<40))
-        let partial = SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 200, isAbandoned: { _ in false })
+        let partial = try SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 200, isAbandoned: { _ in false })
         XCTAssertTrue(partial.contains("pending 40, running 0"), partial)
         XCTAssertTrue(partial.contains("still to run: 301 trials"), partial)
 
@@ -163,7 +163,7 @@ final class ScaleTests: XCTestCase {
         let records = try store.trials()
         XCTAssertEqual(records.count, 301)
         XCTAssertTrue(records.allSatisfy { $0.status == .done })
-        let done = SweepCommands.statusText(space: s, info: info, trials: records, path: "db", now: 200, isAbandoned: { _ in false })
+        let done = try SweepCommands.statusText(space: s, info: info, trials: records, path: "db", now: 200, isAbandoned: { _ in false })
         XCTAssertTrue(done.contains("nothing left to run"), done)
     }
 

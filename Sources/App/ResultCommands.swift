@@ -1,0 +1,60 @@
+import Foundation
+import Sweep
+
+extension SweepCommands {
+    // MARK: results
+
+    /// `sgdr-search leaderboard DB [--csv FILE] [--top N]` (`top` 0: the header alone).
+    public static func leaderboard(db: String, csv: String?, top: Int?, openStore: StoreOpener, console: Console) -> Int32 {
+        report(console) {
+            if let csv, csv != "-" { try checkOutput(csv, option: "--csv", database: db) }
+            let (store, info, space) = try openExisting(db, openStore)
+            defer { try? store.close() }
+            if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            let rows = try top.map { try space.ranking.ranked(store, top: $0).top }
+                ?? space.leaderboard(try store.trials(withEpochs: false))
+            guard let csv else {
+                try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                return 0
+            }
+            let text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
+            if csv == "-" {
+                try console.data(text)
+            } else {
+                try writeOutput(text, to: csv, option: "--csv", database: db)
+            }
+            return 0
+        }
+    }
+
+    /// `sgdr-search best DB [--json]`.
+    public static func best(db: String, json: Bool, openStore: StoreOpener, console: Console) -> Int32 {
+        report(console) {
+            let (store, info, space) = try openExisting(db, openStore)
+            defer { try? store.close() }
+            if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            let ranked = try space.ranking.ranked(store, top: 0)
+            let summary = BestSummary(rows: ranked.best, space: space)
+            guard summary.best != nil else {
+                throw SweepError("\(db): no SGDR configuration has finished yet (\(ranked.done) of \(ranked.trials) trials done); "
+                                 + "run or resume the sweep: sgdr-search resume \(db)")
+            }
+            if json { try console.data(summary.json()) } else { try console.out(summary.text()) }
+            return 0
+        }
+    }
+
+    /// `sgdr-search status DB`.
+    public static func status(db: String, openStore: StoreOpener, console: Console,
+                              isAbandoned: (String) -> Bool = Owner.isAbandoned) -> Int32 {
+        report(console) {
+            let (store, info, space) = try openExisting(db, openStore)
+            defer { try? store.close() }
+            if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
+            let now = Date().timeIntervalSince1970
+            try console.out(try statusText(space: space, info: info, input: space.ranking.statusInput(store), path: db,
+                                           now: now, isAbandoned: isAbandoned))
+            return 0
+        }
+    }
+}
