@@ -53,10 +53,12 @@ let package = Package(
         // The one place where the sweep meets the engine: `EngineExecutor` (worker sessions, the
         // trajectory cache) and the memory check of a sweep on the engine.
         .target(name: "EngineAdapter", dependencies: ["Sweep", "Engine", "TrainingTypes", "Schedules"]),
+        // The SQL that both stores spell alike (statuses as literals).
+        .target(name: "StoreSQL", dependencies: ["Sweep"]),
         // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).
-        .target(name: "SQLiteStore", dependencies: ["Sweep", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SQLiteStore", dependencies: ["Sweep", "StoreSQL", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         // The PostgreSQL implementation of TrialStore (libpq, called from PostgresClient.swift only).
-        .target(name: "PostgresStore", dependencies: ["Sweep", "TrainingTypes", "CLibPQ"]),
+        .target(name: "PostgresStore", dependencies: ["Sweep", "StoreSQL", "TrainingTypes", "CLibPQ"]),
         // The application layer: one function per command, progress, signals, exit codes, file
         // output and the text/JSON/CSV formatting of results.
         .target(name: "App", dependencies: ["Sweep", "EngineAdapter", "Engine", "TrainingTypes", "Schedules", "Report"]),

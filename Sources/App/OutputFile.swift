@@ -54,15 +54,22 @@ public enum OutputFile {
     static func resolvingLinks(_ path: String) -> String {
         var current = path
         for _ in 0..<40 {
-            var st = stat()
-            guard lstat(current, &st) == 0, st.st_mode & typeMask == symlink else { return current }
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlink(current, &buffer, buffer.count - 1)
-            guard n > 0 else { return current }
-            let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            current = target.hasPrefix("/") ? target : folder(of: current) + "/" + target
+            guard let next = linkTarget(current) else { return current }
+            current = next
         }
         return current
+    }
+
+    /// The path a symlink points to (relative targets made relative to the link's folder), or
+    /// nil when `path` is not a readable symlink.
+    static func linkTarget(_ path: String) -> String? {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & typeMask == symlink else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return target.hasPrefix("/") ? target : folder(of: path) + "/" + target
     }
 
     /// The descriptor a path names by convention, as gawk reads them: `/dev/stdout` (1),
@@ -78,13 +85,8 @@ public enum OutputFile {
             for prefix in ["/dev/fd/", "/proc/self/fd/"] where current.hasPrefix(prefix) {
                 if let n = Int32(current.dropFirst(prefix.count)), n >= 0 { return n }
             }
-            var st = stat()
-            guard lstat(current, &st) == 0, st.st_mode & typeMask == symlink else { return nil }
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlink(current, &buffer, buffer.count - 1)
-            guard n > 0 else { return nil }
-            let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            current = target.hasPrefix("/") ? target : folder(of: current) + "/" + target
+            guard let next = linkTarget(current) else { return nil }
+            current = next
         }
         return nil
     }

@@ -66,7 +66,7 @@ func monotonicSeconds() -> Double {
 /// Rows per forward pass when evaluating.
 let evaluationBatch = 1000
 
-/// Trains an MLP on `data` and answers its metrics.
+/// Trains the network `options` describe (MLP or CNN) on `data` and answers its metrics.
 ///
 /// - `learningRate(epoch)` is asked once at the start of each epoch (1-based).
 /// - `onEpoch` gets each epoch's metrics after its validation; `.stop` ends the run.

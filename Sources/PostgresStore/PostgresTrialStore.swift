@@ -1,5 +1,6 @@
 import Foundation
 import Schedules
+import StoreSQL
 import Sweep
 import TrainingTypes
 

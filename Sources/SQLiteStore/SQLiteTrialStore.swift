@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 import GRDB
-import GRDBSQLite
 import Schedules
+import StoreSQL
 import Sweep
 import TrainingTypes
 
@@ -510,25 +510,17 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
             if let n = try Int.fetchOne(db, sql: "SELECT count(*) FROM trials") { out.reserveCapacity(n) }
             let statement = try db.makeStatement(
                 sql: "SELECT number, status, \(column), seconds, finished_at, attempts FROM trials")
-            let s = statement.sqliteStatement
-            defer { sqlite3_reset(s) }
-            func real(_ i: Int32) -> Double? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : sqlite3_column_double(s, i) }
+            let rows = RawRows(statement, in: db)
+            defer { rows.reset() }
             var sorted = true
-            while true {
-                let rc = sqlite3_step(s)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc),
-                                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
-                let number = Int(sqlite3_column_int64(s, 0))
-                guard let text = sqlite3_column_text(s, 1),
-                      let status = TrialStatus(rawValue: String(cString: text)) else {
+            while try rows.next() {
+                let number = rows.int(0)
+                guard let status = rows.text(1).flatMap(TrialStatus.init(rawValue:)) else {
                     throw SQLiteStoreError.database(path: path, message: "trial number \(number) has an unknown status")
                 }
                 if let last = out.last, last.number > number { sorted = false }
-                out.append(TrialBrief(number: number, status: status, score: status.isFinished ? real(2) : nil,
-                                      seconds: real(3), finishedAt: real(4), claimed: sqlite3_column_int64(s, 5) > 0))
+                out.append(TrialBrief(number: number, status: status, score: status.isFinished ? rows.real(2) : nil,
+                                      seconds: rows.real(3), finishedAt: rows.real(4), claimed: rows.int(5) > 0))
             }
             if !sorted { out.sort { $0.number < $1.number } }
             return out

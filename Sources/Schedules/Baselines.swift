@@ -98,7 +98,7 @@ public struct PlateauSettings: Hashable, Sendable {
     }
 }
 
-/// Keras's `ReduceLROnPlateau` watching val_acc, exactly as SGDR-SPEC.md's "plateau" baseline:
+/// Keras's `ReduceLROnPlateau` watching val_acc, exactly as docs/SCHEDULE.md's "plateau" baseline:
 /// the rate starts at `lr_max`; at the end of each epoch, `a > best + min_delta` is an
 /// improvement (`best = a`, `wait = 0`); otherwise `wait += 1`, and once `wait >= patience`
 /// while the rate is above `lr_min`, the rate becomes `max(rate * factor, lr_min)` from the next

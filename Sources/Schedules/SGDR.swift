@@ -75,7 +75,7 @@ public struct ParameterProblem: Error, Hashable, Sendable {
 
 }
 
-/// SGDR with trigger and peak compression, exactly as SGDR-SPEC.md's state machine.
+/// SGDR with trigger and peak compression, exactly as docs/SCHEDULE.md's state machine.
 public struct SGDRSchedule: LearningRateSchedule {
     public let parameters: SGDRParameters
     /// The last epoch started (0 before the first `beginEpoch()`).
@@ -128,7 +128,7 @@ public struct SGDRSchedule: LearningRateSchedule {
         return lr
     }
 
-    /// SGDR-SPEC.md's end-of-epoch step: the trigger rule, then the improvement rule, in the
+    /// docs/SCHEDULE.md's end-of-epoch step: the trigger rule, then the improvement rule, in the
     /// same step (as the seed's `on_epoch_end`). The epoch that fires the trigger is therefore
     /// also the schedule's first improvement: `best` becomes its accuracy and `nextPeak` stays
     /// `lr_max` (it ran at `lr_max`).

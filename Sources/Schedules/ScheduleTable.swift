@@ -37,7 +37,7 @@ public func improvingValAcc(epoch: Int, epochs: Int) -> Double {
 /// With `valAccs`, `valAccs[e - 1]` is fed at the end of epoch `e` (it needs at least
 /// `config.epochs` values; extra ones are ignored). Without it, SGDR's trigger counts as reached
 /// before epoch 1 (`trigger_val_acc` is ignored) and every epoch improves on the last
-/// (`improvingValAcc`): SGDR-SPEC.md's "val_acc improving every epoch" picture.
+/// (`improvingValAcc`): docs/SCHEDULE.md's "val_acc improving every epoch" picture.
 public func scheduleTable(config: ScheduleConfig, valAccs: [Double]? = nil) -> [ScheduleRow] {
     let epochs = config.epochs
     guard epochs >= 1 else { return [] }

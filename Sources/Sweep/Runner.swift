@@ -278,18 +278,12 @@ public final class SweepRunner: @unchecked Sendable {
     /// themselves (or `isAbandoned` does once they die).
     private func waitForOtherHosts() throws -> Bool {
         guard let lease = settings.lease else { return false }
-        let here = Self.host(of: owner)
-        let elsewhere = try store.runningOwners().contains { Self.host(of: $0) != here }
+        let here = Owner.host(of: owner) ?? owner
+        let elsewhere = try store.runningOwners().contains { (Owner.host(of: $0) ?? $0) != here }
         guard elsewhere else { return false }
         let end = Date().addingTimeInterval(min(lease / 4, 2))
         while Date() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
         return !cancellation.isCancelled
-    }
-
-    /// The host part of an owner string `host:pid:start`.
-    static func host(of owner: String) -> String {
-        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count >= 3 ? parts.dropLast(2).joined(separator: ":") : owner
     }
 
     private func loseLease(_ id: String) { _ = lock.withLock { lost.insert(id) } }

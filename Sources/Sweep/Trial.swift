@@ -7,14 +7,6 @@ public enum TrialStatus: String, Codable, Sendable, CaseIterable {
     case pending, running, done, diverged, failed, interrupted
 
     public var isFinished: Bool { self == .done || self == .diverged || self == .failed }
-
-    /// The status as an SQL string literal, `'running'`: the stores write statuses only from here.
-    public var sql: String { "'\(rawValue)'" }
-
-    /// `('pending', 'running', ...)`: every status, for a CHECK constraint or an `IN`.
-    public static func sqlList(_ statuses: [TrialStatus] = allCases) -> String {
-        "(" + statuses.map(\.sql).joined(separator: ", ") + ")"
-    }
 }
 
 /// What one trial runs: a schedule, a repeat index and the training seed that follows from them.
@@ -210,10 +202,10 @@ public struct SweepInfo: Hashable, Sendable {
 /// The schedule semantics a sweep was made with. Results made under other rules cannot be
 /// reproduced by this build, so such a sweep is read but never resumed or grown.
 public enum ScheduleRules: Int, Hashable, Sendable, CaseIterable {
-    /// Before SGDR-SPEC.md fixed the order of the end-of-epoch rules: the epoch that fired the
+    /// Before docs/SCHEDULE.md fixed the order of the end-of-epoch rules: the epoch that fired the
     /// trigger did not count as an improvement (databases of schema version 1).
     case triggerEpochNotAnImprovement = 1
-    /// SGDR-SPEC.md: the epoch that fires the trigger is also the schedule's first improvement.
+    /// docs/SCHEDULE.md: the epoch that fires the trigger is also the schedule's first improvement.
     case triggerEpochImproves = 2
 
     public static let current = ScheduleRules.triggerEpochImproves

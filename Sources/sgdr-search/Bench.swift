@@ -39,7 +39,7 @@ struct Bench: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let code = RunCommands.bench(options: options, data: dataOptions, threadCounts: counts, repeats: repeats,
+        let code = StandaloneCommands.bench(options: options, data: dataOptions, threadCounts: counts, repeats: repeats,
                                      console: .standard)
         if code != 0 { throw ExitCode(code) }
     }

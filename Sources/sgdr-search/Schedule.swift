@@ -48,7 +48,7 @@ struct Schedule: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let code = RunCommands.schedule(config, valAccs: valAccs, svg: svg, console: .standard)
+        let code = StandaloneCommands.schedule(config, valAccs: valAccs, svg: svg, console: .standard)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -18,19 +18,13 @@ struct OptionProblem: Error, CustomStringConvertible {
     /// `--t0 must be an integer >= 1 (got 0)` from Schedules' `ParameterProblem`.
     init(_ problem: ParameterProblem) {
         option = optionName(problem.parameter)
-        message = "must be \(ScheduleOptions.cliSpelling(problem.allowed)) (got \(formatValue(problem.value)))"
+        message = "must be \(ScheduleOptions.cliSpelling(problem.allowed)) (got \(fmt(problem.value)))"
     }
 
     init(option: String, message: String) {
         self.option = option
         self.message = message
     }
-}
-
-/// `3` rather than `3.0` for whole numbers; otherwise Swift's shortest round-trip form.
-func formatValue(_ value: Double) -> String {
-    if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
-    return "\(value)"
 }
 
 /// Prints `Error: <problem>` as one line on stderr and returns the exit code to throw
@@ -126,7 +120,7 @@ struct ScheduleOptions: ParsableArguments {
         }
         let milestones = try Self.parseMilestones(stepMilestones)
         guard stepFactor.isFinite, stepFactor > 0 else {
-            throw OptionProblem(option: "--step-factor", message: "must be a finite number > 0 (got \(formatValue(stepFactor)))")
+            throw OptionProblem(option: "--step-factor", message: "must be a finite number > 0 (got \(fmt(stepFactor)))")
         }
         let plateau = PlateauSettings(factor: plateauFactor, patience: plateauPatience, minDelta: plateauMinDelta)
         if let problem = plateau.firstInvalid() { throw OptionProblem(problem) }

@@ -142,7 +142,7 @@ struct Train: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let code = RunCommands.train(config, options: options, data: dataOptions, threads: threads, console: .standard)
+        let code = StandaloneCommands.train(config, options: options, data: dataOptions, threads: threads, console: .standard)
         if code != 0 { throw ExitCode(code) }
     }
 }

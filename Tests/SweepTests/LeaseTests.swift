@@ -82,8 +82,8 @@ final class LeaseTests: XCTestCase {
     }
 
     func testOwnerHostPart() {
-        XCTAssertEqual(SweepRunner.host(of: "node-7:123:456"), "node-7")
-        XCTAssertEqual(SweepRunner.host(of: "fe80::1:123:456"), "fe80::1")
+        XCTAssertEqual(Owner.host(of: "node-7:123:456"), "node-7")
+        XCTAssertEqual(Owner.host(of: "fe80::1:123:456"), "fe80::1")
         XCTAssertEqual(Owner.current(host: "h1").split(separator: ":").first, "h1")
         XCTAssertFalse(Owner.isAbandoned("h1:\(getpid()):0", host: "h2"), "another host's owner is never abandoned")
         XCTAssertTrue(Owner.isAbandoned("h1:\(Int32.max - 1):0", host: "h1"), "a pid that does not exist on this host")

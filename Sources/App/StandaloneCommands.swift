@@ -18,7 +18,7 @@ public func optionName(_ field: TrainingOption) -> String { field.option }
 /// Their options arrive validated; each returns the process's exit status (0; 1 for a runtime
 /// failure such as missing data, too little memory or a diverged run; 141 or 1 after a failed
 /// write, as `Console.exitStatus(after:)` says).
-public enum RunCommands {
+public enum StandaloneCommands {
     /// `sgdr-search schedule`: the rate of each epoch as CSV on stdout (with `valAccs`, driven by
     /// them), and with `svg` the chart as a standalone SVG file.
     public static func schedule(_ config: ScheduleConfig, valAccs: [Double]?, svg: String?, console: Console) -> Int32 {

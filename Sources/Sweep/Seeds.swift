@@ -1,0 +1,24 @@
+import TrainingTypes
+
+/// Derived seeds. Each use has its own domain constant so that, e.g., configuration 3's sampler
+/// and repeat 3's training seed are unrelated.
+public enum Seeds {
+    static let trainingDomain: UInt64 = 0x7261_696E_696E_6721  // "training!"
+    static let samplerDomain: UInt64 = 0x7361_6D70_6C65_7221   // "sampler!"
+
+    /// The training seed of repeat `repeatIndex`: a function of the sweep seed and the repeat index
+    /// only (common random numbers across configurations).
+    public static func training(sweepSeed: UInt64, repeatIndex: Int) -> UInt64 {
+        mix(sweepSeed ^ trainingDomain, UInt64(repeatIndex))
+    }
+
+    /// The seed of random search's configuration `index`.
+    public static func configuration(sweepSeed: UInt64, index: Int) -> UInt64 {
+        mix(sweepSeed ^ samplerDomain, UInt64(index))
+    }
+
+    /// Mixes two 64-bit values into one; not symmetric.
+    public static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        splitMix64(splitMix64(a) ^ (b &* 0xD1B5_4A32_D192_ED03))
+    }
+}
