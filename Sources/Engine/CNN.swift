@@ -34,13 +34,12 @@ final class CNN: Model {
     let argmax: [UnsafeMutablePointer<Int32>]
     /// The last block's output as `batch x features`.
     let flat: UnsafeMutablePointer<Float>
-    /// Widths of the linear part (features, hidden…, classes), their weight and bias offsets and
-    /// outputs (after ReLU for hidden layers; logits, then probabilities and their gradient).
-    let linearSizes: [Int]
-    let linearWeightOffsets: [Int], linearBiasOffsets: [Int]
-    let linearOut: [UnsafeMutablePointer<Float>]
-    /// Gradient scratch: two for the linear part, one for convolution outputs, one for pooled outputs.
-    let scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>
+    /// The linear part (features, hidden…, classes), after the convolutions' parameters.
+    let dense: DenseStack
+    /// The linear layers' outputs (after ReLU for hidden layers; logits, then probabilities and
+    /// their gradient).
+    var linearOut: [UnsafeMutablePointer<Float>] { dense.outputs }
+    /// Gradient scratch: one for convolution outputs, one for pooled outputs.
     let dConv: UnsafeMutablePointer<Float>, dPooled: UnsafeMutablePointer<Float>
     /// A second pooled-gradient buffer when a Winograd block follows another block: its fused
     /// backward reads one while writing the previous block's gradient into the other.
@@ -61,21 +60,15 @@ final class CNN: Model {
         }
         convShapes = spec.convShapes(batch: maxBatch)
         let useWinograd = convShapes.map { allowWinograd && Winograd.applies(to: $0) }
-        linearSizes = spec.linearSizes
         var total = 0
         var cw: [Int] = []
         for s in convShapes {
             cw.append(total)
             total += s.weightCount + s.outChannels
         }
-        var lw: [Int] = [], lb: [Int] = []
-        for l in 0..<(linearSizes.count - 1) {
-            lw.append(total); total += linearSizes[l] * linearSizes[l + 1]
-            lb.append(total); total += linearSizes[l + 1]
-        }
         convWeightOffsets = cw
-        linearWeightOffsets = lw
-        linearBiasOffsets = lb
+        dense = DenseStack(sizes: spec.linearSizes, offset: total, maxBatch: maxBatch)
+        total = dense.end
         parameterCount = total
         params = buffer(total)
         grads = buffer(total)
@@ -100,10 +93,6 @@ final class CNN: Model {
         }
         convOut = co; cols = cl; pooled = po; argmax = am; winograd = wg
         flat = buffer(maxBatch * spec.featureCount)
-        linearOut = linearSizes.dropFirst().map { buffer(maxBatch * $0) }
-        let widest = linearSizes.max() ?? 1
-        scratchA = buffer(maxBatch * widest)
-        scratchB = buffer(maxBatch * widest)
         dConv = buffer(max(widestConv, spec.channels == 1 ? 0 : maxBatch * spec.pixels))
         dPooled = buffer(widestPool)
         dPooledOther = useWinograd.dropFirst().contains(true) ? buffer(widestPool) : nil
@@ -119,8 +108,8 @@ final class CNN: Model {
         for a in argmax { a.deallocate() }
         for b in winograd { b?.deallocate() }
         flat.deallocate()
-        for p in linearOut { p.deallocate() }
-        scratchA.deallocate(); scratchB.deallocate(); dConv.deallocate(); dPooled.deallocate()
+        dense.deallocate()
+        dConv.deallocate(); dPooled.deallocate()
     }
 
     /// PyTorch's defaults for `nn.Conv2d` and `nn.Linear` (Kaiming-uniform, a = √5): weights
@@ -134,9 +123,7 @@ final class CNN: Model {
         for (l, s) in convShapes.enumerated() {
             fill(convWeightOffsets[l], s.weightCount + s.outChannels, fanIn: s.patch)
         }
-        for l in 0..<(linearSizes.count - 1) {
-            fill(linearWeightOffsets[l], (linearSizes[l] + 1) * linearSizes[l + 1], fanIn: linearSizes[l])
-        }
+        dense.initialize(params, rng: &rng)
     }
 
     func loadBatch(images: UnsafePointer<UInt8>, labels source: UnsafePointer<UInt8>,
@@ -191,16 +178,7 @@ final class CNN: Model {
                 (flat + b * features + c * plane).update(from: x + (c * batch + b) * plane, count: plane)
             }
         }
-        var a = UnsafePointer(flat)
-        let layers = linearSizes.count - 1
-        for l in 0..<layers {
-            let y = linearOut[l]
-            Linear.forward(y: y, x: a, w: params + linearWeightOffsets[l], b: params + linearBiasOffsets[l],
-                           batch: batch, inputs: linearSizes[l], outputs: linearSizes[l + 1])
-            if l < layers - 1 { ReLU.forward(y, count: batch * linearSizes[l + 1]) }
-            a = UnsafePointer(y)
-        }
-        return linearOut[layers - 1]
+        return dense.forward(x: flat, params: params, batch: batch)
     }
 
     /// Backward pass from the logits' gradient (in the last linear output buffer), as
@@ -212,22 +190,9 @@ final class CNN: Model {
         func target(_ offset: Int) -> (UnsafeMutablePointer<Float>, Float) {
             optimizer?.gradientTarget(grads: grads, offset: offset) ?? (grads + offset, 0)
         }
-        let layers = linearSizes.count - 1
-        var dy = linearOut[layers - 1]
-        var useA = true
-        for l in stride(from: layers - 1, through: 0, by: -1) {
-            let x = l == 0 ? UnsafePointer(flat) : UnsafePointer(linearOut[l - 1])
-            let dx = useA ? scratchA : scratchB
-            let (dw, beta) = target(linearWeightOffsets[l])
-            let db = dw + (linearBiasOffsets[l] - linearWeightOffsets[l])
-            Linear.backward(dx: dx, dw: dw, db: db, dy: dy, x: x, w: params + linearWeightOffsets[l],
-                            batch: batch, inputs: linearSizes[l], outputs: linearSizes[l + 1], beta: beta)
-            optimizer?.update(params: params, grads: grads, offset: linearWeightOffsets[l],
-                              count: (linearSizes[l] + 1) * linearSizes[l + 1], lr: lr, gradientInMomentum: inMomentum)
-            if l > 0 { ReLU.backward(dx, y: linearOut[l - 1], count: batch * linearSizes[l]) }
-            dy = dx
-            useA.toggle()
-        }
+        // The linear part's input gradient is always asked for: the convolutions need it.
+        guard let dy = dense.backward(x: flat, params: params, grads: grads, batch: batch, optimizer: optimizer,
+                                      lr: lr, inputGradient: true) else { return }
         // dy: batch x features → channels x batch x plane.
         let blocks = convShapes.count
         let channels = convShapes[blocks - 1].outChannels, plane = spec.featureSide * spec.featureSide
@@ -273,14 +238,6 @@ final class CNN: Model {
             Conv2D.gemmsOnly(y: convOut[l]!, col: cols[l]!, dw: dw, w: params + convWeightOffsets[l],
                              shape: shape(l, batch: batch), inputGradient: l > 0, beta: beta)
         }
-        var useA = true
-        for l in 0..<(linearSizes.count - 1) {
-            let x = l == 0 ? UnsafePointer(flat) : UnsafePointer(linearOut[l - 1])
-            let (dw, beta) = optimizer.gradientTarget(grads: grads, offset: linearWeightOffsets[l])
-            Linear.gemmsOnly(y: linearOut[l], dx: useA ? scratchA : scratchB, dw: dw, x: x,
-                             w: params + linearWeightOffsets[l], batch: batch,
-                             inputs: linearSizes[l], outputs: linearSizes[l + 1], beta: beta)
-            useA.toggle()
-        }
+        dense.gemmsOnly(x: flat, params: params, grads: grads, batch: batch, optimizer: optimizer, inputGradient: true)
     }
 }
