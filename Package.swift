@@ -72,7 +72,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Test support: an independent transcription of SGDR-SPEC.md's state machine.
+        // Test support: docs/SCHEDULE.md's rules computed for a whole run (not a state machine).
         .target(name: "SpecReference", path: "Tests/SpecReference"),
         // Test support: a private PostgreSQL server (initdb + pg_ctl in a temporary folder).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),

@@ -3,16 +3,24 @@ import Schedules
 import SpecReference
 import XCTest
 
-/// Runs `SGDRSchedule` over `valAccs`, recording what each epoch looked like from outside.
-private func runSGDR(_ p: SpecCase, _ valAccs: [Double]) -> [(lr: Double, tCur: Int, tI: Int, triggered: Bool, peak: Double)] {
+/// What one epoch of `SGDRSchedule` looked like from outside: its rate and position, and `best` and
+/// `nextPeak` after its end.
+struct Observed {
+    var lr: Double, tCur: Int, tI: Int, triggered: Bool, peak: Double, best: Double, nextPeak: Double
+}
+
+/// Runs `SGDRSchedule` over `valAccs`, recording each epoch.
+func runSGDR(_ p: SpecCase, _ valAccs: [Double]) -> [Observed] {
     var schedule = SGDRSchedule(SGDRParameters(lrMax: p.lrMax, lrMin: p.lrMin, t0: p.t0, tmult: p.tmult,
                                                lrMaxCompression: p.c, triggerValAcc: p.trigger))
-    var out: [(lr: Double, tCur: Int, tI: Int, triggered: Bool, peak: Double)] = []
+    var out: [Observed] = []
     for a in valAccs.prefix(p.epochs) {
         let triggered = schedule.triggered
         let lr = schedule.beginEpoch()
-        out.append((lr, schedule.tCur, schedule.tI, triggered, schedule.peak))
+        let (tCur, tI, peak) = (schedule.tCur, schedule.tI, schedule.peak)
         schedule.endEpoch(valAcc: a)
+        out.append(Observed(lr: lr, tCur: tCur, tI: tI, triggered: triggered, peak: peak, best: schedule.best,
+                            nextPeak: schedule.nextPeak))
     }
     return out
 }
@@ -20,8 +28,9 @@ private func runSGDR(_ p: SpecCase, _ valAccs: [Double]) -> [(lr: Double, tCur: 
 final class SGDRPropertyTests: XCTestCase {
     static let cases = 500
 
-    /// The core check: the state machine matches the independent transcription of the spec,
-    /// to 1e-9 relative, on random parameters and random validation accuracies.
+    /// The core check: the state machine matches the spec's whole-run form (`specReference`, which
+    /// is not a state machine), to 1e-9 relative, on random parameters and random validation
+    /// accuracies: rates, positions, peaks, and `best` and `nextPeak` after every epoch.
     func testMatchesSpecReferenceOnRandomCases() {
         var rng = SplitMix64(seed: 0x5EED_0001)
         for _ in 0..<Self.cases {
@@ -32,7 +41,8 @@ final class SGDRPropertyTests: XCTestCase {
             XCTAssertEqual(got.count, want.count)
             for (e, (g, w)) in zip(got, want).enumerated() {
                 guard g.tCur == w.tCur, g.tI == w.tI, g.triggered == w.triggered,
-                      close(g.lr, w.lr, rel: 1e-9), close(g.peak, w.peak, rel: 1e-9) else {
+                      close(g.lr, w.lr, rel: 1e-9), close(g.peak, w.peak, rel: 1e-9), g.best == w.best,
+                      close(g.nextPeak, w.nextPeak, rel: 1e-9) else {
                     XCTFail("\(p) epoch \(e + 1): got \(g), want \(w)")
                     break
                 }

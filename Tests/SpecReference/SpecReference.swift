@@ -1,7 +1,9 @@
 import Foundation
 
-// An independent, straightforward transcription of docs/SCHEDULE.md (SGDR-SPEC.md) state machine, written
-// without calling the code under test, plus a seeded random generator for property tests.
+// The tests' schedule oracle: docs/SCHEDULE.md's rules computed for a whole run at once (trigger
+// epoch, cycle layout, record highs, peaks cycle by cycle), a different form from the state
+// machine in Sources/Schedules/SGDR.swift, written without calling it; plus a seeded random
+// generator for property tests.
 // Shared by SchedulesTests and CLITests (a test-support target; nothing ships it).
 
 /// SplitMix64: small, seeded, reproducible.
@@ -17,35 +19,45 @@ public struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-/// One parameter set. `tmult` is `tmultPercent / 100`, so the spec's `floor(tmult * T_i)` can be
-/// computed exactly in integers (`tmultPercent * T_i / 100`), free of binary rounding.
+/// One parameter set. `tmult` is the exact fraction `tmultNumerator / tmultDenominator` (1.5 is
+/// 150/100, 2.9999999 is 29999999/10000000), so the spec's `floor(tmult * T_i)` is computed in
+/// integers, free of binary rounding; only the spec's 1e-9 slack is a floating-point comparison.
 public struct SpecCase: CustomStringConvertible, Sendable {
     public var lrMax: Double
     public var lrMin: Double
     public var t0: Int
-    public var tmultPercent: Int
+    public var tmultNumerator: Int
+    public var tmultDenominator: Int
     public var c: Double
     public var trigger: Double
     public var epochs: Int
 
-    public init(lrMax: Double, lrMin: Double, t0: Int, tmultPercent: Int, c: Double, trigger: Double, epochs: Int) {
+    public init(lrMax: Double, lrMin: Double, t0: Int, tmultNumerator: Int, tmultDenominator: Int, c: Double,
+                trigger: Double, epochs: Int) {
         self.lrMax = lrMax
         self.lrMin = lrMin
         self.t0 = t0
-        self.tmultPercent = tmultPercent
+        self.tmultNumerator = tmultNumerator
+        self.tmultDenominator = tmultDenominator
         self.c = c
         self.trigger = trigger
         self.epochs = epochs
     }
 
-    public var tmult: Double { Double(tmultPercent) / 100 }
+    public init(lrMax: Double, lrMin: Double, t0: Int, tmultPercent: Int, c: Double, trigger: Double, epochs: Int) {
+        self.init(lrMax: lrMax, lrMin: lrMin, t0: t0, tmultNumerator: tmultPercent, tmultDenominator: 100, c: c,
+                  trigger: trigger, epochs: epochs)
+    }
+
+    /// The `tmult` the code under test is given.
+    public var tmult: Double { Double(tmultNumerator) / Double(tmultDenominator) }
 
     public var description: String {
-        "lrMax=\(lrMax) lrMin=\(lrMin) t0=\(t0) tmult=\(tmult) c=\(c) trigger=\(trigger) epochs=\(epochs)"
+        "lrMax=\(lrMax) lrMin=\(lrMin) t0=\(t0) tmult=\(tmultNumerator)/\(tmultDenominator) c=\(c) trigger=\(trigger) epochs=\(epochs)"
     }
 }
 
-public struct SpecEpoch {
+public struct SpecEpoch: Sendable {
     public var lr: Double
     public var tCur: Int
     public var tI: Int
@@ -59,48 +71,89 @@ public struct SpecEpoch {
     public var nextPeak: Double
 }
 
-/// SGDR-SPEC.md, "The state machine", transcribed from the spec's text, line by line:
-/// - state (spec: "State: ..."): triggered from the start when trigger <= 0, best 0, peak and
-///   next_peak lr_max, T_i = t0, T_cur = 0;
-/// - start of epoch (spec: "At the start of epoch e"): lr_max before the trigger; after it
-///   T_cur += 1, a restart when T_cur > T_i (T_i = floor(tmult * T_i), T_cur = 1, peak = next_peak),
-///   then the cosine;
-/// - end of epoch (spec: "these two rules run in this order, in the same step"): rule 1 fires
-///   the trigger, then rule 2 runs for every triggered epoch, the one that just fired it included.
+/// docs/SCHEDULE.md's cycle growth, `T_{i+1} = floor(tmult * T_i)` "with a 1e-9 relative slack":
+/// the exact integer floor of `num * T_i / den`, one more when `tmult * T_i` falls short of the
+/// next whole number by at most 1e-9 of itself. Saturates at `Int.max` instead of overflowing.
+public func specNextCycleLength(_ tI: Int, _ p: SpecCase) -> Int {
+    let (product, overflow) = p.tmultNumerator.multipliedReportingOverflow(by: tI)
+    if overflow { return Int.max }
+    let whole = product / p.tmultDenominator
+    let shortOfNext = p.tmultDenominator - product % p.tmultDenominator  // in units of 1 / den
+    return Double(shortOfNext) <= 1e-9 * Double(product) ? whole + 1 : whole
+}
+
+/// The spec's rates for a whole run, computed from the run's shape rather than by replaying a
+/// state machine (the code under test is one; an oracle of the same form shared its mistakes):
+/// 1. The trigger epoch `k`: none (0) when `trigger_val_acc` is 0, else the first epoch whose
+///    val_acc reaches it ("Trigger"). Epochs 1...k run at `lr_max`; no `k`: the whole run does.
+/// 2. The cycles: laid out in advance from epoch k + 1, of lengths t0, g(t0), g(g(t0)), ...
+///    (`specNextCycleLength`); they do not depend on the accuracies.
+/// 3. The improving epochs: from epoch k on (epoch 1 when k is 0), the record highs of val_acc
+///    above 0 ("Improvement": `a > best`, best from 0, the trigger epoch included).
+/// 4. The peaks: cycle 0 peaks at `lr_max`; cycle i + 1 peaks at the next-peak value of the last
+///    improving epoch up to the end of cycle i (`lr_max` if there is none), where an improving
+///    epoch with rate `lr` in a cycle peaking at `peak` (an unscheduled epoch: peak `lr_max`) gives
+///    `max(peak / c, lr)` for c > 0, else `lr`.
+/// Each epoch's rate is then the cosine of its position in its cycle; `best` after an epoch is the
+/// record so far, `next_peak` that of the last improving epoch so far.
 public func specReference(_ p: SpecCase, valAccs: [Double]) -> [SpecEpoch] {
-    var triggered = p.trigger <= 0
-    var best = 0.0
-    var peak = p.lrMax
-    var nextPeak = p.lrMax
-    var tI = p.t0
-    var tCur = 0
+    let n = p.epochs
+    let a = Array(valAccs.prefix(n))
+    precondition(a.count == n, "one val_acc per epoch")
+    // 1. The trigger epoch (1-based); nil: never.
+    let triggerEpoch: Int? = p.trigger <= 0 ? 0 : a.firstIndex { $0 >= p.trigger }.map { $0 + 1 }
+    guard let k = triggerEpoch else {
+        return a.map { _ in SpecEpoch(lr: p.lrMax, tCur: 0, tI: p.t0, triggered: false, peak: p.lrMax,
+                                      improved: false, best: 0, nextPeak: p.lrMax) }
+    }
+    // 2. The cycles: (first epoch, length), covering epochs k + 1 ... n.
+    var cycles: [(first: Int, length: Int)] = []
+    var first = k + 1, length = p.t0
+    while first <= n {
+        cycles.append((first, length))
+        if length >= n { break }  // covers the rest of the run
+        first += length
+        length = specNextCycleLength(length, p)
+    }
+    // 3. The improving epochs (1-based).
+    var improving = Set<Int>()
+    var record = 0.0
+    for e in max(k, 1)...max(n, 1) where e <= n && a[e - 1] > record {
+        record = a[e - 1]
+        improving.insert(e)
+    }
+    // 4. The peaks, cycle by cycle, and every epoch's rate with them.
+    func cosine(_ peak: Double, _ tCur: Int, _ tI: Int) -> Double {
+        p.lrMin + (peak - p.lrMin) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2
+    }
+    func nextPeak(peak: Double, lr: Double) -> Double { p.c > 0 ? max(peak / p.c, lr) : lr }
+    var rate = [Double](repeating: p.lrMax, count: n + 1)     // by epoch; unscheduled: lr_max
+    var peakOf = [Double](repeating: p.lrMax, count: n + 1)
+    var position = [(tCur: Int, tI: Int)](repeating: (0, p.t0), count: n + 1)
+    var carried = p.lrMax  // next-peak value of the last improving epoch before the current cycle
+    if k >= 1, improving.contains(k) { carried = nextPeak(peak: p.lrMax, lr: p.lrMax) }
+    for (i, cycle) in cycles.enumerated() {
+        let peak = i == 0 ? p.lrMax : carried
+        let last = min(n, cycle.first + cycle.length - 1)
+        for e in cycle.first...last {
+            rate[e] = cosine(peak, e - cycle.first + 1, cycle.length)
+            peakOf[e] = peak
+            position[e] = (e - cycle.first + 1, cycle.length)
+        }
+        if let lastImproving = (cycle.first...last).last(where: improving.contains) {
+            carried = nextPeak(peak: peak, lr: rate[lastImproving])
+        }
+    }
+    // best / next_peak after each epoch.
     var out: [SpecEpoch] = []
-    for e in 0..<p.epochs {
-        let wasTriggered = triggered
-        var lr: Double
-        if !triggered {
-            lr = p.lrMax
-        } else {
-            tCur += 1
-            if tCur > tI {
-                tI = p.tmultPercent * tI / 100
-                tCur = 1
-                peak = nextPeak
-            }
-            lr = p.lrMin + (peak - p.lrMin) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2
+    var best = 0.0, next = p.lrMax
+    for e in 1...max(n, 1) where e <= n {
+        if improving.contains(e) {
+            best = a[e - 1]
+            next = nextPeak(peak: peakOf[e], lr: rate[e])
         }
-        let a = valAccs[e]
-        var improved = false
-        // Rule 1.
-        if !triggered && a >= p.trigger { triggered = true }
-        // Rule 2, in the same step.
-        if triggered && a > best {
-            best = a
-            nextPeak = p.c > 0 ? max(peak / p.c, lr) : lr
-            improved = true
-        }
-        out.append(SpecEpoch(lr: lr, tCur: tCur, tI: tI, triggered: wasTriggered, peak: peak, improved: improved,
-                             best: best, nextPeak: nextPeak))
+        out.append(SpecEpoch(lr: rate[e], tCur: position[e].tCur, tI: position[e].tI, triggered: e > k,
+                             peak: peakOf[e], improved: improving.contains(e), best: best, nextPeak: next))
     }
     return out
 }
@@ -144,14 +197,19 @@ extension SplitMix64 {
         default: lrMin = lrMax * unit()
         }
         let t0 = Int.random(in: 1...12, using: &self)
-        let tms: [Int] = [100, 100, 150, 200, 200, 115, 300, Int.random(in: 100...300, using: &self)]
-        let tm = tmultPercent ?? tms.randomElement(using: &self)!
+        // Fractions of a whole tmult; the last three are near whole numbers: 2.9999999 is 3.3e-8 below 3,
+        // beyond the 1e-9 slack (T_i = 1 stays 2), 2.999999999999 and 1.4999999999 are within it (they
+        // count as 3 and 1.5).
+        let tms: [(Int, Int)] = [(100, 100), (100, 100), (150, 100), (200, 100), (200, 100), (115, 100), (300, 100),
+                                 (Int.random(in: 100...300, using: &self), 100), (29_999_999, 10_000_000),
+                                 (2_999_999_999_999, 1_000_000_000_000), (14_999_999_999, 10_000_000_000)]
+        let tm = tmultPercent.map { ($0, 100) } ?? tms.randomElement(using: &self)!
         let cs: [Double] = [1, 5, 10, 0, -1, Double.random(in: 1...20, using: &self)]
         let c = compression ?? cs.randomElement(using: &self)!
         let triggers: [Double] = [0, 0, 0.5, 1, Double.random(in: 0.05...0.95, using: &self)]
         let trig = trigger ?? triggers.randomElement(using: &self)!
-        return SpecCase(lrMax: lrMax, lrMin: lrMin, t0: t0, tmultPercent: tm, c: c, trigger: trig,
-                        epochs: Int.random(in: 1...maxEpochs, using: &self))
+        return SpecCase(lrMax: lrMax, lrMin: lrMin, t0: t0, tmultNumerator: tm.0, tmultDenominator: tm.1, c: c,
+                        trigger: trig, epochs: Int.random(in: 1...maxEpochs, using: &self))
     }
 
     /// Validation accuracies in [0, 1] of several shapes: noisy rise, random, flat, monotone.
