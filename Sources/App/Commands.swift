@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Report
 import Sweep
 import Synchronization
 import Schedules
@@ -82,6 +83,7 @@ public enum SweepCommands {
             console.error("\(spaceFile): \(problem)")
             return 1
         }
+        if options.makeExecutor == nil, let problem = space.dataFilesProblem() { console.error("\(spaceFile): \(problem)"); return 1 }
         return report(console) {
             if db == nil { try makeFolder(of: path) }
             let existed = FileManager.default.fileExists(atPath: path)
@@ -231,16 +233,17 @@ public enum SweepCommands {
         let trialsText = space.racing == nil ? "\(total) trials"
             : "at most \(space.trialCount) trials, racing (\(total) so far)"
         try console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(trialsText)"
-                    + (finished == 0 ? "" : " (\(finished) already finished)")
+                    + (finished == 0 ? "" : " (\(finished) already finished\(try StatusWords.takenBackNote(store: store, running: counts[.running], isAbandoned: options.isAbandoned)))")
                     + ", concurrency \(concurrency), database \(path)\n")
         var ending = SweepRunner.Ending.exhausted
+        var finishedHere = 0
         if finished < total && !options.cancellation.isCancelled {
             let executor: any TrialExecutor
             if let make = options.makeExecutor {
                 executor = try make(space)
             } else {
                 let data: DataSet
-                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(error)") }
+                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(spaceDataMessage(error))") }
                 BLAS.setThreads(space.trainingThreads)
                 executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }
@@ -274,6 +277,7 @@ public enum SweepCommands {
                                      owner: options.owner, cancellation: options.cancellation, settings: settings)
             defer { progress.close() }
             ending = try runner.run()
+            finishedHere = progress.finishedHere
             progress.close()
             if let failure = progress.failure { throw failure }
             let (worker, training) = runner.timing
@@ -295,10 +299,9 @@ public enum SweepCommands {
             ending = .cancelled
         }
         let ranked = try RankedSweep(store: store, space: space, top: options.top)
-        try console.out(LeaderboardFormat.table(ranked.top, swept: space.sweptNames))
-        if ranked.configurationCount > options.top {
-            try console.out("(\(ranked.configurationCount - options.top) more: sgdr-search leaderboard \(path))\n")
-        }
+        try console.err(StatusWords.sharedRunLine(finishedHere: finishedHere, finishedBefore: finished,
+                                                  sweepFinished: try store.counts().finished, sweepTrials: ranked.trials))
+        try console.out(EndOfRunTable.text(ranked, objective: space.objective, swept: space.sweptNames, path: path))
         try console.out("\n" + BestSummary(rows: ranked.top + ranked.best, space: space).text())
         if ending == .cancelled {
             try console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")
@@ -331,6 +334,7 @@ public enum SweepCommands {
                 try console.data(text)
             } else {
                 try writeOutput(text, to: csv, option: "--csv", database: db)
+                try console.err("Wrote \(csv) (\(rows.count) configuration\(rows.count == 1 ? "" : "s"))\n")
             }
             return 0
         }
@@ -380,13 +384,7 @@ public enum SweepCommands {
         let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
         var raceLine: String?
         if let race = space.raceState(trials) {
-            let wanted = race.repeatsWanted.values.reduce(space.baselines.count * space.repeats, +)
-            let saved = space.trialCount - wanted
-            raceLine = "  race: \(race.roundsDone) of \(race.rounds) rounds done"
-                + (race.isFinished ? " (finished)" : "")
-                + "; \(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "
-                + "\(race.eliminated.count) eliminated; \(trials.count) trials so far of the full grid's \(space.trialCount)"
-                + (race.isFinished ? " (\(saved) saved)" : " (at least \(saved) saved)") + "\n"
+            raceLine = StatusWords.raceLine(race, space: space, storedTrials: trials.count)
         }
         return statusText(space: space, info: info, briefs: trials.map { TrialBrief($0, objective: space.objective) },
                           records: { $0.compactMap { byNumber[$0] } }, path: path, now: now, isAbandoned: isAbandoned,
@@ -435,16 +433,14 @@ public enum SweepCommands {
         out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
             + (unstored > 0 ? ", not stored yet \(unstored)" : "") + "\n"
         out += raceLine ?? ""
-        let end = running.isEmpty ? lastFinish : now
-        out += "  elapsed \(ProgressReporter.clock(max(0, end - info.createdAt))) since the sweep was created"
-            + (running.isEmpty ? "" : " (running now)") + "; training time \(ProgressReporter.clock(trainSeconds)) in total\n"
+        out += StatusWords.timeLine(createdAt: info.createdAt, lastFinish: lastFinish, now: running.isEmpty ? nil : now, trainSeconds: trainSeconds)
         let leftCount = unstored + counts.filter { !$0.key.isFinished }.values.reduce(0, +)
         if leftCount == 0 {
             out += "  nothing left to run\n"
         } else {
             let concurrency = space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
             let estimate = finishedCount == 0 ? "" :
-                ", about \(ProgressReporter.clock(finishedSeconds / Double(finishedCount) * Double(leftCount) / Double(concurrency))) at concurrency \(concurrency)"
+                ", about \(formatDuration(finishedSeconds / Double(finishedCount) * Double(leftCount) / Double(concurrency))) at concurrency \(concurrency)"
             var ids = left.map { "\($0.spec.id) (\($0.status.rawValue))" }
             if ids.count < 8 && unstored > 0 { ids.append("\(unstored) not stored yet") }
             let more = leftCount > left.count + (unstored > 0 && left.count < 8 ? unstored : 0)
