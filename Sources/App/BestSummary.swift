@@ -13,6 +13,8 @@ public struct BestSummary: Sendable {
     /// BLAS threads per trial, and repeat 0's training seed (what `train_args` reproduces).
     public var threads: Int
     public var seed: UInt64
+    /// The space's repeats (what the note says when only one pair has finished).
+    public var plannedRepeats: Int
 
     public init(rows: [LeaderboardRow], space: SearchSpace) {
         objective = space.objective
@@ -22,6 +24,7 @@ public struct BestSummary: Sendable {
         data = space.data
         threads = space.trainingThreads
         seed = Seeds.training(sweepSeed: space.seed, repeatIndex: 0)
+        plannedRepeats = space.repeats
     }
 
     /// best - baseline, paired over the repeats both finished (common random numbers: repeat r
@@ -32,7 +35,7 @@ public struct BestSummary: Sendable {
     }
 
     /// Said instead of a verdict when the difference has no spread to judge it by.
-    public static let notMeasurable = PairedDifference.notMeasurable
+    public var notMeasurable: String { PairedDifference.notMeasurable(repeats: plannedRepeats) }
 
     /// The arguments of `sgdr-search train` that rerun the best configuration's repeat 0 exactly:
     /// the schedule, the data, the training settings and repeat 0's seed.
@@ -66,7 +69,7 @@ public struct BestSummary: Sendable {
                         + String(format: "%+.4f ± %.4f (standard error), 95%% interval [%+.4f, %+.4f]", d.mean, se, low, high)
                         + "\n"
                 } else {
-                    out += "Difference (SGDR - baseline): \(Self.notMeasurable)\n"
+                    out += "Difference (SGDR - baseline): \(notMeasurable)\n"
                 }
             }
         } else {
@@ -95,7 +98,7 @@ public struct BestSummary: Sendable {
             w.key("difference_pairs")
             w.number(Double(d?.pairs ?? 0))
             if let d, d.standardError == nil {
-                w.key("difference_note"); w.string(Self.notMeasurable)
+                w.key("difference_note"); w.string(notMeasurable)
             }
             w.key("training")
             w.object {

@@ -113,12 +113,19 @@ public final class Console: Sendable {
     private let writeOut: Sink
     private let writeErr: Sink
     public let isTerminal: Bool
+    private let width: @Sendable () -> Int?
 
-    public init(out: @escaping Sink, err: @escaping Sink, isTerminal: Bool) {
+    /// `width`: the terminal's columns now (nil: unknown); the live progress line is cut to it.
+    public init(out: @escaping Sink, err: @escaping Sink, isTerminal: Bool, width: @escaping @Sendable () -> Int? = { nil }) {
         writeOut = out
         writeErr = err
         self.isTerminal = isTerminal
+        self.width = width
     }
+
+    /// The terminal's width in columns, read when asked (a resized window counts at once); nil
+    /// when unknown (not a terminal).
+    public var terminalWidth: Int? { width() }
 
     /// Text for a person on stdout (tables, summaries), control characters escaped.
     public func out(_ text: String) throws(OutputError) { try writeOut(escapeControlCharacters(text)) }
@@ -142,7 +149,8 @@ public final class Console: Sendable {
     public static let standard = Console(
         out: { s throws(OutputError) in try writeStandard(s, to: .stdout) },
         err: { s throws(OutputError) in try writeStandard(s, to: .stderr) },
-        isTerminal: isatty(2) == 1)
+        isTerminal: isatty(2) == 1,
+        width: { stderrColumns() })
 
     /// A console that collects its output, for tests.
     public static func capturing() -> (Console, () -> (out: String, err: String)) {
@@ -160,4 +168,11 @@ public final class Console: Sendable {
         if failure.stream == .stdout { error(failure.description) }
         return 1
     }
+}
+
+/// The columns of the terminal on stderr (TIOCGWINSZ), or nil (not a terminal, or 0 reported).
+func stderrColumns() -> Int? {
+    var size = winsize()
+    guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Sweep
 #if canImport(Glibc)
 import Glibc
@@ -38,15 +39,9 @@ public final class ProgressReporter: @unchecked Sendable {
 
     var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
-    static func clock(_ s: Double) -> String {
-        guard s.isFinite else { return "?" }
-        let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
-    }
-
     var eta: String {
         guard finishedHere > 0 else { return "?" }
-        return Self.clock(elapsed / Double(finishedHere) * Double(total - done))
+        return formatDuration(elapsed / Double(finishedHere) * Double(total - done))
     }
 
     var bestText: String {
@@ -83,7 +78,7 @@ public final class ProgressReporter: @unchecked Sendable {
                     let width = String(total).count
                     let n = String(repeating: " ", count: max(0, width - String(done).count)) + String(done)
                     write { c throws(OutputError) in
-                        try c.err("[\(n)/\(total)] \(record.spec.id) \(result) (\(String(format: "%.1f", record.seconds ?? 0)) s) | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)\n")
+                        try c.err("[\(n)/\(total)] \(record.spec.id) \(result) (\(String(format: "%.1f", record.seconds ?? 0)) s) | \(bestText) | elapsed \(formatDuration(elapsed)), ETA \(eta)\n")
                     }
                 }
             }
@@ -112,8 +107,23 @@ public final class ProgressReporter: @unchecked Sendable {
         guard force || now - lastDraw > 100_000_000 else { return }
         lastDraw = now
         drewLine = true
-        let line = "\(done)/\(total) done, \(running.count) running | \(bestText) | elapsed \(Self.clock(elapsed)), ETA \(eta)"
-        write { c throws(OutputError) in try c.terminal("\r\u{1B}[K" + escapeControlCharacters(line, keepingNewlines: false)) }
+        let line = Self.liveLine(count: "\(done)/\(total) done, \(running.count) running", best: bestText,
+                                 elapsed: formatDuration(elapsed), eta: eta, width: console.terminalWidth)
+        write { c throws(OutputError) in try c.terminal("\r\u{1B}[K" + line) }
+    }
+
+    /// The live line, control characters escaped, cut to fit `width` columns (nil: unknown, the
+    /// whole line) with one column to spare, so that it never wraps (a wrapped line could not be
+    /// redrawn in place: every update would leave a stale line behind). What goes first as the
+    /// width shrinks: the elapsed time, then the best so far; a line still too long is cut with `…`.
+    static func liveLine(count: String, best: String, elapsed: String, eta: String, width: Int?) -> String {
+        let candidates = ["\(count) | \(best) | elapsed \(elapsed), ETA \(eta)",
+                          "\(count) | \(best) | ETA \(eta)",
+                          "\(count) | ETA \(eta)"].map { escapeControlCharacters($0, keepingNewlines: false) }
+        guard let width else { return candidates[0] }
+        let room = max(1, width - 1)
+        if let fitting = candidates.first(where: { $0.count <= room }) { return fitting }
+        return String(candidates[2].prefix(room - 1)) + "\u{2026}"
     }
 
     /// Ends the live line so that what follows starts on a fresh line.
@@ -139,14 +149,15 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 }
 
-/// Ctrl-C and SIGTERM while the value lives: the first sets the flag (workers stop between
-/// batches and record their trials `interrupted`); a second one exits at once with status 130.
-/// Keep it alive for as long as the sweep runs; when it goes, the signals act as by default again.
+/// Ctrl-C, SIGTERM and SIGHUP (the terminal was closed) while the value lives: the first sets the
+/// flag (workers stop between batches and record their trials `interrupted`, and the database is
+/// closed as on any ending); a second one exits at once with status 130. Keep it alive for as long
+/// as the sweep runs; when it goes, the signals act as by default again.
 public final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
 
     public init(_ flag: CancellationFlag, console: Console) {
-        sources = [SIGINT, SIGTERM].map { sig in
+        sources = Self.signals.map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
@@ -159,9 +170,10 @@ public final class InterruptHandler {
         }
     }
 
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
+
     deinit {
         for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for sig in Self.signals { signal(sig, SIG_DFL) }
     }
 }

@@ -22,6 +22,7 @@ extension SweepCommands {
                 try console.data(text)
             } else {
                 try writeOutput(text, to: csv, option: "--csv", database: db)
+                try console.err("Wrote \(csv) (\(rows.count) configuration\(rows.count == 1 ? "" : "s"))\n")
             }
             return 0
         }

@@ -1,6 +1,7 @@
 import Engine
 import EngineAdapter
 import Foundation
+import Report
 import Schedules
 import Sweep
 import Synchronization
@@ -25,6 +26,7 @@ extension SweepCommands {
             console.error("\(spaceFile): \(problem)")
             return 1
         }
+        if options.makeExecutor == nil, let problem = space.dataFilesProblem() { console.error("\(spaceFile): \(problem)"); return 1 }
         return report(console) {
             if db == nil { try makeFolder(of: path) }
             let existed = FileManager.default.fileExists(atPath: path)
@@ -118,16 +120,17 @@ extension SweepCommands {
         let repeats = space.repeats == 1 ? "1 repeat" : "\(space.repeats) repeats"
         let trialsText = ranking.trialsPhrase(total: total)
         try console.err("Sweep \(space.name): \(space.configurationCount) configurations x \(repeats) = \(trialsText)"
-                    + (finished == 0 ? "" : " (\(finished) already finished)")
+                    + (finished == 0 ? "" : " (\(finished) already finished\(try StatusWords.takenBackNote(store: store, running: counts[.running], isAbandoned: options.isAbandoned)))")
                     + ", concurrency \(concurrency), database \(path)\n")
         var ending = SweepRunner.Ending.exhausted
+        var finishedHere = 0
         if finished < total && !options.cancellation.isCancelled {
             let executor: any TrialExecutor
             if let make = options.makeExecutor {
                 executor = try make(space)
             } else {
                 let data: DataSet
-                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(error)") }
+                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(spaceDataMessage(error))") }
                 BLAS.setThreads(space.trainingThreads)
                 executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
             }
@@ -157,6 +160,7 @@ extension SweepCommands {
                                      owner: options.owner, cancellation: options.cancellation, settings: settings)
             defer { progress.close() }
             ending = try runner.run()
+            finishedHere = progress.finishedHere
             progress.close()
             if let failure = progress.failure { throw failure }
             let (worker, training) = runner.timing
@@ -178,10 +182,9 @@ extension SweepCommands {
             ending = .cancelled
         }
         let ranked = try ranking.ranked(store, top: options.top)
-        try console.out(LeaderboardFormat.table(ranked.top, swept: space.sweptNames))
-        if ranked.configurationCount > options.top {
-            try console.out("(\(ranked.configurationCount - options.top) more: sgdr-search leaderboard \(path))\n")
-        }
+        try console.err(StatusWords.sharedRunLine(finishedHere: finishedHere, finishedBefore: finished,
+                                                  sweepFinished: try store.counts().finished, sweepTrials: ranked.trials))
+        try console.out(EndOfRunTable.text(ranked, objective: space.objective, swept: space.sweptNames, path: path))
         try console.out("\n" + BestSummary(rows: ranked.top + ranked.best, space: space).text())
         if ending == .cancelled {
             try console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")

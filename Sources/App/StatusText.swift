@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Sweep
 
 extension SweepCommands {
@@ -12,15 +13,6 @@ extension SweepCommands {
                                 total: ranking.currentTotal(stored: trials.count), race: ranking.raceSummary(trials))
         return try statusText(space: space, info: info, input: input, path: path, now: now, isAbandoned: isAbandoned,
                           localHost: localHost)
-    }
-
-    /// The race's line of the status report.
-    static func raceLine(_ race: RaceSummary) -> String {
-        "  race: \(race.roundsDone) of \(race.rounds) rounds done"
-            + (race.isFinished ? " (finished)" : "")
-            + "; \(race.survivors) configuration\(race.survivors == 1 ? "" : "s") still racing, "
-            + "\(race.eliminated) eliminated; \(race.trials) trials so far of the full grid's \(race.fullGrid)"
-            + (race.isFinished ? " (\(race.saved) saved)" : " (at least \(race.saved) saved)") + "\n"
     }
 
     /// The status report, from every trial's brief and the few records it names (`records`
@@ -62,17 +54,15 @@ extension SweepCommands {
             + (unstored > 0 ? " (\(briefs.count) stored so far)" : "") + "\n"
         out += "  " + TrialStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
             + (unstored > 0 ? ", not stored yet \(unstored)" : "") + "\n"
-        out += input.race.map(raceLine) ?? ""
-        let end = running.isEmpty ? lastFinish : now
-        out += "  elapsed \(ProgressReporter.clock(max(0, end - info.createdAt))) since the sweep was created"
-            + (running.isEmpty ? "" : " (running now)") + "; training time \(ProgressReporter.clock(trainSeconds)) in total\n"
+        out += input.race.map(StatusWords.raceLine) ?? ""
+        out += StatusWords.timeLine(createdAt: info.createdAt, lastFinish: lastFinish, now: running.isEmpty ? nil : now, trainSeconds: trainSeconds)
         let leftCount = unstored + counts.filter { !$0.key.isFinished }.values.reduce(0, +)
         if leftCount == 0 {
             out += "  nothing left to run\n"
         } else {
             let concurrency = space.concurrency ?? ProcessInfo.processInfo.activeProcessorCount
             let estimate = finishedCount == 0 ? "" :
-                ", about \(ProgressReporter.clock(finishedSeconds / Double(finishedCount) * Double(leftCount) / Double(concurrency))) at concurrency \(concurrency)"
+                ", about \(formatDuration(finishedSeconds / Double(finishedCount) * Double(leftCount) / Double(concurrency))) at concurrency \(concurrency)"
             var ids = left.map { "\($0.spec.id) (\($0.status.rawValue))" }
             if ids.count < 8 && unstored > 0 { ids.append("\(unstored) not stored yet") }
             let more = leftCount > left.count + (unstored > 0 && left.count < 8 ? unstored : 0)

@@ -12,26 +12,38 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case missingCIFAR10(directory: String, name: String?)
     case cifar10(CIFAR10Error)
 
+    /// With command-line names (`--data-dir`), as `sgdr-search train` takes them.
     public var description: String {
+        message(naming: { "--" + $0.rawValue.replacingOccurrences(of: "_", with: "-") }, invalidOptions: { $0.description })
+    }
+
+    /// The message with every option spelled by `name`: a space file's `training.data_dir`, the
+    /// command line's `--data-dir`.
+    public func message(naming name: (TrainingOption) -> String) -> String {
+        message(naming: name, invalidOptions: { $0.message(naming: name) })
+    }
+
+    private func message(naming name: (TrainingOption) -> String, invalidOptions: (EngineOptionProblem) -> String) -> String {
+        let dataDir = name(.dataDir)
         switch self {
         case let .invalidOptions(problem):
-            return problem.description
+            return invalidOptions(problem)
         case let .missingDirectory(dir):
             if dir == DataOptions.defaultFashionMNISTDirectory {
-                return "Fashion-MNIST not found in \(dir): install it with `apt-get install dataset-fashion-mnist`, or point --data-dir at a folder holding its IDX files (or use --dataset synthetic)"
+                return "Fashion-MNIST not found in \(dir): install it with `apt-get install dataset-fashion-mnist`, or point \(dataDir) at a folder holding its IDX files (or use \(name(.dataset)) synthetic)"
             }
-            return "data directory \(dir) not found: point --data-dir at a folder holding the Fashion-MNIST IDX files, or install them with `apt-get install dataset-fashion-mnist` and omit --data-dir"
-        case let .missingFile(dir, name):
-            return "\(dir) has no \(name).gz nor \(name): install `dataset-fashion-mnist` or point --data-dir at a folder holding the four Fashion-MNIST IDX files"
+            return "data directory \(dir) not found: point \(dataDir) at a folder holding the Fashion-MNIST IDX files, or install them with `apt-get install dataset-fashion-mnist` and omit \(dataDir)"
+        case let .missingFile(dir, file):
+            return "\(dir) has no \(file).gz nor \(file): install `dataset-fashion-mnist` or point \(dataDir) at a folder holding the four Fashion-MNIST IDX files"
         case let .wrongImageSize(file, rows, columns):
             return "\(file): images are \(rows)x\(columns), expected 28x28"
         case let .tooFewImages(file, count, needed):
-            return "\(file) holds \(count) images, fewer than the \(needed) that --train-size + --val-size ask for"
+            return "\(file) holds \(count) images, fewer than the \(needed) that \(name(.trainSize)) + \(name(.valSize)) ask for"
         case let .idx(error):
             return error.description
-        case let .missingCIFAR10(dir, name):
-            if let name { return "\(dir) has no \(name): point --data-dir at a folder holding CIFAR-10's binary files data_batch_1.bin … data_batch_5.bin and test_batch.bin" }
-            return "data directory \(dir) not found: point --data-dir at a folder holding CIFAR-10's binary files data_batch_1.bin … data_batch_5.bin and test_batch.bin"
+        case let .missingCIFAR10(dir, file):
+            if let file { return "\(dir) has no \(file): point \(dataDir) at a folder holding CIFAR-10's binary files data_batch_1.bin … data_batch_5.bin and test_batch.bin" }
+            return "data directory \(dir) not found: point \(dataDir) at a folder holding CIFAR-10's binary files data_batch_1.bin … data_batch_5.bin and test_batch.bin"
         case let .cifar10(error):
             return error.description
         }
@@ -105,6 +117,34 @@ public final class DataSet: Sendable {
             return try loadFashionMNIST(directory: options.dataDir ?? DataOptions.defaultFashionMNISTDirectory,
                                         trainSize: options.trainSize, valSize: options.valSize,
                                         includeTest: includeTest)
+        }
+    }
+
+    /// Checks, without reading them, that the files `load` reads exist: the options, the data
+    /// directory and each file (a sweep checks this before it creates its database, so that a
+    /// typo in the data directory leaves nothing behind). Throws what `load` would throw for them.
+    public static func checkFiles(_ options: DataOptions) throws {
+        if let problem = options.firstInvalid() { throw DataError.invalidOptions(problem) }
+        var isDir: ObjCBool = false
+        switch options.dataset {
+        case .synthetic:
+            return
+        case .cifar10:
+            guard let directory = options.dataDir else { throw DataError.invalidOptions(DataOptions.cifar10NeedsDirectory) }
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+                throw DataError.missingCIFAR10(directory: directory, name: nil)
+            }
+            for name in CIFAR10.trainFiles + [CIFAR10.testFile] where !FileManager.default.fileExists(atPath: "\(directory)/\(name)") {
+                throw DataError.missingCIFAR10(directory: directory, name: name)
+            }
+        case .fashionMNIST:
+            let directory = options.dataDir ?? DataOptions.defaultFashionMNISTDirectory
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+                throw DataError.missingDirectory(directory)
+            }
+            for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+                _ = try locate(name, in: directory)
+            }
         }
     }
 

@@ -227,7 +227,7 @@ struct ReportPage {
         }
         h += "<td class=\"num\">\(trials.count)</td></tr></tbody>\n</table>\n"
         let compute = trials.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
-        h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(Format.duration(compute)))</strong> "
+        h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(formatDuration(compute)))</strong> "
         h += "(\(rows.count) configuration\(rows.count == 1 ? "" : "s")).</p>\n"
 
         // Best SGDR against the best baseline.

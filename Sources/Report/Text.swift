@@ -67,13 +67,14 @@ enum Format {
         let s = String(format: "%.\(min(decimals, 8))f", v)
         return s == "-0" || s.hasPrefix("-0.") && Double(s) == 0 ? String(s.dropFirst()) : s
     }
+}
 
-    /// Wall-clock seconds as `12.3 s`, `4 min 05 s` or `2 h 07 min`.
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "\u{2013}" }
-        if seconds < 60 { return String(format: "%.1f s", seconds) }
-        let s = Int(seconds.rounded())
-        if s < 3600 { return String(format: "%d min %02d s", s / 60, s % 60) }
-        return String(format: "%d h %02d min", s / 3600, (s % 3600) / 60)
-    }
+/// Wall-clock seconds as `12.3 s`, `4 min 05 s` or `2 h 07 min` (`–` when not finite or
+/// negative): the one duration format of the tool (the report, `status`, the progress lines).
+public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "\u{2013}" }
+    if seconds < 60 { return String(format: "%.1f s", seconds) }
+    let s = Int(seconds.rounded())
+    if s < 3600 { return String(format: "%d min %02d s", s / 60, s % 60) }
+    return String(format: "%d h %02d min", s / 3600, (s % 3600) / 60)
 }

@@ -112,6 +112,14 @@ public struct PairedDifference: Hashable, Sendable {
     /// Said instead of a verdict when a difference has no spread to judge it by (one pair).
     public static let notMeasurable = "1 repeat: the difference is not measurable; use repeats >= 3"
 
+    /// `notMeasurable` for a sweep of `repeats` repeats: with several, the other repeats are still
+    /// to run (resume the sweep), rather than a space to change.
+    public static func notMeasurable(repeats: Int) -> String {
+        repeats >= 2
+            ? "only 1 repeat of both has finished (of \(repeats)): the difference is not measurable yet; resume the sweep to run the others"
+            : notMeasurable
+    }
+
     /// One-sided paired t-test of "a is not worse than b" (mean difference >= 0) against
     /// "a is worse": true when it is rejected at `confidence` (p = P(T <= t) < 1 - confidence).
     /// With identical differences (no spread) a negative mean is a rejection and any other is not.

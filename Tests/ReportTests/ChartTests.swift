@@ -83,9 +83,9 @@ final class AxisTests: XCTestCase {
         XCTAssertEqual(Format.acc(0.91234), "0.9123")
         XCTAssertEqual(Format.acc(nil), "\u{2013}")
         XCTAssertEqual(Format.acc(.nan), "\u{2013}")
-        XCTAssertEqual(Format.duration(12.34), "12.3 s")
-        XCTAssertEqual(Format.duration(245), "4 min 05 s")
-        XCTAssertEqual(Format.duration(7620), "2 h 07 min")
+        XCTAssertEqual(formatDuration(12.34), "12.3 s")
+        XCTAssertEqual(formatDuration(245), "4 min 05 s")
+        XCTAssertEqual(formatDuration(7620), "2 h 07 min")
     }
 
     func testEscaping() {

@@ -65,7 +65,7 @@ final class CommandsTests: XCTestCase {
         let (console, output) = Console.capturing()
         XCTAssertEqual(SweepCommands.run(spaceFile: path, db: db, options: options(), openStore: stores.open, console: console), 0)
         let (out, err) = output()
-        XCTAssertTrue(out.hasPrefix("rank  configuration  schedule  t0  tmult  lr_max_compression  best_val_acc"), out)
+        XCTAssertTrue(out.hasPrefix("rank  configuration  t0  tmult  lr_max_compression  best_val_acc  repeats  status"), out)
         XCTAssertTrue(out.contains("Best SGDR configuration: sgdr-"), out)
         XCTAssertTrue(out.contains("Best baseline: "), out)
         XCTAssertTrue(out.contains("Difference (SGDR - baseline): "), out)
@@ -266,7 +266,7 @@ final class CommandsTests: XCTestCase {
         _ = try store.claim(owner: "o", isAbandoned: { _ in false })!
         let text = try SweepCommands.statusText(space: s, info: info, trials: try store.trials(), path: "db", now: 160, isAbandoned: { _ in false })
         XCTAssertTrue(text.contains("pending 8, running 1, done 0, diverged 0, failed 1, interrupted 0"), text)
-        XCTAssertTrue(text.contains("elapsed 1:00"), text)
+        XCTAssertTrue(text.contains("  created 1970-01-01 00:01:40 UTC; running now, 1 min 00 s after its creation; training time"), text)
         XCTAssertTrue(text.contains("still to run: 9 trials"), text)
         XCTAssertTrue(text.contains("failed step.r0: oops"), text)
     }

@@ -200,8 +200,45 @@ final class ProgressTests: XCTestCase {
         let text = lock.withLock { err }
         XCTAssertFalse(text.dropLast().contains("\n"), "redrawn in place: \(text.debugDescription)")
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertTrue(text.contains("\r\u{1B}[K0/10 done, 1 running | best - | elapsed 0:00, ETA ?"), text.debugDescription)
+        XCTAssertTrue(text.contains("\r\u{1B}[K0/10 done, 1 running | best - | elapsed 0.0 s, ETA ?"), text.debugDescription)
         XCTAssertTrue(text.contains("\r\u{1B}[K1/10 done, 0 running | best sgdr-0000.r0 0.5000 |"), text.debugDescription)
+    }
+}
+
+extension ProgressTests {
+    /// The live line on a terminal of a given width: never longer than width - 1 columns (a line
+    /// that reaches the last column wraps, and every redraw then leaves a stale line behind).
+    /// Expected texts written by hand from the parts below.
+    func testTheLiveLineFitsANarrowTerminal() {
+        let parts = (count: "12/33 done, 2 running", best: "best sgdr-0005.r1 0.8712", elapsed: "12.3 s", eta: "20.1 s")
+        func line(_ width: Int?) -> String {
+            ProgressReporter.liveLine(count: parts.count, best: parts.best, elapsed: parts.elapsed, eta: parts.eta, width: width)
+        }
+        let full = "12/33 done, 2 running | best sgdr-0005.r1 0.8712 | elapsed 12.3 s, ETA 20.1 s"
+        XCTAssertEqual(line(nil), full)
+        XCTAssertEqual(line(160), full)
+        XCTAssertEqual(line(full.count + 1), full)
+        XCTAssertEqual(line(full.count), "12/33 done, 2 running | best sgdr-0005.r1 0.8712 | ETA 20.1 s")
+        XCTAssertEqual(line(50), "12/33 done, 2 running | ETA 20.1 s")
+        XCTAssertEqual(line(20), "12/33 done, 2 runn\u{2026}")
+        XCTAssertEqual(line(1), "\u{2026}")
+        for width in 1...120 { XCTAssertLessThanOrEqual(line(width).count, max(1, width - 1), "width \(width)") }
+    }
+
+    /// Through the reporter: a 50-column terminal gets lines of at most 49 columns, redrawn in place.
+    func testTheReporterReadsTheTerminalWidth() throws {
+        let lock = NSLock()
+        nonisolated(unsafe) var err = ""
+        let console = Console(out: { _ in }, err: { s in lock.withLock { err += s } }, isTerminal: true, width: { 50 })
+        let p = ProgressReporter(console: console, total: 33, alreadyFinished: 0, objective: .bestValAcc)
+        p.handle(.started(try record("sgdr-0000.r0", nil).spec))
+        p.handle(.finished(try record("sgdr-0000.r0", 0.5)))
+        p.close()
+        let text = lock.withLock { err }
+        let drawn = text.dropLast().components(separatedBy: "\r\u{1B}[K").filter { !$0.isEmpty }
+        XCTAssertEqual(drawn.count, 2, text.debugDescription)
+        for d in drawn { XCTAssertLessThanOrEqual(d.count, 49, d) }
+        XCTAssertEqual(drawn.first, "0/33 done, 1 running | best - | ETA ?")
     }
 }
 
