@@ -258,12 +258,25 @@ final class DocumentedContractsCLITests: XCTestCase {
             XCTAssertEqual(csv.doubles(name), want, "\(name): train with train_args against the stored \(configuration).r0")
         }
 
-        // The sweep's closing lines. stdout: the leaderboard's top 10 (as `leaderboard --top 10`
-        // prints them) and how to see the rest, then the best configuration beside the best
-        // baseline (as `best` prints it).
+        // The sweep's closing lines. stdout: the leaderboard's top 10 in at most 120 columns, the
+        // configurations in the order `leaderboard --top 10` ranks them, and how to see the rest
+        // and every column; then the best configuration beside the best baseline (as `best`
+        // prints it).
         let top = try BinaryRunner.run(["leaderboard", db, "--top", "10"])
         let summary = try BinaryRunner.run(["best", db])
-        XCTAssertEqual(sweep.stdout, top.stdout + "(5 more: sgdr-search leaderboard \(db))\n\n" + summary.stdout, "the sweep's stdout")
+        XCTAssertTrue(sweep.stdout.hasSuffix("(5 more, and every column: sgdr-search leaderboard \(db))\n\n" + summary.stdout),
+                      "the sweep's stdout: \(sweep.stdout)")
+        func ids(_ table: String) -> [String] {
+            table.split(separator: "\n").dropFirst().compactMap { line in
+                let cells = line.split(separator: " ")
+                return cells.count > 1 && Int(cells[0]) != nil ? String(cells[1]) : nil
+            }
+        }
+        guard let cut = sweep.stdout.range(of: "(5 more") else { return XCTFail("no '(5 more' line: \(sweep.stdout)") }
+        let endTable = String(sweep.stdout[..<cut.lowerBound])
+        XCTAssertEqual(ids(endTable), ids(top.stdout), "the end table ranks as leaderboard --top 10")
+        XCTAssertEqual(ids(endTable).count, 10)
+        for line in endTable.split(separator: "\n") { XCTAssertLessThanOrEqual(line.count, 120, String(line)) }
         XCTAssertTrue(summary.stdout.hasPrefix("Best SGDR configuration: \(configuration): best_val_acc "), summary.stdout)
         XCTAssertTrue(summary.stdout.contains("\nBest baseline: "), summary.stdout)
         XCTAssertTrue(summary.stdout.contains("\nDifference (SGDR - baseline), paired over "), summary.stdout)

@@ -40,6 +40,29 @@ final class SweepCLITests: XCTestCase {
 
     typealias Child = ChildProcess
 
+    /// A typo in `training.data_dir` is found before any database is created, in the space
+    /// file's words; once the path is fixed, the same sweep runs (nothing to delete by hand).
+    func testADataDirTypoCreatesNoDatabaseAndTheFixedSpaceRuns() throws {
+        let real = "/usr/share/datasets/fashion-mnist"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: real), "dataset-fashion-mnist is not installed")
+        func space(_ dataDir: String) -> String {
+            """
+            { "name": "typo", "strategy": "list", "seed": 1, "configurations": [{"t0": 1}], "baselines": [],
+              "training": { "data_dir": "\(dataDir)", "train_size": 200, "val_size": 100, "epochs": 1, "hidden": [8] } }
+            """
+        }
+        let database = db("typo.sqlite")
+        let typo = try BinaryRunner.run([try file("typo.json", space(real + "t")), "--db", database])
+        XCTAssertEqual(typo.status, 1, typo.stderr)
+        XCTAssertTrue(typo.stderr.contains("training.data_dir"), typo.stderr)
+        XCTAssertFalse(typo.stderr.contains("--data-dir"), typo.stderr)
+        XCTAssertEqual(typo.stderr.split(separator: "\n").count, 1, typo.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database), "no database after the typo")
+        let fixed = try BinaryRunner.run([try file("typo.json", space(real)), "--db", database])
+        XCTAssertEqual(fixed.status, 0, fixed.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: database))
+    }
+
     func testAnInvalidSpaceExitsNonZeroWithOneLineAndCreatesNoDatabase() throws {
         let space = try file("bad.json", #"{"name": "bad", "parameters": {"tmul": {"values": [1, 2]}}}"#)
         let database = db("bad.sqlite")
