@@ -8,10 +8,9 @@ public struct BestSummary: Sendable {
     public var objective: Objective
     public var best: LeaderboardRow?
     public var baseline: LeaderboardRow?
-    public var training: TrainingOptions
-    public var data: DataOptions
-    /// BLAS threads per trial, and repeat 0's training seed (what `train_args` reproduces).
-    public var threads: Int
+    /// The data, training options and BLAS threads per trial, and repeat 0's training seed (what
+    /// `train_args` reproduces).
+    public var settings: TrainingSettings
     public var seed: UInt64
     /// The space's repeats (what the note says when only one pair has finished).
     public var plannedRepeats: Int
@@ -20,9 +19,7 @@ public struct BestSummary: Sendable {
         objective = space.objective
         best = Leaderboard.bestSGDR(rows)
         baseline = Leaderboard.bestBaseline(rows)
-        training = space.training
-        data = space.data
-        threads = space.trainingThreads
+        settings = space.trainingSettings
         seed = Seeds.training(sweepSeed: space.seed, repeatIndex: 0)
         plannedRepeats = space.repeats
     }
@@ -42,7 +39,6 @@ public struct BestSummary: Sendable {
     public var trainArguments: [String] {
         guard let b = best else { return [] }
         let p = b.schedule.parameters
-        let settings = TrainingSettings(data: data, training: training, threads: threads)
         return ["--schedule", "sgdr"] + ScheduleParameter.allCases.flatMap { [$0.option, $0.text(in: p)] }
             + TrainingOption.argumentOrder.flatMap { $0.arguments(settings) }
             + ["--seed", String(seed)] + TrainingOption.threads.arguments(settings)
@@ -102,7 +98,6 @@ public struct BestSummary: Sendable {
             }
             w.key("training")
             w.object {
-                let settings = TrainingSettings(data: data, training: training, threads: threads)
                 for option in TrainingOption.jsonOrder where option.applies(to: settings) {
                     w.key(option.name)
                     switch option.value(in: settings) {

@@ -6,13 +6,8 @@ extension SweepCommands {
     /// The status report of `trials` (read with or without their epochs).
     public static func statusText(space: SearchSpace, info: SweepInfo, trials: [TrialRecord], path: String,
                                   now: Double, isAbandoned: (String) -> Bool, localHost: String = Owner.hostName()) throws -> String {
-        let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
-        let ranking = space.ranking
-        let input = StatusInput(briefs: trials.map { TrialBrief($0, objective: space.objective) },
-                                records: { $0.compactMap { byNumber[$0] } },
-                                total: ranking.currentTotal(stored: trials.count), race: ranking.raceSummary(trials))
-        return try statusText(space: space, info: info, input: input, path: path, now: now, isAbandoned: isAbandoned,
-                          localHost: localHost)
+        try statusText(space: space, info: info, input: StatusInput(trials: trials, ranking: space.ranking), path: path,
+                       now: now, isAbandoned: isAbandoned, localHost: localHost)
     }
 
     /// The status report, from every trial's brief and the few records it names (`records`

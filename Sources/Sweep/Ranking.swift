@@ -61,6 +61,17 @@ public struct StatusInput {
     }
 }
 
+extension StatusInput {
+    /// From trials already read: their briefs, records looked up among them, the ranking's
+    /// total and race.
+    public init(trials: [TrialRecord], ranking: any Ranking) {
+        let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
+        self.init(briefs: trials.map { TrialBrief($0, objective: ranking.space.objective) },
+                  records: { $0.compactMap { byNumber[$0] } },
+                  total: ranking.currentTotal(stored: trials.count), race: ranking.raceSummary(trials))
+    }
+}
+
 /// A race's progress, for `status`.
 public struct RaceSummary: Hashable, Sendable {
     public var roundsDone: Int, rounds: Int
@@ -194,11 +205,7 @@ public struct RacedRanking: Ranking {
     }
 
     public func statusInput(_ store: any TrialStore) throws -> StatusInput {
-        let trials = try store.trials(withEpochs: false)
-        let byNumber = Dictionary(trials.map { ($0.spec.number, $0) }, uniquingKeysWith: { a, _ in a })
-        return StatusInput(briefs: trials.map { TrialBrief($0, objective: space.objective) },
-                           records: { $0.compactMap { byNumber[$0] } }, total: trials.count,
-                           race: raceSummary(trials))
+        StatusInput(trials: try store.trials(withEpochs: false), ranking: self)
     }
 
     public func raceSummary(_ trials: [TrialRecord]) -> RaceSummary? {

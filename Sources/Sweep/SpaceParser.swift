@@ -14,8 +14,6 @@ extension SearchSpace {
     /// Upper bounds that keep a typo from asking for a sweep that cannot end (listed in the
     /// README): trials count configurations x repeats, baselines included.
     public static let maxRepeats = 1000, maxTrials = 1_000_000, maxConcurrency = 256, maxConfigurations = 1_000_000
-    public static let maxEpochs = TrainingOptions.maxEpochs, maxBatchSize = TrainingOptions.maxBatchSize
-    public static let maxLayerWidth = TrainingOptions.maxLayerWidth, maxThreads = TrainingOption.maxThreads
 
     /// Decodes and validates a space file. Nothing is run and nothing is written: every problem
     /// is reported here, with the file, the key path and what is allowed.
