@@ -38,6 +38,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // posix_spawn, pipes, poll, signals: the C process API with the GNU extensions it needs.
+        .systemLibrary(name: "CProcess"),
 
         // Pure learning-rate schedules: no I/O, no knowledge of training.
         .target(name: "Schedules"),
@@ -53,6 +55,9 @@ let package = Package(
         // The one place where the sweep meets the engine: `EngineExecutor` (worker sessions, the
         // trajectory cache) and the memory check of a sweep on the engine.
         .target(name: "EngineAdapter", dependencies: ["Sweep", "Engine", "TrainingTypes", "Schedules"]),
+        // The other place where trials run: `TrainerExecutor` drives the user's own training
+        // script over the line protocol of docs/TRAINER-PROTOCOL.md (ChildProcess.swift calls C).
+        .target(name: "TrainerProcess", dependencies: ["Sweep", "TrainingTypes", "Schedules", "CProcess"]),
         // The SQL that both stores spell alike (statuses as literals).
         .target(name: "StoreSQL", dependencies: ["Sweep"]),
         // The SQLite implementation of Sweep's TrialStore (the only place that knows SQL).
@@ -61,7 +66,7 @@ let package = Package(
         .target(name: "PostgresStore", dependencies: ["Sweep", "StoreSQL", "TrainingTypes", "CLibPQ"]),
         // The application layer: one function per command, progress, signals, exit codes, file
         // output and the text/JSON/CSV formatting of results.
-        .target(name: "App", dependencies: ["Sweep", "EngineAdapter", "Engine", "TrainingTypes", "Schedules", "Report"]),
+        .target(name: "App", dependencies: ["Sweep", "EngineAdapter", "TrainerProcess", "Engine", "TrainingTypes", "Schedules", "Report"]),
         // Self-contained HTML + SVG reports.
         .target(name: "Report", dependencies: ["Sweep", "TrainingTypes", "Schedules"]),
         // The thin command-line shell.
@@ -83,6 +88,7 @@ let package = Package(
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TrainerTests", dependencies: ["TrainerProcess", "Sweep", "TrainingTypes", "Schedules", "SpecReference"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "TrainingTypes", "Schedules"]),
         .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SQLiteStore", "Sweep", "SpecReference", "PostgresTestSupport"]),
     ]

@@ -5,6 +5,7 @@ import Report
 import Schedules
 import Sweep
 import Synchronization
+import TrainerProcess
 
 extension SweepCommands {
     // MARK: run / resume
@@ -128,6 +129,8 @@ extension SweepCommands {
             let executor: any TrialExecutor
             if let make = options.makeExecutor {
                 executor = try make(space)
+            } else if let trainer = space.trainer {
+                executor = TrainerExecutor(trainer: trainer, sweepName: space.name)
             } else {
                 let data: DataSet
                 do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(spaceDataMessage(error))") }

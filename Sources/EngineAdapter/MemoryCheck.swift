@@ -31,6 +31,7 @@ extension SearchSpace {
     /// when it fits (checked before anything is created).
     public func memoryProblem(concurrency: Int, cacheBytes: Int, limit: Int = Memory.limit,
                               limitDescription: String = Memory.limitDescription) -> String? {
+        guard trainer == nil else { return nil }  // the user's script: its memory is its own
         let parts = memoryParts(concurrency: concurrency, cacheBytes: cacheBytes)
         let total = parts.reduce(0) { Memory.sum($0, $1.bytes) }
         guard total > limit else { return nil }

@@ -54,9 +54,23 @@ extension SearchSpace {
             add("racing.first_round", String(racing.firstRound))
             add("racing.confidence", fmt(racing.confidence))
         }
-        let settings = trainingSettings
-        for option in TrainingOption.allCases {
-            if let text = option.canonicalText(settings) { add("training." + option.name, text) }
+        if let trainer {
+            // The script and its settings are the sweep's identity; the time-outs only decide
+            // when a trial fails, and may change between runs (like concurrency).
+            add("trainer.command", "[" + trainer.command.map(JSONText.string).joined(separator: ", ") + "]")
+            add("trainer.epochs", String(trainer.epochs))
+            add("trainer.threads", String(trainer.threads))
+            for v in trainer.environment { add("trainer.env." + v.name, JSONText.string(v.value)) }
+            add("trainer.working_dir", trainer.workingDirectory.map(JSONText.string) ?? "-")
+            if includingMutable {
+                add("trainer.timeout_s", trainer.timeoutSeconds.map(fmt) ?? "-")
+                add("trainer.epoch_timeout_s", fmt(trainer.epochTimeoutSeconds))
+            }
+        } else {
+            let settings = trainingSettings
+            for option in TrainingOption.allCases {
+                if let text = option.canonicalText(settings) { add("training." + option.name, text) }
+            }
         }
         return e
     }

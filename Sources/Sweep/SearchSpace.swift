@@ -85,6 +85,9 @@ public struct SearchSpace: Hashable, Sendable {
     public var trainingThreads: Int
     /// The file's text, as given.
     public var source: String
+    /// The user's own training script (`trainer`), instead of the built-in engine (`training`):
+    /// then `training` holds only the epochs, and `trainingThreads` the trainer's threads.
+    public var trainer: TrainerOptions? = nil
 
     /// The data, the training options and the threads, as one value (what `TrainingOption`'s
     /// table reads).

@@ -4,7 +4,7 @@ import TrainingTypes
 
 extension SearchSpace {
     static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
-                          "parameters", "configurations", "fixed", "baselines", "racing", "training"]
+                          "parameters", "configurations", "fixed", "baselines", "racing", "training", "trainer"]
     static let racingKeys = ["first_round", "confidence"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
     static let plateauRules = PlateauSettings.rules
@@ -279,16 +279,25 @@ struct SpaceDecoder {
             racing = options
         }
 
-        // training
-        let settings = try top["training"].map { (tv: JSONValue) throws(SpaceError) in try decodeTraining(tv) }
+        // training, or the user's own trainer
+        if top["training"] != nil && top["trainer"] != nil {
+            throw fail("trainer", "a space has either \"training\" (the built-in model) or \"trainer\" (your own training script), not both")
+        }
+        let trainer = try top["trainer"].map { (tv: JSONValue) throws(SpaceError) in try decodeTrainer(tv) }
+        var settings = try top["training"].map { (tv: JSONValue) throws(SpaceError) in try decodeTraining(tv) }
             ?? TrainingSettings(training: TrainingOptions(epochs: 10))
+        if let trainer {
+            settings.training.epochs = trainer.epochs
+            settings.threads = trainer.threads
+        }
 
         var space = SearchSpace(
             name: name, strategy: strategy, seed: seed, repeats: repeats, concurrency: concurrency,
             objective: objective, trials: trials, parameters: domains, configurations: configurations,
             fixed: fixed, stepMilestones: stepMilestones, stepFactor: stepFactor, plateau: plateau, baselines: baselines,
             racing: racing,
-            data: settings.data, training: settings.training, trainingThreads: settings.threads, source: source)
+            data: settings.data, training: settings.training, trainingThreads: settings.threads, source: source,
+            trainer: trainer)
         space.training.seed = 0
         try checkRates(space)
         let count = space.sampler.count
@@ -391,6 +400,69 @@ struct SpaceDecoder {
             out.append(c)
         }
         return out
+    }
+
+    static let trainerKeys = ["command", "epochs", "threads", "env", "working_dir", "timeout_s", "epoch_timeout_s"]
+
+    /// The `trainer` object: the user's own training script (README, "Your own model").
+    func decodeTrainer(_ v: JSONValue) throws(SpaceError) -> TrainerOptions {
+        let ms = try members(v, "trainer", allowed: Self.trainerKeys, what: "trainer")
+        var options = TrainerOptions(command: [], epochs: 10)
+        var hasCommand = false
+        for m in ms {
+            let path = "trainer." + m.key
+            switch m.key {
+            case "command":
+                let allowed = "command must be a non-empty list of strings: the program and its arguments, run without a shell, e.g. [\"python3\", \"train.py\"]"
+                let items = try array(m.value, path, allowed)
+                guard !items.isEmpty else { throw fail(path, "the list is empty; \(allowed)") }
+                options.command = []
+                for (i, item) in items.enumerated() {
+                    let word = try string(item, "\(path)[\(i)]", allowed)
+                    guard !word.contains("\u{0}") else { throw fail("\(path)[\(i)]", "contains a NUL character; \(allowed)") }
+                    options.command.append(word)
+                }
+                guard !options.command[0].isEmpty else { throw fail("\(path)[0]", "the program is an empty string; \(allowed)") }
+                hasCommand = true
+            case "epochs":
+                options.epochs = try integer(m.value, path, min: 1, max: TrainingOptions.maxEpochs,
+                                             "epochs must be an integer in [1, \(TrainingOptions.maxEpochs)]")
+            case "threads":
+                options.threads = try integer(m.value, path, min: 1, max: TrainingOption.maxThreads,
+                                              "threads (threads per trial, as OMP_NUM_THREADS) must be an integer in [1, \(TrainingOption.maxThreads)]")
+            case "env":
+                let allowed = "env must be an object of strings, e.g. {\"CUDA_VISIBLE_DEVICES\": \"\"}"
+                guard case .object(let vars) = m.value.kind else {
+                    throw fail(path, "expected an object, got \(m.value.typeName) \(m.value.shortText); \(allowed)")
+                }
+                var seen: Set<String> = []
+                options.environment = []
+                for e in vars {
+                    let value = try string(e.value, path + "." + e.key, allowed)
+                    guard !e.key.isEmpty, !e.key.contains("="), !e.key.contains("\u{0}"), !value.contains("\u{0}") else {
+                        throw fail(path + "." + e.key, "not a variable name a process can have (empty, or with \"=\" or NUL); \(allowed)")
+                    }
+                    guard seen.insert(e.key).inserted else { throw fail(path + "." + e.key, "is given twice; \(allowed)") }
+                    options.environment.append(.init(name: e.key, value: value))
+                }
+                options.environment.sort { $0.name < $1.name }
+            case "working_dir":
+                let allowed = "working_dir must be a non-empty string: the folder the script runs in (relative to where sgdr-search runs)"
+                let dir = try string(m.value, path, allowed)
+                guard !dir.isEmpty, !dir.contains("\u{0}") else { throw fail(path, "\(m.value.shortText) is not a folder; \(allowed)") }
+                options.workingDirectory = dir
+            default:  // timeout_s, epoch_timeout_s
+                let what = m.key == "timeout_s" ? "timeout_s (seconds a whole trial may take)" : "epoch_timeout_s (seconds an epoch may take)"
+                let allowed = "\(what) must be a number in (0, 1e7]"
+                let x = try number(m.value, path, allowed)
+                guard x > 0 && x <= 1e7 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                if m.key == "timeout_s" { options.timeoutSeconds = x } else { options.epochTimeoutSeconds = x }
+            }
+        }
+        guard hasCommand else {
+            throw fail("trainer", "missing \"command\": the program and its arguments, e.g. \"command\": [\"python3\", \"train.py\"]")
+        }
+        return options
     }
 
     /// The `training` object, each key decoded by its row of `TrainingOption`'s table.
