@@ -14,14 +14,25 @@ public struct BestSummary: Sendable {
     public var seed: UInt64
     /// The space's repeats (what the note says when only one pair has finished).
     public var plannedRepeats: Int
+    /// A sweep with a `trainer`: the rerun is `sgdr-search trial DB CONFIGURATION` (the
+    /// database's path as the user gave it), not `train`.
+    public var trainerDatabase: String?
 
-    public init(rows: [LeaderboardRow], space: SearchSpace) {
+    public init(rows: [LeaderboardRow], space: SearchSpace, database: String? = nil) {
         objective = space.objective
         best = Leaderboard.bestSGDR(rows)
         baseline = Leaderboard.bestBaseline(rows)
         settings = space.trainingSettings
         seed = Seeds.training(sweepSeed: space.seed, repeatIndex: 0)
         plannedRepeats = space.repeats
+        trainerDatabase = space.trainer == nil ? nil : database ?? space.defaultDatabasePath
+    }
+
+    /// With a trainer: the arguments of `sgdr-search` that rerun the best configuration's repeat
+    /// 0 through the sweep's own trainer.
+    public var rerunArguments: [String]? {
+        guard let db = trainerDatabase, let b = best else { return nil }
+        return ["trial", db, b.configuration, "--repeat", "0"]
     }
 
     /// best - baseline, paired over the repeats both finished (common random numbers: repeat r
@@ -71,7 +82,11 @@ public struct BestSummary: Sendable {
         } else {
             out += "Best baseline: none finished\n"
         }
-        out += "Rerun it: sgdr-search train " + trainArguments.joined(separator: " ") + "\n"
+        if let rerun = rerunArguments {
+            out += "Rerun it: sgdr-search " + rerun.joined(separator: " ") + "\n"
+        } else {
+            out += "Rerun it: sgdr-search train " + trainArguments.joined(separator: " ") + "\n"
+        }
         return out
     }
 
@@ -95,6 +110,12 @@ public struct BestSummary: Sendable {
             w.number(Double(d?.pairs ?? 0))
             if let d, d.standardError == nil {
                 w.key("difference_note"); w.string(notMeasurable)
+            }
+            if let rerun = rerunArguments {
+                // The user's own trainer: no built-in training options, and the rerun is `trial`.
+                w.key("rerun_args")
+                w.stringArray(rerun)
+                return
             }
             w.key("training")
             w.object {

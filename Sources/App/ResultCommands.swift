@@ -35,7 +35,7 @@ extension SweepCommands {
             defer { try? store.close() }
             if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
             let ranked = try space.ranking.ranked(store, top: 0)
-            let summary = BestSummary(rows: ranked.best, space: space)
+            let summary = BestSummary(rows: ranked.best, space: space, database: db)
             guard summary.best != nil else {
                 throw SweepError("\(db): no SGDR configuration has finished yet (\(ranked.done) of \(ranked.trials) trials done); "
                                  + "run or resume the sweep: sgdr-search resume \(db)")

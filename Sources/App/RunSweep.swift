@@ -60,6 +60,9 @@ extension SweepCommands {
             if let problem = space.memoryProblem(concurrency: concurrency, cacheBytes: options.cacheBytes) {
                 throw SweepError("\(db): \(problem)")
             }
+            if options.makeExecutor == nil, space.trainer != nil, let problem = space.dataFilesProblem() {
+                throw SweepError("\(db): \(problem)")
+            }
             return try execute(space, store: store, path: db, options: options, console: console)
         }
     }
@@ -188,7 +191,7 @@ extension SweepCommands {
         try console.err(StatusWords.sharedRunLine(finishedHere: finishedHere, finishedBefore: finished,
                                                   sweepFinished: try store.counts().finished, sweepTrials: ranked.trials))
         try console.out(EndOfRunTable.text(ranked, objective: space.objective, swept: space.sweptNames, path: path))
-        try console.out("\n" + BestSummary(rows: ranked.top + ranked.best, space: space).text())
+        try console.out("\n" + BestSummary(rows: ranked.top + ranked.best, space: space, database: path).text())
         if ending == .cancelled {
             try console.err("Interrupted: the unfinished trials will run again with: sgdr-search resume \(path)\n")
             return exitInterrupted

@@ -67,8 +67,9 @@ public struct StoredSweep: Sendable {
 extension SearchSpace {
     /// The dataset and training settings, as (space key, value) in display order.
     public var settingsSummary: [(key: String, value: String)] {
-        canonicalEntries().filter { $0.path.hasPrefix("training.") && $0.value != "-" }
-            .map { (String($0.path.dropFirst("training.".count)), $0.value) }
+        // The built-in training's options by their names; a trainer's settings as trainer.*.
+        canonicalEntries().filter { ($0.path.hasPrefix("training.") || $0.path.hasPrefix("trainer.")) && $0.value != "-" }
+            .map { ($0.path.hasPrefix("training.") ? String($0.path.dropFirst("training.".count)) : $0.path, $0.value) }
             + [("strategy", strategy.rawValue), ("repeats", String(repeats)), ("seed", String(seed))]
     }
 

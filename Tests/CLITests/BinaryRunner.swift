@@ -125,11 +125,15 @@ struct SimpleCSV {
 final class ChildProcess {
     let process = Process()
     let errURL: URL
-    init(_ arguments: [String], in dir: URL) throws {
+    /// `environment`: variables added to the test's own.
+    init(_ arguments: [String], in dir: URL, environment: [String: String] = [:]) throws {
         errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.executableURL = try BinaryRunner.binaryURL()
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: errURL)

@@ -37,6 +37,9 @@ for line in sys.stdin:
             time.sleep(600)
         sys.exit(0)
     k = message["epoch"]
+    if mode == "failone" and start["configuration"] == arg:
+        sys.stderr.write("this configuration fails on purpose\n")
+        sys.exit(1)
     if mode == "exit1":
         sys.stderr.write("Traceback (most recent call last):\nZeroDivisionError: division by zero\n")
         sys.exit(1)

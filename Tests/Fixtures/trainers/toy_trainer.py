@@ -70,7 +70,8 @@ def main():
         print("epoch %d lr %.6f val_acc %.4f" % (epoch, lr, val_acc))  # goes to stderr (the client's redirect)
         if log:
             with open(log, "a") as f:
-                f.write(json.dumps({"trial": session.trial, "epoch": epoch, "lr": lr, "val_acc": val_acc}) + "\n")
+                f.write(json.dumps({"trial": session.trial, "epoch": epoch, "lr": lr, "val_acc": val_acc,
+                                    "schedule": session.schedule}) + "\n")
         session.report(val_acc=val_acc, train_loss=loss_sum / len(train), val_loss=val_loss / len(val),
                        train_acc=correct / len(train))
 
