@@ -189,6 +189,66 @@ final class TrainerCLITests: XCTestCase {
         XCTAssertTrue(epochs.stderr.contains("trainer.epochs: 2 -> 3"), epochs.stderr)
     }
 
+    func testTheKerasStyleCallbackExampleRunsASweep() throws {
+        let example = Self.trainers.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/keras_callback_example.py").path
+        let space = dir.appendingPathComponent("keras.json")
+        try """
+            {"name": "keras", "strategy": "grid", "seed": 1, "repeats": 1, "parameters": {"t0": {"values": [1, 3]}},
+             "baselines": ["step"], "trainer": {"command": ["python3", "\(example)"], "epochs": 4}}
+            """.write(to: space, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("keras.sqlite").path
+        let r = try runBinary([space.path, "--db", db])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let status = try BinaryRunner.run(["status", db])
+        XCTAssertTrue(status.stdout.contains("done 3"), status.stdout)
+        // The stand-in's val_accuracy is 0.88 - 0.4 exp(-10 sum(lr)): the rates reached it.
+        let trial = try BinaryRunner.run(["trial", db, "sgdr-0000"])
+        let rows = SimpleCSV(trial.stdout)
+        let lrs = try XCTUnwrap(rows.doubles("lr")), accs = try XCTUnwrap(rows.doubles("val_acc"))
+        var sum = 0.0
+        for (lr, acc) in zip(lrs, accs) {
+            sum += lr
+            XCTAssertEqual(acc, 0.88 - 0.4 * exp(-sum * 10), accuracy: 1e-12)
+        }
+    }
+
+    /// A python3 that can import torch (Debian's python3-torch is under /usr/bin), or nil.
+    static let torchPython: String? = {
+        for python in ["/usr/bin/python3", "/usr/local/bin/python3", "python3"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [python, "-c", "import torch"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { continue }
+            p.waitUntilExit()
+            if p.terminationStatus == 0 { return python }
+        }
+        return nil
+    }()
+
+    func testThePyTorchExampleRunsASweepOnFashionMNIST() throws {
+        guard let python = Self.torchPython else {
+            throw XCTSkip("torch is not importable by any python3 here (apt-get install python3-torch): the PyTorch example is not run")
+        }
+        let example = Self.trainers.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/pytorch_fashion_mnist.py").path
+        let space = dir.appendingPathComponent("torch.json")
+        try """
+            {"name": "torch", "strategy": "grid", "seed": 1, "repeats": 1, "concurrency": 2,
+             "parameters": {"t0": {"values": [3]}}, "fixed": {"lr_max": 0.1}, "baselines": ["cosine"],
+             "trainer": {"command": ["\(python)", "\(example)", "--train-size", "3000", "--val-size", "500"], "epochs": 3}}
+            """.write(to: space, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("torch.sqlite").path
+        let r = try runBinary([space.path, "--db", db])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let board = SimpleCSV(try BinaryRunner.run(["leaderboard", db, "--csv", "-"]).stdout.replacingOccurrences(of: "\r\n", with: "\n"))
+        XCTAssertEqual(board.column("status"), ["done", "done"], board.rows.description)
+        // Ten classes: chance is 0.1; three epochs on 3000 images learn far more than that.
+        for acc in try XCTUnwrap(board.doubles("best_val_acc")) { XCTAssertGreaterThan(acc, 0.4) }
+    }
+
     func testKill9LeavesNoTrainerAndResumeGivesTheUninterruptedLeaderboard() throws {
         let space = try toySpace(name: "kill", epochs: 6)
         let whole = dir.appendingPathComponent("whole.sqlite").path
