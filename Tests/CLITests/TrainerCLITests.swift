@@ -213,6 +213,30 @@ final class TrainerCLITests: XCTestCase {
         }
     }
 
+    func testTrialOfABuiltInSweepGivesTheEpochsItsTrialHad() throws {
+        let space = dir.appendingPathComponent("builtin.json")
+        try """
+            {"name": "builtin", "strategy": "grid", "seed": 2, "repeats": 2, "parameters": {"t0": {"values": [1, 2]}},
+             "baselines": ["cosine"], "training": {"dataset": "synthetic", "train_size": 300, "val_size": 200, "epochs": 3, "hidden": [16]}}
+            """.write(to: space, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("builtin.sqlite").path
+        XCTAssertEqual(try runBinary([space.path, "--db", db]).status, 0)
+        let json = try BinaryRunner.run(["best", db, "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let best = try XCTUnwrap(object["best"] as? [String: Any])
+        let configuration = try XCTUnwrap(best["configuration"] as? String)
+        let accs = try (0..<2).map { r in
+            let trial = try BinaryRunner.run(["trial", db, configuration, "--repeat", String(r)])
+            XCTAssertEqual(trial.status, 0, trial.stderr)
+            return try XCTUnwrap(SimpleCSV(trial.stdout).doubles("val_acc")?.max())
+        }
+        XCTAssertEqual((accs[0] + accs[1]) / 2, try XCTUnwrap(best["best_val_acc"] as? Double), accuracy: 1e-12)
+        let bad = try BinaryRunner.run(["trial", db, "sgdr-0099"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertEqual(bad.stderrLines, ["Error: \(db) has no configuration \"sgdr-0099\"; its configurations are the baselines (cosine) and sgdr-0000 to sgdr-0001"])
+        XCTAssertEqual(try BinaryRunner.run(["trial", db, configuration, "--repeat", "2"]).status, 64)
+    }
+
     /// A python3 that can import torch (Debian's python3-torch is under /usr/bin), or nil.
     static let torchPython: String? = {
         for python in ["/usr/bin/python3", "/usr/local/bin/python3", "python3"] {
