@@ -301,6 +301,25 @@ final class TrainerCLITests: XCTestCase {
         XCTAssertEqual(try BinaryRunner.leaderboardWithoutSeconds(killed), try BinaryRunner.leaderboardWithoutSeconds(whole))
     }
 
+    func testTwoProcessesShareATrainerSweepAndRankItAsOneWould() throws {
+        let space = try toySpace(name: "two", epochs: 4)
+        let one = dir.appendingPathComponent("one.sqlite").path
+        XCTAssertEqual(try runBinary([space.path, "--db", one]).status, 0)
+        let shared = dir.appendingPathComponent("shared.sqlite").path
+        // The first creates the sweep; then a second process joins it.
+        let a = try ChildProcess([space.path, "--db", shared, "--concurrency", "1"], in: dir, environment: ["TOY_SLEEP": "0.05"])
+        XCTAssertTrue(a.wait(timeout: 120) { $0.finishedIDs.count >= 1 }, a.stderr)
+        let b = try ChildProcess(["resume", shared, "--concurrency", "1"], in: dir, environment: ["TOY_SLEEP": "0.05"])
+        a.process.waitUntilExit()
+        b.process.waitUntilExit()
+        XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        XCTAssertEqual(Set(a.finishedIDs).intersection(b.finishedIDs), [], "no trial ran twice")
+        XCTAssertEqual(a.finishedIDs.count + b.finishedIDs.count, 12)
+        XCTAssertGreaterThan(b.finishedIDs.count, 0, "the second process took part: \(b.stderr)")
+        XCTAssertEqual(try BinaryRunner.leaderboardWithoutSeconds(shared), try BinaryRunner.leaderboardWithoutSeconds(one))
+    }
+
     func testTheRerunOfTheBestRunsTheTrainerAgainWithTheSameEpochs() throws {
         let space = try toySpace(name: "rerun", epochs: 5, repeats: 1)
         let db = dir.appendingPathComponent("rerun.sqlite").path
