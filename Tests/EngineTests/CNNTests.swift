@@ -69,20 +69,13 @@ final class CNNTests: XCTestCase {
             dx.withUnsafeMutableBufferPointer { p in
                 Conv2D.backward(dx: p.baseAddress, dw: &dw, db: &db, dy: r, x: x, col: &col, w: w, shape: s)
             }
-            let h: Float = 1e-2
-            func check(_ which: Int, _ grad: [Float], _ name: String) {
-                let n = grad.count
-                for i in stride(from: 0, to: n, by: max(1, n / 40)) {
-                    func set(_ v: Float) { switch which { case 0: x[i] = v; case 1: w[i] = v; default: b[i] = v } }
-                    let saved = which == 0 ? x[i] : which == 1 ? w[i] : b[i]
-                    set(saved + h); let up = loss()
-                    set(saved - h); let down = loss()
-                    set(saved)
-                    let numeric = (up - down) / Double(2 * h)
-                    XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(name)[\(i)] \(s)")
-                }
-            }
-            check(0, dx, "dx"); check(1, dw, "dW"); check(2, db, "db")
+            let h: Float = 1e-2, tolerance = FiniteDifference.scaled(2e-3)
+            FiniteDifference.check(dx, at: FiniteDifference.sample(dx.count, about: 40), step: h, read: { x[$0] },
+                                   write: { x[$0] = $1 }, loss: loss, accuracy: tolerance) { "dx[\($0)] \(s)" }
+            FiniteDifference.check(dw, at: FiniteDifference.sample(dw.count, about: 40), step: h, read: { w[$0] },
+                                   write: { w[$0] = $1 }, loss: loss, accuracy: tolerance) { "dW[\($0)] \(s)" }
+            FiniteDifference.check(db, at: FiniteDifference.sample(db.count, about: 40), step: h, read: { b[$0] },
+                                   write: { b[$0] = $1 }, loss: loss, accuracy: tolerance) { "db[\($0)] \(s)" }
         }
     }
 
@@ -167,13 +160,8 @@ final class CNNTests: XCTestCase {
         var dx = [Float](repeating: 0, count: x.count)
         MaxPool2x2.backward(dx: &dx, dy: r, argmax: idx, planes: planes, height: h, width: w)
         let step: Float = 1e-4  // below the gap between any two of the random values
-        for i in x.indices {
-            let saved = x[i]
-            x[i] = saved + step; let up = loss()
-            x[i] = saved - step; let down = loss()
-            x[i] = saved
-            XCTAssertEqual(Double(dx[i]), (up - down) / Double(2 * step), accuracy: 1e-2, "dx[\(i)]")
-        }
+        FiniteDifference.check(dx, at: x.indices, step: step, read: { x[$0] }, write: { x[$0] = $1 }, loss: loss,
+                               accuracy: FiniteDifference.absolute(1e-2)) { "dx[\($0)]" }
         XCTAssertEqual(dx.filter { $0 != 0 }.count, n)
     }
 
@@ -204,19 +192,11 @@ final class CNNTests: XCTestCase {
             let analytic = Array(UnsafeBufferPointer(start: model.grads, count: model.parameterCount))
             XCTAssertEqual(model.parameterCount, spec.parameterCount)
             // Every layer's weights and biases are sampled.
-            var checked = 0
             // Small steps, so that few ReLU or pooling kinks are crossed; the loss is summed in Double.
-            let h: Float = 1e-3
-            for i in stride(from: 0, to: model.parameterCount, by: 3) {
-                let saved = model.params[i]
-                model.params[i] = saved + h; let up = meanLoss()
-                model.params[i] = saved - h; let down = meanLoss()
-                model.params[i] = saved
-                let numeric = (up - down) / Double(2 * h)
-                XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 5e-4 + 1e-2 * abs(numeric),
-                               "param \(i) of \(model.parameterCount), \(channels) channel(s)")
-                checked += 1
-            }
+            let checked = FiniteDifference.check(
+                analytic, at: stride(from: 0, to: model.parameterCount, by: 3), step: 1e-3,
+                read: { model.params[$0] }, write: { model.params[$0] = $1 }, loss: meanLoss,
+                accuracy: { 5e-4 + 1e-2 * abs($0) }) { "param \($0) of \(model.parameterCount), \(channels) channel(s)" }
             XCTAssertGreaterThan(checked, 50)
             XCTAssertTrue(analytic.contains { $0 != 0 })
         }
