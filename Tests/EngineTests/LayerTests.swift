@@ -77,21 +77,13 @@ final class LayerTests: XCTestCase {
             Linear.backward(dx: p.baseAddress, dw: &dw, db: &db, dy: r, x: x, w: w,
                             batch: batch, inputs: inputs, outputs: outputs)
         }
-        let h: Float = 1e-2
-        func set(_ which: Int, _ i: Int, _ value: Float) {
-            switch which { case 0: x[i] = value; case 1: w[i] = value; default: b[i] = value }
-        }
-        func check(_ which: Int, _ values: [Float], _ grad: [Float], _ name: String) {
-            for i in values.indices {
-                let saved = values[i]
-                set(which, i, saved + h); let up = loss()
-                set(which, i, saved - h); let down = loss()
-                set(which, i, saved)
-                let numeric = (up - down) / Double(2 * h)
-                XCTAssertEqual(Double(grad[i]), numeric, accuracy: 1e-3 * max(1, abs(numeric)), "\(name)[\(i)]")
-            }
-        }
-        check(0, x, dx, "dx"); check(1, w, dw, "dW"); check(2, b, db, "db")
+        let h: Float = 1e-2, tolerance = FiniteDifference.scaled(1e-3)
+        FiniteDifference.check(dx, at: x.indices, step: h, read: { x[$0] }, write: { x[$0] = $1 }, loss: loss,
+                               accuracy: tolerance) { "dx[\($0)]" }
+        FiniteDifference.check(dw, at: w.indices, step: h, read: { w[$0] }, write: { w[$0] = $1 }, loss: loss,
+                               accuracy: tolerance) { "dW[\($0)]" }
+        FiniteDifference.check(db, at: b.indices, step: h, read: { b[$0] }, write: { b[$0] = $1 }, loss: loss,
+                               accuracy: tolerance) { "db[\($0)]" }
     }
 
     func testReLUForwardBackwardAndFiniteDifferences() {
@@ -145,14 +137,8 @@ final class LayerTests: XCTestCase {
         }
         SoftmaxCrossEntropy.backward(&probs, labels: labels, batch: batch, classes: classes)
         var z = logits
-        let h: Float = 1e-2
-        for i in z.indices {
-            let saved = z[i]
-            z[i] = saved + h; let up = meanLoss(z)
-            z[i] = saved - h; let down = meanLoss(z)
-            z[i] = saved
-            XCTAssertEqual(Double(probs[i]), (up - down) / Double(2 * h), accuracy: 2e-4, "dlogits[\(i)]")
-        }
+        FiniteDifference.check(probs, at: z.indices, step: 1e-2, read: { z[$0] }, write: { z[$0] = $1 },
+                               loss: { meanLoss(z) }, accuracy: FiniteDifference.absolute(2e-4)) { "dlogits[\($0)]" }
     }
 
     func testSoftmaxAccuracyCountAndNonFiniteLoss() {
@@ -182,18 +168,10 @@ final class LayerTests: XCTestCase {
         model.backward(batch: batch)
         let analytic = Array(UnsafeBufferPointer(start: model.grads, count: model.parameterCount))
         // A spread of parameters from every layer, weights and biases.
-        var checked = 0
         let indices: [Int] = Array(stride(from: 0, to: model.parameterCount, by: 97)) + [model.biasOffsets[0], model.biasOffsets[2] + 3]
-        for i in indices {
-            let saved = model.params[i]
-            let h: Float = 5e-3
-            model.params[i] = saved + h; let up = loss()
-            model.params[i] = saved - h; let down = loss()
-            model.params[i] = saved
-            let numeric = (up - down) / Double(2 * h)
-            XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "param \(i)")
-            checked += 1
-        }
+        let checked = FiniteDifference.check(analytic, at: indices, step: 5e-3, read: { model.params[$0] },
+                                             write: { model.params[$0] = $1 }, loss: loss,
+                                             accuracy: FiniteDifference.scaled(2e-3)) { "param \($0)" }
         XCTAssertGreaterThan(checked, 50)
         XCTAssertTrue(analytic.contains { $0 != 0 })
     }

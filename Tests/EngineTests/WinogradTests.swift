@@ -151,20 +151,13 @@ final class WinogradTests: XCTestCase {
             dx.withUnsafeMutableBufferPointer { p in
                 Winograd.backward(dx: p.baseAddress, dw: &dw, db: &db, dy: r, shape: s, buffers: buffers)
             }
-            let h: Float = 1e-2
-            func check(_ which: Int, _ grad: [Float], _ name: String) {
-                let n = grad.count
-                for i in stride(from: 0, to: n, by: max(1, n / 40)) {
-                    func set(_ v: Float) { switch which { case 0: x[i] = v; case 1: w[i] = v; default: b[i] = v } }
-                    let saved = which == 0 ? x[i] : which == 1 ? w[i] : b[i]
-                    set(saved + h); let up = loss()
-                    set(saved - h); let down = loss()
-                    set(saved)
-                    let numeric = (up - down) / Double(2 * h)
-                    XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(name)[\(i)] \(s)")
-                }
-            }
-            check(0, dx, "dx"); check(1, dw, "dW"); check(2, db, "db")
+            let h: Float = 1e-2, tolerance = FiniteDifference.scaled(2e-3)
+            FiniteDifference.check(dx, at: FiniteDifference.sample(dx.count, about: 40), step: h, read: { x[$0] },
+                                   write: { x[$0] = $1 }, loss: loss, accuracy: tolerance) { "dx[\($0)] \(s)" }
+            FiniteDifference.check(dw, at: FiniteDifference.sample(dw.count, about: 40), step: h, read: { w[$0] },
+                                   write: { w[$0] = $1 }, loss: loss, accuracy: tolerance) { "dW[\($0)] \(s)" }
+            FiniteDifference.check(db, at: FiniteDifference.sample(db.count, about: 40), step: h, read: { b[$0] },
+                                   write: { b[$0] = $1 }, loss: loss, accuracy: tolerance) { "db[\($0)] \(s)" }
         }
     }
 
