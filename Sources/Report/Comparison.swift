@@ -96,7 +96,8 @@ extension ReportPage {
     }
 
     /// The race: for each SGDR configuration, how many rounds it ran (a bar, grey when it was
-    /// eliminated) and its mean with a 95% interval over its repeats.
+    /// eliminated) and its mean with a 95% interval over its repeats; when nothing was
+    /// eliminated, a sentence saying so instead of a chart of equal bars.
     func raceSubsection() -> String {
         guard let race = input.race else { return "" }
         var h = "<h3>The race</h3>\n"
@@ -108,6 +109,19 @@ extension ReportPage {
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let shown = Array(sgdr.prefix(Self.maxComparisonRows))
         guard !shown.isEmpty else { return h }
+        if race.eliminated.isEmpty {
+            // Every bar would be as long as the others: said in words instead of drawn.
+            h += "<p class=\"race-none\" data-race=\"none-eliminated\">"
+            if race.isFinished {
+                h += "Nothing was eliminated: all \(sgdr.count) SGDR configuration\(sgdr.count == 1 ? "" : "s") ran all \(race.rounds) "
+                h += "round\(race.rounds == 1 ? "" : "s")\(saved == 0 ? ", so racing saved no trial" : ""). "
+                h += "No race chart is drawn: its bars would all be the same length.</p>\n"
+            } else {
+                h += "Nothing eliminated yet, after \(race.roundsDone) of \(race.rounds) round\(race.rounds == 1 ? "" : "s"): "
+                h += "the race chart is drawn once a configuration is eliminated.</p>\n"
+            }
+            return h
+        }
         let c = Format.coord
         let width = 960.0, labelWidth = 250.0, rowHeight = 18.0, barWidth = 260.0
         let plot = PlotRect(x: labelWidth, y: 40, width: width - labelWidth - 30, height: Double(shown.count) * rowHeight + 8)
