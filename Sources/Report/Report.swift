@@ -204,6 +204,8 @@ struct ReportPage {
         }
         h += "</header>\n"
         h += "<section id=\"summary\" data-section=\"summary\">\n<h2>Summary</h2>\n"
+        // The answer first: the best SGDR configuration against the best baseline, then the settings.
+        h += verdict()
 
         // Settings.
         h += "<table class=\"settings\">\n<tbody>\n"
@@ -229,39 +231,6 @@ struct ReportPage {
         let compute = trials.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
         h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(formatDuration(compute)))</strong> "
         h += "(\(rows.count) configuration\(rows.count == 1 ? "" : "s")).</p>\n"
-
-        // Best SGDR against the best baseline.
-        h += "<h3>Result</h3>\n"
-        let bestSGDR = Leaderboard.bestSGDR(rows)
-        let bestBaseline = Leaderboard.bestBaseline(rows)
-        let objective = escapeXML(input.objective.rawValue)
-        h += "<ul class=\"result\">\n"
-        if let b = bestSGDR {
-            h += "<li>Best SGDR configuration: <strong>\(escapeXML(Self.label(b, parameters: input.parameters)))</strong>, "
-            h += "\(objective) <strong>\(scoreText(b))</strong></li>\n"
-            h += "<li class=\"schedule\">Schedule: <code>\(escapeXML(scheduleDescription(b.schedule)))</code></li>\n"
-        } else {
-            h += "<li>Best SGDR configuration: no finished SGDR trial yet.</li>\n"
-        }
-        if let base = bestBaseline {
-            h += "<li>Best baseline: <strong>\(escapeXML(base.configuration))</strong>, \(objective) <strong>\(scoreText(base))</strong></li>\n"
-        } else if rows.contains(where: { $0.schedule.kind != .sgdr }) {
-            h += "<li>Best baseline: no finished baseline trial yet.</li>\n"
-        } else {
-            h += "<li>This sweep has no baseline.</li>\n"
-        }
-        if let b = bestSGDR, bestBaseline != nil {
-            // In pairs: repeat r of both ran with the same training seed.
-            if let d = b.vsBaseline, let se = d.standardError, let (low, high) = d.interval95 {
-                let verdict = low > 0 ? "better than" : high < 0 ? "worse than" : "not distinguishable from"
-                h += "<li>Difference, paired over \(d.pairs) repeats: <strong>\(Format.signed(d.mean))</strong> "
-                h += "\u{00B1} \(Format.acc(se)) (standard error), 95% interval [\(Format.signed(low)), \(Format.signed(high))]: "
-                h += "the best SGDR configuration is \(verdict) the best baseline.</li>\n"
-            } else {
-                h += "<li>Difference: \(escapeXML(PairedDifference.notMeasurable)).</li>\n"
-            }
-        }
-        h += "</ul>\n"
 
         // Trials that went wrong.
         let bad = trials.filter { $0.status == .failed || $0.status == .diverged }
@@ -506,6 +475,8 @@ struct ReportPage {
         svg.chart { max-width: 100%; height: auto; display: block; }
         .small-multiples { display: flex; flex-wrap: wrap; gap: 8px 16px; }
         .small-multiples figure { margin: 0; }
+        .verdict { border-left: 4px solid #0072B2; background: #eef5fb; padding: 2px 12px; margin: 8px 0 16px 0; }
+        .verdict ul.result { padding-left: 1.2em; }
         .notice { background: #fff4d6; border-left: 4px solid #E69F00; padding: 6px 10px; }
         .empty { color: #555555; font-style: italic; }
         code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.92em; }
@@ -513,7 +484,7 @@ struct ReportPage {
         @page { margin: 14mm; }
         @media print {
           body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
-          figure, svg.chart, tr, .result, .settings, .status-counts { break-inside: avoid; page-break-inside: avoid; }
+          figure, svg.chart, tr, .verdict, .result, .settings, .status-counts { break-inside: avoid; page-break-inside: avoid; }
           h2, h3 { break-after: avoid; page-break-after: avoid; }
           .table-wrap { overflow: visible; }
           table { font-size: 8.5pt; }
