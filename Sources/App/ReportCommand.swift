@@ -12,7 +12,7 @@ extension SweepCommands {
             if let out, out != "-" { try checkOutput(out, option: "--out", database: dbFile) }
             let sweep = try StoredSweep.load(db: db, openStore: openStore, plotting: top)
             let input = ReportInput(
-                name: sweep.space.name, settings: sweep.space.settingsSummary.map { ReportSetting($0.key, $0.value) },
+                name: sweep.space.name, settings: sweep.space.reportSettings.map { ReportSetting($0.key, $0.value) },
                 objective: sweep.space.objective,
                 parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
                 trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: db),

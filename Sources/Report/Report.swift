@@ -207,16 +207,27 @@ struct ReportPage {
         // The answer first: the best SGDR configuration against the best baseline, then the settings.
         h += verdict()
 
-        // Settings.
-        h += "<table class=\"settings\">\n<tbody>\n"
-        h += "<tr><th scope=\"row\">sweep</th><td>\(escapeXML(input.name))</td></tr>\n"
-        for s in input.settings {
-            h += "<tr><th scope=\"row\">\(escapeXML(s.key))</th><td>\(escapeXML(s.value))</td></tr>\n"
-        }
-        h += "<tr><th scope=\"row\">objective</th><td>\(escapeXML(input.objective.rawValue))</td></tr>\n"
+        // Settings: (key, value) pairs in three columns, filled top to bottom, so that the
+        // table is a third as long as the list.
+        var settings = [("sweep", input.name)] + input.settings.map { ($0.key, $0.value) }
+        settings.append(("objective", input.objective.rawValue))
         if !input.parameters.isEmpty {
             let names = input.parameters.map { $0.logScale ? "\($0.name) (log)" : $0.name }
-            h += "<tr><th scope=\"row\">swept</th><td>\(escapeXML(names.joined(separator: ", ")))</td></tr>\n"
+            settings.append(("swept", names.joined(separator: ", ")))
+        }
+        let columns = 3, settingRows = (settings.count + columns - 1) / columns
+        h += "<h3>Settings</h3>\n<table class=\"settings\">\n<tbody>\n"
+        for r in 0..<settingRows {
+            h += "<tr>"
+            for c in 0..<columns {
+                let i = c * settingRows + r
+                if i < settings.count {
+                    h += "<th scope=\"row\">\(escapeXML(settings[i].0))</th><td>\(escapeXML(settings[i].1))</td>"
+                } else {
+                    h += "<td></td><td></td>"
+                }
+            }
+            h += "</tr>\n"
         }
         h += "</tbody>\n</table>\n"
 
@@ -464,6 +475,7 @@ struct ReportPage {
         h3 { font-size: 1.05em; margin-bottom: 0.3em; }
         table { border-collapse: collapse; font-size: 13px; }
         th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
+        table.settings th { font-weight: 600; background: #f7f7f7; }
         table.leaderboard td { white-space: nowrap; }
         table.leaderboard td.status { white-space: normal; }
         thead th { background: #f2f2f2; }
