@@ -306,8 +306,28 @@ struct ReportPage {
     func errorsSection() -> String {
         var h = "<section id=\"errors\" data-section=\"errors\">\n<h2>Validation and training error</h2>\n"
         guard !runs.isEmpty else { return h + "<p class=\"empty\">\(emptyNote())</p>\n</section>\n" }
-        let values = runs.flatMap { $0.valError.map(\.y) + $0.trainError.map(\.y) }
+        // The y axis covers the later half of each curve (epochs sorted; the whole curve when it
+        // has one point), not the first epochs: their high errors would take most of the
+        // height and squash the band where the runs differ, which is what a reader compares.
+        // A fixed rule rather than a tuned quantile: every later point is inside the axis; a
+        // curve whose first epochs are above it enters through the top edge where its line
+        // crosses it (no point drawn at a value it did not have), as the caption then says.
+        func laterHalf(_ curve: [ChartPoint]) -> [Double] {
+            let sorted = curve.filter { $0.y.isFinite }.sorted { $0.x < $1.x }
+            return sorted.suffix((sorted.count + 1) / 2).map(\.y)
+        }
+        let values = runs.flatMap { laterHalf($0.valError) + laterHalf($0.trainError) }
+            + runs.compactMap { $0.valError.map(\.y).filter(\.isFinite).min() }
         let yAxis = Axis.covering(values.map { min(1, max(0, $0)) }, scale: .linear)
+        let clippedAbove = runs.contains { ($0.valError + $0.trainError).contains { $0.y.isFinite && $0.y > yAxis.upper } }
+        func enteringFromTop(_ curve: [ChartPoint]) -> [ChartPoint] {
+            let top = yAxis.upper
+            let sorted = curve.sorted { $0.x < $1.x }
+            guard let i = sorted.firstIndex(where: { !($0.y > top) }), i > 0, sorted[i - 1].y.isFinite else { return sorted }
+            let (p, q) = (sorted[i - 1], sorted[i])
+            let x = p.x + (top - p.y) / (q.y - p.y) * (q.x - p.x)
+            return [ChartPoint(x: x, y: top)] + sorted[i...]
+        }
         let xMax = runs.flatMap { $0.valError.map(\.x) + $0.trainError.map(\.x) }.max() ?? 1
         var spec = ChartSpec(section: ReportSection.errors.rawValue,
                              title: "Error per epoch: validation (solid) and training (dotted)",
@@ -319,9 +339,9 @@ struct ReportPage {
             let n = run.curveRepeats
             let suffix = n > 1 ? " (mean of \(n) \(run.curvesFromDone ? "done" : "unfinished") repeats)"
                 : run.curvesFromDone ? "" : " (in progress)"
-            spec.lines.append(LineSpec(points: run.valError, color: color, dash: dash, width: 2,
+            spec.lines.append(LineSpec(points: enteringFromTop(run.valError), color: color, dash: dash, width: 2,
                                        title: "\(run.label): validation error\(suffix)"))
-            spec.lines.append(LineSpec(points: run.trainError, color: color, dash: "1.5 3.5", width: 1.5,
+            spec.lines.append(LineSpec(points: enteringFromTop(run.trainError), color: color, dash: "1.5 3.5", width: 1.5,
                                        title: "\(run.label): training error\(suffix)"))
             spec.legend.append(LegendEntry(label: run.label + suffix, color: color, dash: dash))
             if let best = run.valError.min(by: { $0.y < $1.y }) {
@@ -335,7 +355,11 @@ struct ReportPage {
         h += inProgressNote()
         h += "<figure>\n\(renderChart(spec))<figcaption>Error = 1 \u{2212} accuracy per epoch"
         if anyMean { h += "; for configurations with several repeats, the per-epoch mean over the done repeats" }
-        h += ". The circles mark each run&#8217;s lowest validation error.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
+        h += ". The circles mark each run&#8217;s lowest validation error."
+        if clippedAbove {
+            h += " The error axis covers the later half of each curve: where the first epochs&#8217; errors are higher, the curve enters through the top edge."
+        }
+        h += "\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
         return h
     }
 
@@ -383,7 +407,8 @@ struct ReportPage {
         let bad = Self.sample(allBad, keep: Self.maxChartPoints / 4, best: 0) { _ in 0 }
         var ys = good.map(\.1)
         if let s = baseline?.score, s.isFinite { ys.append(s) }
-        let xAxis = Axis.covering(xsAll, scale: useLog ? .log : .linear)
+        let integer = ScheduleParameter(rawValue: p.name)?.isInteger ?? false
+        let xAxis = Axis.parameter(xsAll, scale: useLog ? .log : .linear, integer: integer)
         var spec = ChartSpec(section: ReportSection.parameters.rawValue,
                              title: "\(input.objective.rawValue) against \(p.name)",
                              xTitle: p.name + (useLog ? " (log scale)" : p.logScale && !xsAll.isEmpty ? " (linear: a value \u{2264} 0)" : ""),
