@@ -502,7 +502,7 @@ struct ReportPage {
         th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
         table.settings th { font-weight: 600; background: #f7f7f7; }
         table.leaderboard td { white-space: nowrap; }
-        table.leaderboard td.status { white-space: normal; }
+        table.leaderboard td.status { white-space: nowrap; }
         thead th { background: #f2f2f2; }
         .num { text-align: right; font-variant-numeric: tabular-nums; }
         .table-wrap { overflow-x: auto; }

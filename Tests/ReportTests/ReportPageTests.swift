@@ -213,6 +213,17 @@ final class ReportPageTests: XCTestCase {
         XCTAssertTrue(html.contains("@media print"))
     }
 
+    /// Leaderboard cells do not wrap, the status cell (`eliminated (round 3)`) included (issue 22:
+    /// it wrapped at 1280 px); only headings may, at their underscores.
+    func testLeaderboardCellsDoNotWrap() throws {
+        let css = ReportPage.css
+        XCTAssertTrue(css.contains("table.leaderboard td { white-space: nowrap; }"), css)
+        XCTAssertTrue(css.contains("table.leaderboard td.status { white-space: nowrap; }"), css)
+        XCTAssertFalse(css.contains("white-space: normal"), css)
+        let html = renderReport(Fixture.input(Fixture.fullSweep()))
+        XCTAssertTrue(html.contains("<td class=\"status\">"), "the status cells carry the class the rule names")
+    }
+
     func testRepeatsAreAveragedPerEpoch() throws {
         let schedule = Fixture.sgdrSchedule(t0: 2, tmult: 1, c: 5, trigger: 0, epochs: 2)
         func metrics(_ val: Double, _ lr: Double) -> [EpochMetrics] {
