@@ -103,7 +103,8 @@ extension ReportPage {
         var h = "<h3>The race</h3>\n"
         let saved = rows.reduce(0) { $0 + ($1.schedule.kind == .sgdr ? race.rounds - $1.trials.count : 0) }
         h += "<p>\(race.roundsDone) of \(race.rounds) rounds done\(race.isFinished ? " (finished)" : ""); "
-        h += "\(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "
+        // As `status` says it: still racing while the race runs, survived once it is over.
+        h += "\(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") \(race.isFinished ? "survived" : "still racing"), "
         h += "\(race.eliminated.count) eliminated; \(saved) of the full grid's \(race.rounds * (race.survivors.count + race.eliminated.count)) "
         h += "SGDR trials not run.</p>\n"
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
@@ -159,7 +160,7 @@ extension ReportPage {
             let rounds = race.eliminated[row.configuration] ?? row.trials.count
             let label = shortLabel(row)
             s += "<g class=\"race-row\" data-configuration=\"\(escapeXML(row.configuration))\" data-rounds=\"\(rounds)\">"
-            s += "<title>\(escapeXML(label)): \(rounds) round\(rounds == 1 ? "" : "s")\(out ? ", eliminated" : ", still racing")</title>"
+            s += "<title>\(escapeXML(label)): \(rounds) round\(rounds == 1 ? "" : "s")\(out ? ", eliminated" : race.isFinished ? ", survived" : ", still racing")</title>"
             s += "<text x=\"\(c(plot.x - 8))\" y=\"\(c(y + 4))\" text-anchor=\"end\">\(escapeXML(label))</text>"
             s += "<rect x=\"\(c(bx(0)))\" y=\"\(c(y - 5))\" width=\"\(c(bx(Double(rounds)) - bx(0)))\" height=\"10\" fill=\"\(color)\"/>"
             if let (m, hw) = intervals[i] {

@@ -57,7 +57,10 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: raceRows.map { (attr($0, "data-configuration") ?? "", attr($0, "data-rounds") ?? "") }),
                        ["sgdr-0000": "2", "sgdr-0001": "4", "sgdr-0002": "4"])
         let text = page.text
-        XCTAssertTrue(text.contains("4 of 4 rounds done (finished)"), text)
+        // 3 configurations x 4 rounds = 12 trials; sgdr-0000 ran 2: 2 saved. Survived, as status says.
+        XCTAssertTrue(text.contains("4 of 4 rounds done (finished); 2 configurations survived, 1 eliminated; "
+                                    + "2 of the full grid's 12 SGDR trials not run."), text)
+        XCTAssertFalse(text.contains("still racing"), text)
         XCTAssertTrue(text.contains("eliminated (round 2)"), text)
         // The summary compares in pairs: t0 3 beats cosine by 0.05 in every repeat.
         XCTAssertTrue(text.contains("Paired difference, SGDR minus baseline, over the 4 repeats both finished: +0.0500"), text)
@@ -93,6 +96,7 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(earlyPage.charts("race").count, 0)
         let earlyNote = try XCTUnwrap(earlyPage.elements("p").first { attr($0, "data-race") == "none-eliminated" })
         XCTAssertEqual(earlyNote.stringValue, "Nothing eliminated yet, after 1 of 4 rounds: the race chart is drawn once a configuration is eliminated.")
+        XCTAssertTrue(earlyPage.text.contains("1 of 4 rounds done; 3 configurations still racing, 0 eliminated"), earlyPage.text)
     }
 
     func testOneRepeatSaysTheDifferenceIsNotMeasurable() throws {
