@@ -136,7 +136,11 @@ public struct Axis: Hashable, Sendable {
             (a, b) = (a - pad, b + pad)
         }
         let lower = v(a), upper = v(b)
-        let distinct = Array(Set(valid)).sorted()
+        // The distinct values, up to one more than can be ticked (a random range of a million
+        // trials stops here after a few).
+        var seen = Set<Double>()
+        for x in valid where seen.insert(x).inserted && seen.count > maxValueTicks { break }
+        let distinct = seen.sorted()
         let gaps = zip(distinct, distinct.dropFirst()).map { (u($1) - u($0)) / (b - a) }
         var ticks: [AxisTick] = []
         if distinct.count <= maxValueTicks && gaps.allSatisfy({ $0 >= 1.0 / 12 }) {

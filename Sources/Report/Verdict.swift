@@ -90,7 +90,7 @@ extension ReportPage {
             kind = .pending
             sentence = "No verdict yet: \(bestSGDR == nil ? "no SGDR" : "no baseline") trial has finished."
         }
-        let finished = input.trials.filter { $0.status.isFinished }.count
+        let finished = input.trials.reduce(0) { $0 + ($1.status.isFinished ? 1 : 0) }
         if finished < input.trials.count && kind != .pending {
             sentence += " The sweep is not finished (\(finished) of \(input.trials.count) trials): this may change."
         }
