@@ -73,6 +73,43 @@ extension SearchSpace {
             + [("strategy", strategy.rawValue), ("repeats", String(repeats)), ("seed", String(seed))]
     }
 
+    /// The report's settings table: `settingsSummary` with the built-in training's `model` (an
+    /// MLP's is left out of the canonical form, to keep old hashes), then the schedule parameters
+    /// that are not swept (fixed in the space, or at their default), the baselines and their own
+    /// settings, and racing's `first_round` and `confidence`.
+    public var reportSettings: [(key: String, value: String)] {
+        var rows = settingsSummary
+        if !rows.contains(where: { $0.key == "model" || $0.key.hasPrefix("trainer.") }) {
+            let at = rows.firstIndex { ["conv", "hidden", "optimizer", "strategy"].contains($0.key) } ?? rows.endIndex
+            rows.insert(("model", training.model.rawValue), at: at)
+        }
+        let defaults = parameters(with: [])
+        for p in ScheduleParameter.allCases where !sweptNames.contains(p.name) {
+            if fixed[p] != nil {
+                rows.append((p.name, p.text(in: defaults)))
+            } else if p == .lrMin && sweptNames.contains(ScheduleParameter.lrMax.name) {
+                rows.append((p.name, "lr_max / 100 (default)"))
+            } else {
+                rows.append((p.name, p.text(in: defaults) + " (default)"))
+            }
+        }
+        rows.append(("baselines", baselines.isEmpty ? "none" : baselines.map(\.rawValue).joined(separator: ", ")))
+        if baselines.contains(.step) {
+            rows.append(("step_milestones", "[" + stepMilestones.map(fmt).joined(separator: ", ") + "]"))
+            rows.append(("step_factor", fmt(stepFactor)))
+        }
+        if baselines.contains(.plateau) {
+            rows.append(("plateau_factor", fmt(plateau.factor)))
+            rows.append(("plateau_patience", String(plateau.patience)))
+            rows.append(("plateau_min_delta", fmt(plateau.minDelta)))
+        }
+        if let racing {
+            rows.append(("racing.first_round", String(racing.firstRound)))
+            rows.append(("racing.confidence", fmt(racing.confidence)))
+        }
+        return rows
+    }
+
     /// The swept parameters by name, with whether their range is log-scaled.
     public var sweptLogScales: [(name: String, log: Bool)] {
         sweptNames.map { name in

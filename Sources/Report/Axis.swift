@@ -111,6 +111,64 @@ public struct Axis: Hashable, Sendable {
         return Axis(scale: .log, lower: pow(10, Double(d0)), upper: pow(10, Double(d1)), ticks: ticks)
     }
 
+    /// The x axis of a swept parameter's chart: the values' range widened by `padding` of its
+    /// span on each side (in log10 on a log axis; a single value gets ±1 for an integer
+    /// parameter, else ±10%), so that no point sits on the frame. A few distinct values (at most
+    /// `maxValueTicks`, none closer than a twelfth of the axis to the next: a grid's or a list's)
+    /// get one tick each, at those values; otherwise 1-2-5 ticks inside the range (per decade on
+    /// a log axis). An integer parameter (`t0`) gets whole-number ticks only.
+    public static func parameter(_ values: [Double], scale: AxisScale, integer: Bool,
+                                 padding: Double = 0.08, maxValueTicks: Int = 6) -> Axis {
+        let log = scale == .log
+        let valid = values.filter { $0.isFinite && (!log || $0 > 0) }
+        guard let lo = valid.min(), let hi = valid.max() else { return covering([], scale: scale) }
+        // Positions in "axis units": the value, or its log10.
+        func u(_ v: Double) -> Double { log ? log10(v) : v }
+        func v(_ u: Double) -> Double { log ? pow(10, u) : u }
+        var (a, b) = (u(lo), u(hi))
+        if b - a > 0 {
+            let pad = (b - a) * padding
+            (a, b) = (a - pad, b + pad)
+        } else if log {
+            (a, b) = (a - (integer ? log10(2) : log10(1.1)) / 2, b + (integer ? log10(2) : log10(1.1)) / 2)
+        } else {
+            let pad = integer ? 1 : (lo == 0 ? 0.1 : abs(lo) * 0.1)
+            (a, b) = (a - pad, b + pad)
+        }
+        let lower = v(a), upper = v(b)
+        // The distinct values, up to one more than can be ticked (a random range of a million
+        // trials stops here after a few).
+        var seen = Set<Double>()
+        for x in valid where seen.insert(x).inserted && seen.count > maxValueTicks { break }
+        let distinct = seen.sorted()
+        let gaps = zip(distinct, distinct.dropFirst()).map { (u($1) - u($0)) / (b - a) }
+        var ticks: [AxisTick] = []
+        if distinct.count <= maxValueTicks && gaps.allSatisfy({ $0 >= 1.0 / 12 }) {
+            ticks = distinct.map { AxisTick(value: $0, label: Format.number($0), major: true) }
+        } else if log {
+            let candidates = Axis.log(min: lower, max: upper).ticks
+            ticks = candidates.filter { $0.value >= lower * (1 - 1e-12) && $0.value <= upper * (1 + 1e-12) }
+                .filter { !integer || $0.value == $0.value.rounded() }
+                .map { AxisTick(value: $0.value, label: Format.number($0.value), major: true) }
+            // Many decades: only the decades are labelled (as `log` does).
+            if ticks.count > 8 { ticks = ticks.map { t in
+                let decade = abs(log10(t.value) - log10(t.value).rounded()) < 1e-9
+                return AxisTick(value: t.value, label: decade ? t.label : "", major: decade)
+            } }
+        } else {
+            var step = niceStep((upper - lower) / 5)
+            if integer { step = Swift.max(1, step) }
+            var i = (lower / step).rounded(.up)
+            while i * step <= upper + step * 1e-9 {
+                var t = i * step
+                if abs(t) < step * 1e-9 { t = 0 }
+                ticks.append(AxisTick(value: t, label: Format.tick(t, step: step), major: true))
+                i += 1
+            }
+        }
+        return Axis(scale: scale, lower: lower, upper: upper, ticks: ticks)
+    }
+
     /// An axis of `scale` that covers `values` (non-finite values, and non-positive ones on a log
     /// axis, are ignored; with none left: [0, 1] or [0.1, 1]).
     public static func covering(_ values: [Double], scale: AxisScale) -> Axis {

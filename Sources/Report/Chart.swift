@@ -96,6 +96,10 @@ struct ChartSpec {
     var note: String?
     /// Whether the chart is a standalone SVG document (XML declaration) or inline in the page.
     var standalone = false
+    /// Whether stretches where two or more lines coincide (the same drawn segments) are
+    /// striped in each line's colour in turn, so that no line hides another (the learning-rate
+    /// chart, where schedules share lr_max); the legend note then says so.
+    var stripeCoinciding = false
 }
 
 /// The plot rectangle of a chart, in SVG user units.
@@ -111,12 +115,12 @@ func renderChart(_ spec: ChartSpec) -> String {
     let margin = (left: 72.0, right: 24.0, top: 34.0, bottom: 50.0)
     let plot = PlotRect(x: margin.left, y: margin.top, width: spec.width - margin.left - margin.right,
                         height: spec.plotHeight)
+    // Two legend columns when the longest label (about 6.6 units a character) fits in one.
     let charWidth = 6.6
     let maxLabel = spec.legend.map { $0.label.count }.max() ?? 0
-    let columns = !spec.legend.isEmpty && Double(maxLabel) * charWidth + 40 <= spec.width / 2 - 10 ? 2 : 1
+    let columns = !spec.legend.isEmpty && Double(maxLabel) * charWidth + 34 <= (spec.width - plot.x) / 2 ? 2 : 1
     let legendRows = (spec.legend.count + columns - 1) / columns
     let legendTop = plot.bottom + margin.bottom + 4
-    let height = legendTop + Double(legendRows) * 18 + (spec.note == nil ? 0 : 18) + 6
 
     // The data range sits a few units inside the frame, so that lines on the axis bounds
     // (lr_max on a decade, the last epoch) stay visible.
@@ -124,6 +128,21 @@ func renderChart(_ spec: ChartSpec) -> String {
     func px(_ v: Double) -> Double? { spec.x.fraction(v).map { plot.x + pad + $0 * (plot.width - 2 * pad) } }
     func py(_ v: Double) -> Double? { spec.y.fraction(v).map { plot.y + pad + (1 - $0) * (plot.height - 2 * pad) } }
     let c = Format.coord
+
+    // Each line's drawn points (non-finite ones skipped), and the stretches lines share.
+    let drawn = spec.lines.map { line in
+        line.points.compactMap { p -> (Double, Double)? in
+            guard let x = px(p.x), let y = py(p.y), x.isFinite, y.isFinite else { return nil }
+            return (x, y)
+        }
+    }
+    let stripes = spec.stripeCoinciding ? coincidingStretches(drawn) : []
+    var note = spec.note
+    if !stripes.isEmpty {
+        let stripeNote = "Striped: curves that coincide there (the same rate), each colour in turn."
+        note = note.map { $0 + " " + stripeNote } ?? stripeNote
+    }
+    let height = legendTop + Double(legendRows) * 18 + (note == nil ? 0 : 18) + 6
 
     var s = ""
     if spec.standalone { s += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" }
@@ -177,12 +196,7 @@ func renderChart(_ spec: ChartSpec) -> String {
     }
 
     // Series.
-    for line in spec.lines {
-        var coords: [(Double, Double)] = []
-        for p in line.points {
-            guard let x = px(p.x), let y = py(p.y), x.isFinite, y.isFinite else { continue }
-            coords.append((x, y))
-        }
+    for (line, coords) in zip(spec.lines, drawn) {
         guard !coords.isEmpty else { continue }
         let points = coords.map { "\(c($0.0)),\(c($0.1))" }.joined(separator: " ")
         s += "<polyline class=\"series\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"\(c(line.width))\""
@@ -194,6 +208,21 @@ func renderChart(_ spec: ChartSpec) -> String {
         }
     }
 
+    // Coinciding stretches, striped: drawn over the lines, each line's colour in turn.
+    for stretch in stripes {
+        let k = Double(stretch.lines.count), dash = 6.0
+        let d = "M" + stretch.points.map { "\(c($0.0)),\(c($0.1))" }.joined(separator: " L")
+        let names = stretch.lines.map { spec.lines[$0].title }.joined(separator: "; ")
+        s += "<g class=\"coincide\"><title>\(escapeXML("The same rate here: " + names))</title>"
+        for (j, i) in stretch.lines.enumerated() {
+            let line = spec.lines[i]
+            // Line j shows on [j, j + 1) dashes of every k: offset (k - j) dashes, modulo k.
+            let offset = Double((stretch.lines.count - j) % stretch.lines.count) * dash
+            s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"\(c(line.width))\" stroke-linecap=\"butt\""
+            s += " stroke-dasharray=\"\(c(dash)) \(c(dash * (k - 1)))\" stroke-dashoffset=\"\(c(offset))\"/>"
+        }
+        s += "</g>\n"
+    }
     // Markers.
     for m in spec.markers {
         guard let x = px(m.x) else { continue }
@@ -220,7 +249,7 @@ func renderChart(_ spec: ChartSpec) -> String {
     }
 
     // Legend.
-    if !spec.legend.isEmpty || spec.note != nil {
+    if !spec.legend.isEmpty || note != nil {
         s += "<g class=\"legend\">\n"
         let columnWidth = (spec.width - plot.x) / Double(columns)
         for (i, e) in spec.legend.enumerated() {
@@ -243,11 +272,47 @@ func renderChart(_ spec: ChartSpec) -> String {
             }
             s += "<text x=\"\(c(x0 + 34))\" y=\"\(c(y0 + 4))\">\(escapeXML(e.label))</text>\n"
         }
-        if let note = spec.note {
+        if let note {
             s += "<text class=\"legend-note\" x=\"\(c(plot.x))\" y=\"\(c(legendTop + Double(legendRows) * 18 + 13))\" fill=\"#444444\">\(escapeXML(note))</text>\n"
         }
         s += "</g>\n"
     }
     s += "</svg>\n"
     return s
+}
+
+/// A stretch of drawn segments shared by two or more lines: its points and the lines (indices,
+/// ascending).
+struct CoincidingStretch {
+    var points: [(Double, Double)]
+    var lines: [Int]
+}
+
+/// The stretches where lines coincide: segments (between consecutive points) drawn at the same
+/// coordinates, to the hundredth of a unit as they are written, by two or more lines; consecutive
+/// segments shared by the same lines joined into one stretch. In the order of the lowest line
+/// that draws them, along that line.
+func coincidingStretches(_ lines: [[(Double, Double)]]) -> [CoincidingStretch] {
+    let c = Format.coord
+    func key(_ p: (Double, Double)) -> String { "\(c(p.0)),\(c(p.1))" }
+    var owners: [String: [Int]] = [:]
+    var order: [(key: String, from: (Double, Double), to: (Double, Double))] = []
+    for (i, coords) in lines.enumerated() {
+        for (p, q) in zip(coords, coords.dropFirst()) {
+            let k = key(p) + " " + key(q)
+            if owners[k] == nil { order.append((k, p, q)) }
+            if owners[k, default: []].last != i { owners[k, default: []].append(i) }
+        }
+    }
+    var out: [CoincidingStretch] = []
+    for segment in order {
+        let shared = owners[segment.key] ?? []
+        guard shared.count >= 2 else { continue }
+        if let last = out.indices.last, out[last].lines == shared, let end = out[last].points.last, key(end) == key(segment.from) {
+            out[last].points.append(segment.to)
+        } else {
+            out.append(CoincidingStretch(points: [segment.from, segment.to], lines: shared))
+        }
+    }
+    return out
 }

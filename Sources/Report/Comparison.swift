@@ -96,18 +96,33 @@ extension ReportPage {
     }
 
     /// The race: for each SGDR configuration, how many rounds it ran (a bar, grey when it was
-    /// eliminated) and its mean with a 95% interval over its repeats.
+    /// eliminated) and its mean with a 95% interval over its repeats; when nothing was
+    /// eliminated, a sentence saying so instead of a chart of equal bars.
     func raceSubsection() -> String {
         guard let race = input.race else { return "" }
         var h = "<h3>The race</h3>\n"
         let saved = rows.reduce(0) { $0 + ($1.schedule.kind == .sgdr ? race.rounds - $1.trials.count : 0) }
         h += "<p>\(race.roundsDone) of \(race.rounds) rounds done\(race.isFinished ? " (finished)" : ""); "
-        h += "\(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") still racing, "
+        // As `status` says it: still racing while the race runs, survived once it is over.
+        h += "\(race.survivors.count) configuration\(race.survivors.count == 1 ? "" : "s") \(race.isFinished ? "survived" : "still racing"), "
         h += "\(race.eliminated.count) eliminated; \(saved) of the full grid's \(race.rounds * (race.survivors.count + race.eliminated.count)) "
         h += "SGDR trials not run.</p>\n"
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let shown = Array(sgdr.prefix(Self.maxComparisonRows))
         guard !shown.isEmpty else { return h }
+        if race.eliminated.isEmpty {
+            // Every bar would be as long as the others: said in words instead of drawn.
+            h += "<p class=\"race-none\" data-race=\"none-eliminated\">"
+            if race.isFinished {
+                h += "Nothing was eliminated: all \(sgdr.count) SGDR configuration\(sgdr.count == 1 ? "" : "s") ran all \(race.rounds) "
+                h += "round\(race.rounds == 1 ? "" : "s")\(saved == 0 ? ", so racing saved no trial" : ""). "
+                h += "No race chart is drawn: its bars would all be the same length.</p>\n"
+            } else {
+                h += "Nothing eliminated yet, after \(race.roundsDone) of \(race.rounds) round\(race.rounds == 1 ? "" : "s"): "
+                h += "the race chart is drawn once a configuration is eliminated.</p>\n"
+            }
+            return h
+        }
         let c = Format.coord
         let width = 960.0, labelWidth = 250.0, rowHeight = 18.0, barWidth = 260.0
         let plot = PlotRect(x: labelWidth, y: 40, width: width - labelWidth - 30, height: Double(shown.count) * rowHeight + 8)
@@ -145,7 +160,7 @@ extension ReportPage {
             let rounds = race.eliminated[row.configuration] ?? row.trials.count
             let label = shortLabel(row)
             s += "<g class=\"race-row\" data-configuration=\"\(escapeXML(row.configuration))\" data-rounds=\"\(rounds)\">"
-            s += "<title>\(escapeXML(label)): \(rounds) round\(rounds == 1 ? "" : "s")\(out ? ", eliminated" : ", still racing")</title>"
+            s += "<title>\(escapeXML(label)): \(rounds) round\(rounds == 1 ? "" : "s")\(out ? ", eliminated" : race.isFinished ? ", survived" : ", still racing")</title>"
             s += "<text x=\"\(c(plot.x - 8))\" y=\"\(c(y + 4))\" text-anchor=\"end\">\(escapeXML(label))</text>"
             s += "<rect x=\"\(c(bx(0)))\" y=\"\(c(y - 5))\" width=\"\(c(bx(Double(rounds)) - bx(0)))\" height=\"10\" fill=\"\(color)\"/>"
             if let (m, hw) = intervals[i] {

@@ -204,17 +204,30 @@ struct ReportPage {
         }
         h += "</header>\n"
         h += "<section id=\"summary\" data-section=\"summary\">\n<h2>Summary</h2>\n"
+        // The answer first: the best SGDR configuration against the best baseline, then the settings.
+        h += verdict()
 
-        // Settings.
-        h += "<table class=\"settings\">\n<tbody>\n"
-        h += "<tr><th scope=\"row\">sweep</th><td>\(escapeXML(input.name))</td></tr>\n"
-        for s in input.settings {
-            h += "<tr><th scope=\"row\">\(escapeXML(s.key))</th><td>\(escapeXML(s.value))</td></tr>\n"
-        }
-        h += "<tr><th scope=\"row\">objective</th><td>\(escapeXML(input.objective.rawValue))</td></tr>\n"
+        // Settings: (key, value) pairs in three columns, filled top to bottom, so that the
+        // table is a third as long as the list.
+        var settings = [("sweep", input.name)] + input.settings.map { ($0.key, $0.value) }
+        settings.append(("objective", input.objective.rawValue))
         if !input.parameters.isEmpty {
             let names = input.parameters.map { $0.logScale ? "\($0.name) (log)" : $0.name }
-            h += "<tr><th scope=\"row\">swept</th><td>\(escapeXML(names.joined(separator: ", ")))</td></tr>\n"
+            settings.append(("swept", names.joined(separator: ", ")))
+        }
+        let columns = 3, settingRows = (settings.count + columns - 1) / columns
+        h += "<h3>Settings</h3>\n<table class=\"settings\">\n<tbody>\n"
+        for r in 0..<settingRows {
+            h += "<tr>"
+            for c in 0..<columns {
+                let i = c * settingRows + r
+                if i < settings.count {
+                    h += "<th scope=\"row\">\(escapeXML(settings[i].0))</th><td>\(escapeXML(settings[i].1))</td>"
+                } else {
+                    h += "<td></td><td></td>"
+                }
+            }
+            h += "</tr>\n"
         }
         h += "</tbody>\n</table>\n"
 
@@ -229,39 +242,6 @@ struct ReportPage {
         let compute = trials.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
         h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(formatDuration(compute)))</strong> "
         h += "(\(rows.count) configuration\(rows.count == 1 ? "" : "s")).</p>\n"
-
-        // Best SGDR against the best baseline.
-        h += "<h3>Result</h3>\n"
-        let bestSGDR = Leaderboard.bestSGDR(rows)
-        let bestBaseline = Leaderboard.bestBaseline(rows)
-        let objective = escapeXML(input.objective.rawValue)
-        h += "<ul class=\"result\">\n"
-        if let b = bestSGDR {
-            h += "<li>Best SGDR configuration: <strong>\(escapeXML(Self.label(b, parameters: input.parameters)))</strong>, "
-            h += "\(objective) <strong>\(scoreText(b))</strong></li>\n"
-            h += "<li class=\"schedule\">Schedule: <code>\(escapeXML(scheduleDescription(b.schedule)))</code></li>\n"
-        } else {
-            h += "<li>Best SGDR configuration: no finished SGDR trial yet.</li>\n"
-        }
-        if let base = bestBaseline {
-            h += "<li>Best baseline: <strong>\(escapeXML(base.configuration))</strong>, \(objective) <strong>\(scoreText(base))</strong></li>\n"
-        } else if rows.contains(where: { $0.schedule.kind != .sgdr }) {
-            h += "<li>Best baseline: no finished baseline trial yet.</li>\n"
-        } else {
-            h += "<li>This sweep has no baseline.</li>\n"
-        }
-        if let b = bestSGDR, bestBaseline != nil {
-            // In pairs: repeat r of both ran with the same training seed.
-            if let d = b.vsBaseline, let se = d.standardError, let (low, high) = d.interval95 {
-                let verdict = low > 0 ? "better than" : high < 0 ? "worse than" : "not distinguishable from"
-                h += "<li>Difference, paired over \(d.pairs) repeats: <strong>\(Format.signed(d.mean))</strong> "
-                h += "\u{00B1} \(Format.acc(se)) (standard error), 95% interval [\(Format.signed(low)), \(Format.signed(high))]: "
-                h += "the best SGDR configuration is \(verdict) the best baseline.</li>\n"
-            } else {
-                h += "<li>Difference: \(escapeXML(PairedDifference.notMeasurable)).</li>\n"
-            }
-        }
-        h += "</ul>\n"
 
         // Trials that went wrong.
         let bad = trials.filter { $0.status == .failed || $0.status == .diverged }
@@ -326,8 +306,28 @@ struct ReportPage {
     func errorsSection() -> String {
         var h = "<section id=\"errors\" data-section=\"errors\">\n<h2>Validation and training error</h2>\n"
         guard !runs.isEmpty else { return h + "<p class=\"empty\">\(emptyNote())</p>\n</section>\n" }
-        let values = runs.flatMap { $0.valError.map(\.y) + $0.trainError.map(\.y) }
+        // The y axis covers the later half of each curve (epochs sorted; the whole curve when it
+        // has one point), not the first epochs: their high errors would take most of the
+        // height and squash the band where the runs differ, which is what a reader compares.
+        // A fixed rule rather than a tuned quantile: every later point is inside the axis; a
+        // curve whose first epochs are above it enters through the top edge where its line
+        // crosses it (no point drawn at a value it did not have), as the caption then says.
+        func laterHalf(_ curve: [ChartPoint]) -> [Double] {
+            let sorted = curve.filter { $0.y.isFinite }.sorted { $0.x < $1.x }
+            return sorted.suffix((sorted.count + 1) / 2).map(\.y)
+        }
+        let values = runs.flatMap { laterHalf($0.valError) + laterHalf($0.trainError) }
+            + runs.compactMap { $0.valError.map(\.y).filter(\.isFinite).min() }
         let yAxis = Axis.covering(values.map { min(1, max(0, $0)) }, scale: .linear)
+        let clippedAbove = runs.contains { ($0.valError + $0.trainError).contains { $0.y.isFinite && $0.y > yAxis.upper } }
+        func enteringFromTop(_ curve: [ChartPoint]) -> [ChartPoint] {
+            let top = yAxis.upper
+            let sorted = curve.sorted { $0.x < $1.x }
+            guard let i = sorted.firstIndex(where: { !($0.y > top) }), i > 0, sorted[i - 1].y.isFinite else { return sorted }
+            let (p, q) = (sorted[i - 1], sorted[i])
+            let x = p.x + (top - p.y) / (q.y - p.y) * (q.x - p.x)
+            return [ChartPoint(x: x, y: top)] + sorted[i...]
+        }
         let xMax = runs.flatMap { $0.valError.map(\.x) + $0.trainError.map(\.x) }.max() ?? 1
         var spec = ChartSpec(section: ReportSection.errors.rawValue,
                              title: "Error per epoch: validation (solid) and training (dotted)",
@@ -339,9 +339,9 @@ struct ReportPage {
             let n = run.curveRepeats
             let suffix = n > 1 ? " (mean of \(n) \(run.curvesFromDone ? "done" : "unfinished") repeats)"
                 : run.curvesFromDone ? "" : " (in progress)"
-            spec.lines.append(LineSpec(points: run.valError, color: color, dash: dash, width: 2,
+            spec.lines.append(LineSpec(points: enteringFromTop(run.valError), color: color, dash: dash, width: 2,
                                        title: "\(run.label): validation error\(suffix)"))
-            spec.lines.append(LineSpec(points: run.trainError, color: color, dash: "1.5 3.5", width: 1.5,
+            spec.lines.append(LineSpec(points: enteringFromTop(run.trainError), color: color, dash: "1.5 3.5", width: 1.5,
                                        title: "\(run.label): training error\(suffix)"))
             spec.legend.append(LegendEntry(label: run.label + suffix, color: color, dash: dash))
             if let best = run.valError.min(by: { $0.y < $1.y }) {
@@ -355,7 +355,11 @@ struct ReportPage {
         h += inProgressNote()
         h += "<figure>\n\(renderChart(spec))<figcaption>Error = 1 \u{2212} accuracy per epoch"
         if anyMean { h += "; for configurations with several repeats, the per-epoch mean over the done repeats" }
-        h += ". The circles mark each run&#8217;s lowest validation error.\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
+        h += ". The circles mark each run&#8217;s lowest validation error."
+        if clippedAbove {
+            h += " The error axis covers the later half of each curve: where the first epochs&#8217; errors are higher, the curve enters through the top edge."
+        }
+        h += "\(unplottedNote())</figcaption>\n</figure>\n</section>\n"
         return h
     }
 
@@ -403,7 +407,8 @@ struct ReportPage {
         let bad = Self.sample(allBad, keep: Self.maxChartPoints / 4, best: 0) { _ in 0 }
         var ys = good.map(\.1)
         if let s = baseline?.score, s.isFinite { ys.append(s) }
-        let xAxis = Axis.covering(xsAll, scale: useLog ? .log : .linear)
+        let integer = ScheduleParameter(rawValue: p.name)?.isInteger ?? false
+        let xAxis = Axis.parameter(xsAll, scale: useLog ? .log : .linear, integer: integer)
         var spec = ChartSpec(section: ReportSection.parameters.rawValue,
                              title: "\(input.objective.rawValue) against \(p.name)",
                              xTitle: p.name + (useLog ? " (log scale)" : p.logScale && !xsAll.isEmpty ? " (linear: a value \u{2264} 0)" : ""),
@@ -495,8 +500,9 @@ struct ReportPage {
         h3 { font-size: 1.05em; margin-bottom: 0.3em; }
         table { border-collapse: collapse; font-size: 13px; }
         th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
+        table.settings th { font-weight: 600; background: #f7f7f7; }
         table.leaderboard td { white-space: nowrap; }
-        table.leaderboard td.status { white-space: normal; }
+        table.leaderboard td.status { white-space: nowrap; }
         thead th { background: #f2f2f2; }
         .num { text-align: right; font-variant-numeric: tabular-nums; }
         .table-wrap { overflow-x: auto; }
@@ -506,6 +512,8 @@ struct ReportPage {
         svg.chart { max-width: 100%; height: auto; display: block; }
         .small-multiples { display: flex; flex-wrap: wrap; gap: 8px 16px; }
         .small-multiples figure { margin: 0; }
+        .verdict { border-left: 4px solid #0072B2; background: #eef5fb; padding: 2px 12px; margin: 8px 0 16px 0; }
+        .verdict ul.result { padding-left: 1.2em; }
         .notice { background: #fff4d6; border-left: 4px solid #E69F00; padding: 6px 10px; }
         .empty { color: #555555; font-style: italic; }
         code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.92em; }
@@ -513,7 +521,7 @@ struct ReportPage {
         @page { margin: 14mm; }
         @media print {
           body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
-          figure, svg.chart, tr, .result, .settings, .status-counts { break-inside: avoid; page-break-inside: avoid; }
+          figure, svg.chart, tr, .verdict, .result, .settings, .status-counts { break-inside: avoid; page-break-inside: avoid; }
           h2, h3 { break-after: avoid; page-break-after: avoid; }
           .table-wrap { overflow: visible; }
           table { font-size: 8.5pt; }

@@ -58,6 +58,8 @@ func learningRateChart(_ series: [ChartSeries], title: String, section: String) 
     let xAxis = Axis.linear(min: 0, max: max(1, xs.max() ?? 1), integer: true)
     var spec = ChartSpec(section: section, title: title, xTitle: "epoch", yTitle: "learning rate (log scale)",
                          x: xAxis, y: yAxis)
+    // Schedules share stretches (lr_max before a trigger, a baseline's first epochs): striped.
+    spec.stripeCoinciding = true
     for (i, s) in series.enumerated() {
         let ci = s.colorIndex ?? i
         let color = Palette.color(ci)

@@ -10,7 +10,7 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseArgument
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Where to write the page ('-': stdout; default: runs/<name>.html, like the sweep's default database).", valueName: "file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Where to write the page ('-': stdout; default: runs/<name>.html, like the sweep's default database; runs/<name>.postgres-<dbname>.html for a PostgreSQL sweep).", valueName: "file"))
     var out: String?
 
     @Option(parsing: .unconditional,

@@ -191,5 +191,17 @@ final class SeveralHostsCLITests: XCTestCase {
         }
         let missing = try BinaryRunner.run(["leaderboard", url, "--sweep", "gamma"])
         XCTAssertEqual(missing.stderrLines, ["Error: PostgreSQL database \(masked) holds no sweep \"gamma\" (it holds: alpha, beta)"])
+
+        // The report's default page of a PostgreSQL sweep names the database, so it never
+        // overwrites the page of an SQLite sweep of the same name (runs/alpha.html).
+        let database = String(url.split(separator: "/").last!)
+        let sqlitePage = dir.appendingPathComponent("runs/alpha.html")
+        try FileManager.default.createDirectory(at: sqlitePage.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("the SQLite sweep's page".utf8).write(to: sqlitePage)
+        let report = try BinaryRunner.run(["report", url, "--sweep", "alpha"], in: dir)
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertEqual(report.stderr, "Wrote runs/alpha.postgres-\(database).html\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs/alpha.postgres-\(database).html").path))
+        XCTAssertEqual(try String(contentsOf: sqlitePage, encoding: .utf8), "the SQLite sweep's page")
     }
 }

@@ -74,6 +74,49 @@ final class AxisTests: XCTestCase {
         XCTAssertEqual(z.upper, 1)
     }
 
+    /// A swept parameter's x axis (issue 22: two values of t0 sat on the frame, with ticks at
+    /// 2.5 and 3.5). Bounds by hand: the span widened by 8% on each side.
+    func testParameterAxisPadsItsRangeAndTicksAtFewValues() {
+        let two = Axis.parameter([2, 3, 2, 3], scale: .linear, integer: true)
+        XCTAssertEqual(two.lower, 1.92, accuracy: 1e-12)
+        XCTAssertEqual(two.upper, 3.08, accuracy: 1e-12)
+        XCTAssertEqual(two.ticks.map(\.label), ["2", "3"])
+        XCTAssertEqual(two.ticks.map(\.value), [2, 3])
+        XCTAssertEqual(two.fraction(2)!, 0.08 / 1.16, accuracy: 1e-12)
+
+        // One value: +-1 for an integer, +-10% otherwise.
+        let one = Axis.parameter([4], scale: .linear, integer: true)
+        XCTAssertEqual([one.lower, one.upper], [3, 5])
+        XCTAssertEqual(one.ticks.map(\.label), ["4"])
+        let oneReal = Axis.parameter([0.5], scale: .linear, integer: false)
+        XCTAssertEqual(oneReal.lower, 0.45, accuracy: 1e-12)
+        XCTAssertEqual(oneReal.upper, 0.55, accuracy: 1e-12)
+
+        // Many integers (a random range 1...40): 1-2-5 ticks, whole numbers, inside the padded range.
+        let many = Axis.parameter((1...40).map(Double.init), scale: .linear, integer: true)
+        XCTAssertEqual(many.lower, 1 - 39 * 0.08, accuracy: 1e-12)
+        XCTAssertEqual(many.ticks.map(\.label), ["0", "10", "20", "30", "40"])
+        // Seven integers 1...7 (more than six values): step 2, never 0.5 or 1.5.
+        let seven = Axis.parameter((1...7).map(Double.init), scale: .linear, integer: true)
+        XCTAssertEqual(seven.ticks.map(\.label), ["2", "4", "6"])
+        // Seven reals 0.1...0.7: padded [0.052, 0.748], step 0.2.
+        XCTAssertEqual(Axis.parameter((1...7).map { Double($0) / 10 }, scale: .linear, integer: false).ticks.map(\.label),
+                       ["0.2", "0.4", "0.6"])
+
+        // Log: padded by 8% of the span in decades; ticks at the values when few.
+        let log = Axis.parameter([1, 2, 4], scale: .log, integer: true)
+        XCTAssertEqual(log10(log.lower), -0.08 * log10(4), accuracy: 1e-12)
+        XCTAssertEqual(log10(log.upper), 1.08 * log10(4), accuracy: 1e-12)
+        XCTAssertEqual(log.ticks.map(\.label), ["1", "2", "4"])
+        // Values too close to label each (3 and 3.2 of [1, 10]): per-decade 1-2-5 ticks instead.
+        let close = Axis.parameter([1, 3, 3.2, 10], scale: .log, integer: false)
+        XCTAssertEqual(close.ticks.map(\.label), ["1", "2", "5", "10"])
+        for v in [1.0, 3, 3.2, 10] {
+            let f = close.fraction(v)!
+            XCTAssertTrue(f > 0.05 && f < 0.95, "\(v) at \(f): not on the frame")
+        }
+    }
+
     func testNumberFormatting() {
         XCTAssertEqual(Format.number(1e-5), "1e-5")
         XCTAssertEqual(Format.number(0.001), "0.001")

@@ -78,6 +78,22 @@ final class ReportPageTests: XCTestCase {
         XCTAssertFalse(text.contains("still running"))
     }
 
+    /// The settings in three columns, filled top to bottom: 3 given settings + sweep, objective
+    /// and swept are 6 pairs, so 2 rows (issue 22: the one-column table filled the first screen).
+    func testSettingsTableHasThreeColumnsOfPairs() throws {
+        let page = try ParsedPage(renderReport(Fixture.input(Fixture.fullSweep())))
+        let table = try XCTUnwrap(page.elements("table").first { attr($0, "class") == "settings" })
+        let rows = descendants(table, named: "tr")
+        XCTAssertEqual(rows.count, 2)
+        func cells(_ tr: XMLElement) -> [String] {
+            (tr.children ?? []).compactMap { $0 as? XMLElement }.map { $0.stringValue ?? "" }
+        }
+        XCTAssertEqual(cells(rows[0]), ["sweep", "fashion-sgdr", "epochs", "20", "objective", "best_val_acc"])
+        XCTAssertEqual(cells(rows[1]), ["dataset", "fashion-mnist", "batch_size", "128", "swept",
+                                        "t0 (log), tmult, lr_max_compression (log), trigger_val_acc"])
+        XCTAssertEqual(descendants(rows[0], named: "th").map { attr($0, "scope") }, ["row", "row", "row"])
+    }
+
     func testDivergedRunsWithNonFiniteMetricsNeverReachCoordinates() throws {
         let html = renderReport(Fixture.input(Fixture.fullSweep()), top: 10)
         XCTAssertFalse(html.lowercased().contains("nan,") || html.contains(",nan") || html.contains("inf,"))
@@ -195,6 +211,17 @@ final class ReportPageTests: XCTestCase {
         }
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
         XCTAssertTrue(html.contains("@media print"))
+    }
+
+    /// Leaderboard cells do not wrap, the status cell (`eliminated (round 3)`) included (issue 22:
+    /// it wrapped at 1280 px); only headings may, at their underscores.
+    func testLeaderboardCellsDoNotWrap() throws {
+        let css = ReportPage.css
+        XCTAssertTrue(css.contains("table.leaderboard td { white-space: nowrap; }"), css)
+        XCTAssertTrue(css.contains("table.leaderboard td.status { white-space: nowrap; }"), css)
+        XCTAssertFalse(css.contains("white-space: normal"), css)
+        let html = renderReport(Fixture.input(Fixture.fullSweep()))
+        XCTAssertTrue(html.contains("<td class=\"status\">"), "the status cells carry the class the rule names")
     }
 
     func testRepeatsAreAveragedPerEpoch() throws {
