@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What driving your own trainer costs (README, "Your own model"; issue 18), through the built binary:
-#   1. per epoch: a trial of Benchmarks/null_trainer.py (answers at once) of EPOCHS_NULL epochs,
-#      run by `sgdr-search trial`; (wall time - the same script's start-up) / epochs is what the
-#      protocol and the process handling cost per epoch, both sides included;
+#   1. a trainer that does nothing (Benchmarks/null_trainer.py answers at once), run by
+#      `sgdr-search trial` for 1 and for EPOCHS_NULL epochs, and alone (start-up only): the
+#      protocol's cost per epoch (the slope) and the tool's per trial (the rest);
 #   2. per trial: the PyTorch example (MLP, TRAIN_SIZE images, EPOCHS epochs, 1 thread), its
 #      `cosine` trial run by `sgdr-search trial` against the same script fed the same messages from
 #      a file without the tool (`python3 example.py < messages`): the difference is the tool's
@@ -35,23 +35,29 @@ now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.9f\", $1 }"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-# 1. per epoch
-cat > "$DIR/null.json" <<JSON
-{"name": "null", "strategy": "list", "configurations": [{"t0": 10}], "baselines": [], "concurrency": 1,
- "trainer": {"command": ["$PYTHON", "$ROOT/Benchmarks/null_trainer.py"], "epochs": $EPOCHS_NULL}}
+# 1. per epoch and per trial, with a trainer that does nothing: trials of 1 and of EPOCHS_NULL
+#    epochs, and the script's start-up alone (a start message and a stop, no tool).
+for n in 1 "$EPOCHS_NULL"; do
+    cat > "$DIR/null$n.json" <<JSON
+{"name": "null$n", "strategy": "list", "configurations": [{"t0": 10}], "baselines": [], "concurrency": 1,
+ "trainer": {"command": ["$PYTHON", "$ROOT/Benchmarks/null_trainer.py"], "epochs": $n}}
 JSON
-"$BIN" "$DIR/null.json" --db "$DIR/null.sqlite" >/dev/null 2>&1
-# The script's start-up alone: a start message and an immediate stop.
+    "$BIN" "$DIR/null$n.json" --db "$DIR/null$n.sqlite" >/dev/null 2>&1
+done
 printf '%s\n' "{\"type\":\"start\",\"protocol\":1,\"sweep\":\"null\",\"trial\":\"sgdr-0000.r0\",\"number\":0,\"configuration\":\"sgdr-0000\",\"repeat\":0,\"seed\":1,\"epochs\":0,\"threads\":1,\"schedule\":{\"kind\":\"sgdr\"},\"swept\":{}}" \
     '{"type":"stop","reason":"done"}' > "$DIR/null-start.jsonl"
-: > "$DIR/null-trial.txt"; : > "$DIR/null-startup.txt"
+: > "$DIR/null1.txt"; : > "$DIR/nullN.txt"; : > "$DIR/null-startup.txt"
 for _ in $(seq "$REPEATS"); do
-    t=$(now); "$BIN" trial "$DIR/null.sqlite" sgdr-0000 >/dev/null 2>&1; { calc "$(now) - $t"; echo; } >> "$DIR/null-trial.txt"
+    t=$(now); "$BIN" trial "$DIR/null1.sqlite" sgdr-0000 >/dev/null 2>&1; { calc "$(now) - $t"; echo; } >> "$DIR/null1.txt"
+    t=$(now); "$BIN" trial "$DIR/null$EPOCHS_NULL.sqlite" sgdr-0000 >/dev/null 2>&1; { calc "$(now) - $t"; echo; } >> "$DIR/nullN.txt"
     t=$(now); "$PYTHON" Benchmarks/null_trainer.py < "$DIR/null-start.jsonl" >/dev/null 2>&1; { calc "$(now) - $t"; echo; } >> "$DIR/null-startup.txt"
 done
-trial=$(median < "$DIR/null-trial.txt"); startup=$(median < "$DIR/null-startup.txt")
-printf 'null trainer, %d epochs: trial %.3f s, script start-up %.3f s: %.3f ms per epoch (protocol + process handling, both sides)\n' \
-    "$EPOCHS_NULL" "$trial" "$startup" "$(calc "($trial - $startup) * 1000 / $EPOCHS_NULL")"
+one=$(median < "$DIR/null1.txt"); many=$(median < "$DIR/nullN.txt"); startup=$(median < "$DIR/null-startup.txt")
+per_epoch=$(calc "($many - $one) / ($EPOCHS_NULL - 1)")
+fixed=$(calc "$one - $startup - $per_epoch")
+printf 'null trainer: a 1-epoch trial %.3f s, a %d-epoch trial %.3f s, the script alone %.3f s\n' "$one" "$EPOCHS_NULL" "$many" "$startup"
+printf '  per epoch: %.3f ms (the protocol and the pipes, both sides); per trial: %.3f s (the tool starting, reading the database, spawning the script, waiting for its exit)\n' \
+    "$(calc "$per_epoch * 1000")" "$fixed"
 
 # 2. per trial, PyTorch
 cat > "$DIR/torch.json" <<JSON
@@ -76,8 +82,10 @@ for _ in $(seq "$REPEATS"); do
         < "$DIR/cosine.jsonl" > "$DIR/alone.jsonl" 2>/dev/null; { calc "$(now) - $t"; echo; } >> "$DIR/torch-alone.txt"
 done
 trial=$(median < "$DIR/torch-trial.txt"); alone=$(median < "$DIR/torch-alone.txt")
-printf 'PyTorch MLP, %d images, %d epochs, 1 thread: through sgdr-search trial %.3f s, the script alone %.3f s: overhead %+.3f s = %+.2f%% of the trial\n' \
-    "$TRAIN_SIZE" "$EPOCHS" "$trial" "$alone" "$(calc "$trial - $alone")" "$(calc "100 * ($trial - $alone) / $alone")"
+printf 'PyTorch MLP, %d images, %d epochs, 1 thread: through sgdr-search trial %.3f s, the script alone %.3f s (difference %+.3f s, within the noise of one run)\n' \
+    "$TRAIN_SIZE" "$EPOCHS" "$trial" "$alone" "$(calc "$trial - $alone")"
+printf '  the protocol and process handling measured above, per trial + %d epochs: %.4f s = %.2f%% of the script alone\n' \
+    "$EPOCHS" "$(calc "$fixed + $EPOCHS * $per_epoch")" "$(calc "100 * ($fixed + $EPOCHS * $per_epoch) / $alone")"
 # The same run either way: the val_acc of every epoch agrees.
 tail -n +2 "$DIR/trial.csv" | cut -d, -f6 > "$DIR/a.txt"
 "$PYTHON" -c "import json,sys; [print(json.loads(l)['val_acc']) for l in open(sys.argv[1])]" "$DIR/alone.jsonl" > "$DIR/b.txt"
