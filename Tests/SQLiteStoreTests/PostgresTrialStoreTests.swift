@@ -30,16 +30,19 @@ class PostgresTestCase: TrialStoreContract {
     }
 
     /// A store on a new database of its own.
-    func newStore(sweep: String? = nil, lease: Double? = nil, reconnectSeconds: Double = 60) throws -> PostgresTrialStore {
+    func newStore(sweep: String? = nil, lease: Double? = nil, reconnectSeconds: Double = 60,
+                  clock: SweepClock? = nil) throws -> PostgresTrialStore {
         let server = try running()
         return try PostgresTrialStore(url: server.url(try server.createDatabase()), sweep: sweep, lease: lease,
-                                      reconnectSeconds: reconnectSeconds)
+                                      reconnectSeconds: reconnectSeconds, clock: clock)
     }
 }
 
 final class PostgresTrialStoreContractTests: PostgresTestCase {
     override func makeStore() throws -> any TrialStore { try newStore() }
-    override func makeStore(lease: Double) throws -> any TrialStore { try newStore(lease: lease) }
+    override func makeStore(lease: Double?, clock: SweepClock) throws -> any TrialStore {
+        try newStore(lease: lease, clock: clock)
+    }
 
     func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
     func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }

@@ -15,9 +15,9 @@ class TrialStoreContract: XCTestCase {
         throw XCTSkip("abstract contract suite: run through a subclass")
     }
 
-    /// A new, empty store whose running trials are runnable `lease` seconds after their last
-    /// heartbeat. Subclasses override it.
-    func makeStore(lease: Double) throws -> any TrialStore {
+    /// A new, empty store that reads the time from `clock` and whose running trials are runnable
+    /// `lease` seconds after their last heartbeat (nil: no lease). Subclasses override it.
+    func makeStore(lease: Double?, clock: SweepClock) throws -> any TrialStore {
         throw XCTSkip("abstract contract suite: run through a subclass")
     }
 
@@ -383,33 +383,68 @@ class TrialStoreContract: XCTestCase {
 
     // MARK: Leases
 
+    /// On a clock the test moves: a lease of L = 10 s, ε = 0.25 s (every time below is exact in
+    /// binary, so "exactly L old" is exact too). "More than L seconds old" frees a trial; L − ε
+    /// and exactly L hold it.
     func checkExpiredLeaseMakesARunningTrialRunnableOnAnyHost() throws {
-        let store = try makeStore(lease: 2)
+        let lease = 10.0, epsilon = 0.25
+        let time = ManualClock()
+        let store = try makeStore(lease: lease, clock: time.clock)
         _ = try store.create(Self.sweepInfo)
         try store.addTrials([Self.spec(0), Self.spec(1)])
-        let first = try XCTUnwrap(store.claim(owner: "hostA:1:1", isAbandoned: never))
-        let second = try XCTUnwrap(store.claim(owner: "hostB:2:2", isAbandoned: never))
-        try store.appendEpoch(Self.epoch(1, valAcc: 0.4), trial: first.id, owner: "hostA:1:1")
-        try store.heartbeat(trial: first.id, owner: "hostA:1:1")
-        XCTAssertNil(try store.claim(owner: "hostC:3:3", isAbandoned: never), "leases just renewed are held")
+        let (a, b, c, d) = ("hostA:1:1", "hostB:2:2", "hostC:3:3", "hostD:4:4")
+        let first = try XCTUnwrap(store.claim(owner: a, isAbandoned: never))
+        let second = try XCTUnwrap(store.claim(owner: b, isAbandoned: never))
+        XCTAssertEqual([first.number, second.number], [0, 1])
+        try store.appendEpoch(Self.epoch(1, valAcc: 0.4), trial: first.id, owner: a)
+        time.advance(by: 4)
+        try store.heartbeat(trial: first.id, owner: a)
+        try store.heartbeat(trial: second.id, owner: b)
+        XCTAssertNil(try store.claim(owner: c, isAbandoned: never), "leases just renewed are held")
 
-        Thread.sleep(forTimeInterval: 2.3)
-        try store.heartbeat(trial: second.id, owner: "hostB:2:2")  // B renews, A went silent
-        XCTAssertEqual(try store.claim(owner: "hostC:3:3", isAbandoned: never), first)
+        time.advance(by: lease - epsilon)
+        XCTAssertNil(try store.claim(owner: c, isAbandoned: never), "heartbeats L - ε old hold their leases")
+        time.advance(by: epsilon)
+        XCTAssertNil(try store.claim(owner: c, isAbandoned: never), "heartbeats exactly L old hold their leases")
+        try store.heartbeat(trial: second.id, owner: b)  // B renews, A went silent
+        time.advance(by: epsilon)  // A's heartbeat is L + ε old, B's ε
+        XCTAssertEqual(try store.claim(owner: c, isAbandoned: never), first)
         let r = try record(store, first.id)
-        XCTAssertEqual(r.owner, "hostC:3:3")
+        XCTAssertEqual(r.status, .running)
+        XCTAssertEqual(r.owner, c)
         XCTAssertEqual(r.attempts, 2)
         XCTAssertEqual(r.epochs, [], "the new attempt runs from its start")
         // The silent owner finds it lost the lease, and cannot write.
-        assertThrows(.notOwner(trial: first.id, owner: "hostA:1:1")) { try store.heartbeat(trial: first.id, owner: "hostA:1:1") }
-        assertThrows(.notOwner(trial: first.id, owner: "hostA:1:1")) {
-            try store.finish(trial: first.id, owner: "hostA:1:1", TrialFinish(status: .done, seconds: 1))
+        assertThrows(.notOwner(trial: first.id, owner: a)) { try store.heartbeat(trial: first.id, owner: a) }
+        assertThrows(.notOwner(trial: first.id, owner: a)) {
+            try store.appendEpoch(Self.epoch(2, valAcc: 0.5), trial: first.id, owner: a)
         }
-        XCTAssertNil(try store.claim(owner: "hostD:4:4", isAbandoned: never), "B's renewed lease is held")
+        assertThrows(.notOwner(trial: first.id, owner: a)) {
+            try store.finish(trial: first.id, owner: a, TrialFinish(status: .done, seconds: 1))
+        }
+        XCTAssertEqual(try record(store, first.id).epochs, [])
+        XCTAssertNil(try store.claim(owner: d, isAbandoned: never), "B's renewed lease is held")
+
+        // C renews its new lease; then B goes silent too. When B's heartbeat is L + 2ε old, C's
+        // claim is L + ε old and would have expired too, but C's renewal holds: D gets B's
+        // trial, not C's (which has the smaller number).
+        time.advance(by: 6)
+        try store.heartbeat(trial: first.id, owner: c)
+        time.advance(by: lease - 6 - epsilon)  // B's heartbeat is exactly L old
+        XCTAssertNil(try store.claim(owner: d, isAbandoned: never), "B's heartbeat exactly L old holds")
+        time.advance(by: 2 * epsilon)
+        XCTAssertEqual(try store.claim(owner: d, isAbandoned: never), second)
+        XCTAssertEqual(try store.trials().map(\.owner), [c, d])
+        XCTAssertEqual(try store.trials().map(\.attempts), [2, 2])
+        assertThrows(.notOwner(trial: second.id, owner: b)) { try store.heartbeat(trial: second.id, owner: b) }
+        XCTAssertNil(try store.claim(owner: "hostE:5:5", isAbandoned: never), "C's and D's leases are held")
     }
 
     func checkHeartbeatNeedsTheRunningOwner() throws {
-        let store = try createdStore([Self.spec(0), Self.spec(1)])
+        let time = ManualClock()
+        let store = try makeStore(lease: nil, clock: time.clock)
+        _ = try store.create(Self.sweepInfo)
+        try store.addTrials([Self.spec(0), Self.spec(1)])
         let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
         try store.heartbeat(trial: spec.id, owner: "p1")
         assertThrows(.notOwner(trial: spec.id, owner: "p2")) { try store.heartbeat(trial: spec.id, owner: "p2") }
@@ -420,6 +455,8 @@ class TrialStoreContract: XCTestCase {
         assertThrows(.notOwner(trial: spec.id, owner: "p1")) { try store.heartbeat(trial: spec.id, owner: "p1") }
         // Without a lease, an old heartbeat never frees a trial of a live owner.
         let other = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        try store.heartbeat(trial: other.id, owner: "p1")
+        time.advance(by: 400 * 86400)
         XCTAssertNil(try store.claim(owner: "p2", isAbandoned: never))
         XCTAssertEqual(try record(store, other.id).owner, "p1")
     }
@@ -507,7 +544,9 @@ class TrialStoreContract: XCTestCase {
 
 final class MemoryTrialStoreContractTests: TrialStoreContract {
     override func makeStore() throws -> any TrialStore { MemoryTrialStore() }
-    override func makeStore(lease: Double) throws -> any TrialStore { MemoryTrialStore(lease: lease) }
+    override func makeStore(lease: Double?, clock: SweepClock) throws -> any TrialStore {
+        MemoryTrialStore(clock: clock, lease: lease)
+    }
 
     func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
     func testWritesBeforeCreateThrowNotCreated() throws { try checkWritesBeforeCreateThrowNotCreated() }
@@ -548,8 +587,9 @@ final class SQLiteTrialStoreContractTests: TrialStoreContract {
         try SQLiteTrialStore(path: directory.appendingPathComponent("sweep-\(UUID().uuidString).sqlite").path)
     }
 
-    override func makeStore(lease: Double) throws -> any TrialStore {
-        try SQLiteTrialStore(path: directory.appendingPathComponent("sweep-\(UUID().uuidString).sqlite").path, lease: lease)
+    override func makeStore(lease: Double?, clock: SweepClock) throws -> any TrialStore {
+        try SQLiteTrialStore(path: directory.appendingPathComponent("sweep-\(UUID().uuidString).sqlite").path, lease: lease,
+                             clock: clock)
     }
 
     func testCreateStoresOnceAndReturnsStoredInfo() throws { try checkCreateStoresOnceAndReturnsStoredInfo() }
