@@ -32,4 +32,10 @@ public final class ManualClock: Sendable {
 
     /// This clock as the stores and the runner take it.
     public var clock: SweepClock { SweepClock { [self] in now } }
+
+    /// This clock, moved `step` seconds forward at every reading: time passes as the code reads
+    /// it (for code that waits for time to pass).
+    public func stepping(by step: Double) -> SweepClock {
+        SweepClock { [self] in time.withLock { $0 += step; return $0 } }
+    }
 }

@@ -5,7 +5,7 @@ import Foundation
 import XCTest
 
 /// The runner under a lease: heartbeats, a lost lease, trials of a silent host taken over. Every
-/// test runs on a `ManualClock` that the trials (or a ticking thread) move: no sleep decides an
+/// test runs on a `ManualClock` that the trials (or every reading of it) move: no sleep decides an
 /// outcome. The runner looks at the clock every 50 ms of real time, so the real-time bounds
 /// below only catch a hang.
 final class LeaseTests: XCTestCase {
@@ -174,19 +174,23 @@ final class LeaseTests: XCTestCase {
     func testAnIdleWorkerWaitsForASilentHostsLeaseAndThenTakesItsTrial() throws {
         // Host B claimed the only trial and went silent. A finds nothing to claim but a trial
         // running on another host, so it waits (min(lease/4, 2 s) on the clock at a time) and
-        // claims again; once B's heartbeat is more than a lease old, A takes the trial. The
-        // clock ticks on a thread of its own (0.5 s per step): how fast does not matter.
+        // claims again; once B's heartbeat is more than a lease old, A takes the trial. The clock
+        // moves 0.5 s at every reading (the store's and the runner's): time passes only as the
+        // code looks at it.
         let s = try space(gridJSON)
         let time = ManualClock()
-        let start = time.now
-        let store = MemoryTrialStore(clock: time.clock, lease: lease)
+        let clock = time.stepping(by: 0.5)
+        let store = MemoryTrialStore(clock: clock, lease: lease)
         _ = try store.create(SweepInfo(name: s.name, spaceJSON: s.source, spaceHash: s.canonicalHash, createdAt: 0))
         let spec = s.trialSpecs()[0]
         try store.addTrials([spec])
         XCTAssertEqual(try store.claim(owner: "hostB:2:2", isAbandoned: { _ in false }), spec)
+        let claimedByB = try XCTUnwrap(store.trials().first?.startedAt)
 
+        var settings = settings(time)
+        settings.clock = clock
         let runner = SweepRunner(store: store, executor: FakeExecutor(), concurrency: 1, owner: "hostA:1:1",
-                                 settings: settings(time))
+                                 settings: settings)
         let ended = Locked<Result<SweepRunner.Ending, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread {
@@ -194,15 +198,7 @@ final class LeaseTests: XCTestCase {
             ended.mutate { $0 = result }
             done.signal()
         }.start()
-        let stopTicking = CancellationFlag()
-        Thread {
-            while !stopTicking.isCancelled {
-                time.advance(by: 0.5)
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-        }.start()
-        defer { stopTicking.cancel() }
-        guard done.wait(timeout: .now() + 60) == .success else {
+        guard done.wait(timeout: .now() + 60) == .success else {  // a hang
             runner.cancellation.cancel()
             return XCTFail("the runner never took the silent host's trial")
         }
@@ -211,8 +207,8 @@ final class LeaseTests: XCTestCase {
         XCTAssertEqual(r.status, .done)
         XCTAssertEqual(r.owner, "hostA:1:1")
         XCTAssertEqual(r.attempts, 2)
-        let claimedAt = try XCTUnwrap(r.startedAt)
-        XCTAssertGreaterThan(claimedAt - start, lease, "taken only once B's heartbeat was more than a lease old")
+        let claimedByA = try XCTUnwrap(r.startedAt)
+        XCTAssertGreaterThan(claimedByA - claimedByB, lease, "taken only once B's heartbeat was more than a lease old")
     }
 
     func testOwnerHostPart() {
