@@ -139,6 +139,7 @@ enum PostgresSchema {
 ///   state under the same owner; epochs already stored), so no trial is lost or claimed twice.
 /// - `lease`: a running trial whose heartbeat (`heartbeat(trial:owner:)`, also set by the
 ///   claim) is older than this many seconds, by the server's clock, is runnable by any worker.
+///   (`clock`, for tests, replaces the server's clock; see `nowSQL`.)
 // @unchecked: the mutable properties (`idle`, `sweepName`, `runningOwners`, `attempts`) are used
 // only under `lock` (or in init and deinit); a connection (not Sendable) belongs to the one call
 // that took it from `idle` until it is put back.
@@ -146,6 +147,9 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     /// The URL as given, password masked: what messages show.
     public let database: String
     public let lease: Double?
+    /// nil (the default): heartbeats and lease expiry read the server's clock, start and finish
+    /// times this host's. A clock (a test's `ManualClock`) is read for all of them instead.
+    public let clock: SweepClock?
     public let reconnectSeconds: Double
     private let url: String
     private let lock = NSLock()
@@ -193,10 +197,11 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     /// `sweep`: the sweep this instance serves; nil: the only one stored (`create: false`), or
     /// the one the first `create(_:)` stores. Throws `PostgresStoreError`s (one line each).
     public init(url: String, sweep: String? = nil, create: Bool = true, lease: Double? = nil,
-                reconnectSeconds: Double = 60, connectTimeout: Int = 10) throws {
+                reconnectSeconds: Double = 60, connectTimeout: Int = 10, clock: SweepClock? = nil) throws {
         self.url = url
         self.database = Self.display(url)
         self.lease = lease
+        self.clock = clock
         self.reconnectSeconds = reconnectSeconds
         self.connectTimeout = connectTimeout
         if case .failure(let failure) = PGConnection.parse(url) {
@@ -343,7 +348,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         guard let name = sweep else { return nil }
         let token = UUID().uuidString
-        let now = Date().timeIntervalSince1970
+        let now = hostNow
         let spec = try withRetries(.own) { db, retrying -> TrialSpec? in
             if retrying {
                 // An earlier attempt may have committed before its connection broke.
@@ -384,13 +389,13 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                 SELECT number, id FROM sgdr_trials
                 WHERE sweep = \(l(name)) AND (status IN \(TrialStatus.sqlList([.pending, .interrupted])) OR (status = \(TrialStatus.running.sql) AND (
                     owner = ANY (\(l(Self.textArray(dead.sorted())))::text[])
-                    OR heartbeat_at < extract(epoch FROM clock_timestamp()) - \(l(lease.map { Self.text($0) }))::double precision)))
+                    OR heartbeat_at < \(nowSQL(db)) - \(l(lease.map { Self.text($0) }))::double precision)))
                 ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
             cleared AS (DELETE FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = (SELECT id FROM pick))
             UPDATE sgdr_trials SET status = \(TrialStatus.running.sql), owner = \(l(owner)), attempts = attempts + 1,
                 started_at = \(l(Self.text(now))), finished_at = NULL, seconds = NULL, error = NULL,
                 best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL,
-                heartbeat_at = extract(epoch FROM clock_timestamp()), claim_token = \(l(token))
+                heartbeat_at = \(nowSQL(db)), claim_token = \(l(token))
             WHERE sweep = \(l(name)) AND number = (SELECT number FROM pick)
             RETURNING *;
             SELECT DISTINCT owner FROM sgdr_trials WHERE sweep = \(l(name)) AND status = \(TrialStatus.running.sql) AND owner IS NOT NULL
@@ -400,6 +405,20 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         let running = (0..<owners.count).compactMap { owners.text($0, "owner") }
         return (claimed.count == 1 ? try decodeSpec(claimed, 0) : nil, running)
     }
+
+    /// "Now" for heartbeats and lease expiry, as SQL: the server's clock (`clock_timestamp()`,
+    /// so that workers on hosts whose clocks disagree judge every lease by one clock), or the
+    /// injected `clock`'s reading as a literal. (A test's clock is passed in rather than the
+    /// test ageing the stored heartbeat with an UPDATE: then the expiry would still be judged
+    /// against the server's real time, and a case just inside the lease would depend on how
+    /// fast the test runs.)
+    private func nowSQL(_ db: PGConnection) -> String {
+        guard let clock else { return "extract(epoch FROM clock_timestamp())" }
+        return "\(db.literal(Self.text(clock.now())))::double precision"
+    }
+
+    /// "Now" for a trial's start and finish times: this host's clock, or the injected one.
+    private var hostNow: Double { clock?.now() ?? Date().timeIntervalSince1970 }
 
     /// A text[] parameter in PostgreSQL's array syntax.
     static func textArray(_ items: [String]) -> String {
@@ -413,7 +432,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         let name = try createdName()
         try withRetries(.own) { db, _ in
             let r = try db.exec("""
-                UPDATE sgdr_trials SET heartbeat_at = extract(epoch FROM clock_timestamp())
+                UPDATE sgdr_trials SET heartbeat_at = \(self.nowSQL(db))
                 WHERE sweep = $1 AND id = $2 AND status = \(TrialStatus.running.sql) AND owner = $3
                 """, [name, id, owner])
             if r.affected == 0 { try self.checkRunning(db, name, id, owner, lock: false) }
@@ -480,7 +499,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     /// COMMIT).
     public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending newEpochs: [EpochMetrics]) throws {
         let name = try createdName()
-        let now = Date().timeIntervalSince1970
+        let now = hostNow
         let known = lock.withLock { attempts[id] }.flatMap { $0.owner == owner ? $0 : nil }
         defer { lock.withLock { if attempts[id]?.owner == owner { attempts[id] = nil } } }
         try withRetries(.own) { db, retrying in

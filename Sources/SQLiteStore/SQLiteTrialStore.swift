@@ -64,13 +64,18 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     /// Seconds after its last heartbeat at which a running trial is runnable by any worker
     /// (nil: only `isAbandoned` frees a running trial; see `TrialStore`'s Leases).
     public let lease: Double?
+    /// Where heartbeats, lease expiry and the start and finish times read the time (a test's
+    /// `ManualClock`; by default the real time).
+    public let clock: SweepClock
 
     /// Opens the sweep database at `path`, creating it (and its schema) when `create` is true.
     /// With `create: false` a missing file is an error (`no sweep database at PATH`) and no file
     /// is created; `readOnly` opens an existing file for reading only.
-    public init(path: String, create: Bool = true, readOnly: Bool = false, lease: Double? = nil) throws {
+    public init(path: String, create: Bool = true, readOnly: Bool = false, lease: Double? = nil,
+                clock: SweepClock = .system) throws {
         self.path = path
         self.lease = lease
+        self.clock = clock
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -361,7 +366,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     /// once per owner of a running trial numbered below the first pending/interrupted one:
     /// keep it quick (e.g. a `kill(pid, 0)` check).
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         return try write { db -> TrialSpec? in
             // The smallest pending or interrupted number: two index lookups on (status, number).
             let first = try db.cachedStatement(
@@ -404,7 +409,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     }
 
     public func heartbeat(trial id: String, owner: String) throws {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         try write { db in
             try Self.checkRunning(db, id, owner)
             try db.execute(sql: "UPDATE trials SET heartbeat_at = ? WHERE id = ?", arguments: [now, id])
@@ -432,7 +437,7 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     }
 
     public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending newEpochs: [EpochMetrics]) throws {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         try write { db in
             try Self.checkRunning(db, id, owner)
             try Self.insertEpochs(db, newEpochs, trial: id)

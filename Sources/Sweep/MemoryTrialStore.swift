@@ -8,12 +8,13 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
     private let lock = NSLock()
     private var sweep: SweepInfo?
     private var records: [String: TrialRecord] = [:]
-    private let clock: @Sendable () -> Double
+    /// Where heartbeats, lease expiry and the start and finish times read the time.
+    public let clock: SweepClock
     /// Seconds after its last heartbeat (or claim) at which a running trial is runnable again.
     public let lease: Double?
     private var heartbeats: [String: Double] = [:]
 
-    public init(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, lease: Double? = nil) {
+    public init(clock: SweepClock = .system, lease: Double? = nil) {
         self.clock = clock
         self.lease = lease
     }
@@ -47,7 +48,7 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
 
     public func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? {
         lock.withLock {
-            let now = clock()
+            let now = clock.now()
             let candidates = records.values.filter { r in
                 switch r.status {
                 case .pending, .interrupted: true
@@ -62,7 +63,7 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
             r.status = .running
             r.owner = owner
             r.attempts += 1
-            r.startedAt = clock()
+            r.startedAt = now
             r.finishedAt = nil
             r.seconds = nil
             r.error = nil
@@ -74,7 +75,7 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
     }
 
     public func heartbeat(trial id: String, owner: String) throws {
-        let now = clock()
+        let now = clock.now()
         try mutateRunning(id, owner) { heartbeats[$0.spec.id] = now }
     }
 
@@ -83,7 +84,7 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
     }
 
     public func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws {
-        let now = clock()
+        let now = clock.now()
         try mutateRunning(id, owner) {
             $0.epochs += epochs
             $0.status = finish.status

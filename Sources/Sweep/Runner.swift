@@ -103,6 +103,10 @@ public final class SweepRunner: @unchecked Sendable {
         /// every running trial every `lease / 4` seconds; a trial whose lease was lost (the store
         /// says `notOwner`: another worker took it over) is stopped and dropped without writing.
         public var lease: Double?
+        /// Where the heartbeat schedule and the wait for other hosts' trials read the time (the
+        /// store's clock; a test's `ManualClock`). Between looks at it the runner sleeps in
+        /// real time, at most 50 ms at a time.
+        public var clock: SweepClock = .system
         /// Without racing: stores the sweep's trials that are not stored yet, on a thread of its own,
         /// a batch at a time as the claims come near the last one stored (a large sweep starts at once
         /// and never spends its time storing trials far ahead). A worker that finds nothing to claim
@@ -243,15 +247,19 @@ public final class SweepRunner: @unchecked Sendable {
         guard let lease = settings.lease, lease > 0 else { return nil }
         let stop = CancellationFlag()
         let done = DispatchSemaphore(value: 0)
+        let clock = settings.clock
+        // The first beat is due lease/4 after the run starts (not after the thread does: the
+        // workers may have trained meanwhile).
+        let first = clock.now() + lease / 4
         let thread = Thread { [self] in
             defer { done.signal() }
-            var next = Date().addingTimeInterval(lease / 4)
+            var next = first
             while !stop.isCancelled {
-                if Date() < next {
+                if clock.now() < next {
                     Thread.sleep(forTimeInterval: min(0.05, lease / 8))
                     continue
                 }
-                next = Date().addingTimeInterval(lease / 4)
+                next = clock.now() + lease / 4
                 for id in lock.withLock({ active.subtracting(lost) }) {
                     do {
                         try store.heartbeat(trial: id, owner: owner)
@@ -281,8 +289,9 @@ public final class SweepRunner: @unchecked Sendable {
         let here = Owner.host(of: owner) ?? owner
         let elsewhere = try store.runningOwners().contains { (Owner.host(of: $0) ?? $0) != here }
         guard elsewhere else { return false }
-        let end = Date().addingTimeInterval(min(lease / 4, 2))
-        while Date() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
+        let clock = settings.clock
+        let end = clock.now() + min(lease / 4, 2)
+        while clock.now() < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
         return !cancellation.isCancelled
     }
 

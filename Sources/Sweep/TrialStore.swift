@@ -36,6 +36,10 @@ import TrainingTypes
 ///   runner does so every L/4 seconds). `heartbeat` succeeds only on a trial running under that
 ///   owner and throws `notOwner` otherwise: the worker then lost its lease and stops the trial
 ///   without writing. Without a lease, only `isAbandoned` makes a running trial runnable.
+///   A heartbeat's age is "now" minus its stored time, both read from one clock (a
+///   `SweepClock` the store is given: the real time by default, a test's `ManualClock`; the
+///   PostgreSQL store reads the server's clock unless it is given one): a heartbeat exactly L
+///   seconds old still holds its lease.
 /// - **Scale.** A sweep may hold a million trials: `claim`, `appendEpochs`, `finish`,
 ///   `interrupt`, `counts` and `bestDone` never load the trial table (they use indexes and
 ///   aggregates), and `addTrials` is called with batches of specs, each batch one transaction.

@@ -26,10 +26,12 @@ func spaceError(_ json: String) -> SpaceError? {
 }
 
 /// A fast, deterministic stand-in for training: each epoch's metrics follow from the schedule's
-/// rates and the trial's seed only. Optional: sleep per epoch (so tests can interrupt), diverge
-/// above a peak rate, throw for a given t0.
+/// rates and the trial's seed only. Optional: sleep per epoch (so tests can interrupt), move a
+/// test's clock per epoch (an epoch that takes that long, without waiting), diverge above a
+/// peak rate, throw for a given t0.
 struct FakeExecutor: TrialExecutor {
     var epochDelay: Double = 0
+    var advancing: (clock: ManualClock, perEpoch: Double)?
     var divergeAbove: Double = .infinity
     var failT0: Int?
     var calls: Counter? = nil
@@ -53,6 +55,7 @@ struct FakeExecutor: TrialExecutor {
             if isCancelled() { return .cancelled }
             let lr = schedule.beginEpoch()
             if epochDelay > 0 { Thread.sleep(forTimeInterval: epochDelay) }
+            if let advancing { advancing.clock.advance(by: advancing.perEpoch) }
             if lr > divergeAbove {
                 try onEpoch(EpochMetrics(epoch: e, lr: lr, trainLoss: .nan, trainAcc: 0.1, valLoss: .nan, valAcc: 0.1, trainSeconds: 0))
                 return .diverged
