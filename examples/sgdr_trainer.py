@@ -127,9 +127,10 @@ class Session:
             self._expecting = message["epoch"]
             yield message["epoch"], message["lr"]
 
-    def report(self, val_acc, train_loss=None, val_loss=None, train_acc=None, train_seconds=None):
+    def report(self, val_acc, train_loss=None, val_loss=None, train_acc=None, train_seconds=None, **extra):
         """The epoch's metrics: val_acc a fraction in [0, 1]. A non-finite loss reports the trial
-        diverged (the tool then stops it)."""
+        diverged (the tool then stops it). Other keyword arguments with numbers (top5_acc=...)
+        are kept as the epoch's extra metrics."""
         if self._expecting is None:
             raise ProtocolError("report() outside an epoch: call it once inside `for epoch, lr in session`")
         answer = {"epoch": self._expecting}
@@ -144,6 +145,11 @@ class Session:
             for key, value in (("train_loss", train_loss), ("val_loss", val_loss),
                                ("train_acc", train_acc), ("train_seconds", train_seconds)):
                 if value is not None:
+                    answer[key] = float(value)
+            for key, value in extra.items():
+                if key in answer or key in ("epoch", "diverged"):
+                    raise ValueError("report(): %r is not an extra metric name" % key)
+                if value is not None and math.isfinite(float(value)):
                     answer[key] = float(value)
         self._out.write(json.dumps(answer, allow_nan=False) + "\n")
         self._out.flush()

@@ -50,7 +50,12 @@ public enum PostgresStoreError: Error, Hashable, CustomStringConvertible {
 /// name. Made on first use (under an advisory lock, so that workers starting together do not
 /// race); `sgdr_schema.version` tells the version.
 enum PostgresSchema {
-    static let version = 1
+    static let version = 2
+    /// From version 1: the other metrics of a user's own trainer, per epoch.
+    static let upgrade = """
+        ALTER TABLE sgdr_epochs ADD COLUMN IF NOT EXISTS extra text;
+        INSERT INTO sgdr_schema (version) VALUES (2);
+        """
     /// A constant key for `pg_advisory_xact_lock` while the tables are made.
     static let lockKey = 0x5367_6472  // "Sgdr"
 
@@ -113,10 +118,11 @@ enum PostgresSchema {
             val_loss       double precision,
             val_acc        double precision,
             train_seconds  double precision,
+            extra          text,
             PRIMARY KEY (sweep, trial_id, epoch),
             FOREIGN KEY (sweep, trial_id) REFERENCES sgdr_trials (sweep, id) ON DELETE CASCADE
         );
-        INSERT INTO sgdr_schema (version) VALUES (1);
+        INSERT INTO sgdr_schema (version) VALUES (2);
         """
 }
 
@@ -224,6 +230,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                 if version > PostgresSchema.version {
                     throw PostgresStoreError.newerSchema(database: self.database, version: version)
                 }
+                if version < PostgresSchema.version { try db.exec(PostgresSchema.upgrade) }
                 return true
             }
             if create { try db.exec(PostgresSchema.create) }
@@ -472,7 +479,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                 WHERE sweep = \(l(name)) AND id = \(l(id)) AND status = \(TrialStatus.running.sql) AND owner = \(l(known.owner))
                     AND claim_token = \(l(known.token))
                 FOR UPDATE)
-            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds, extra)
             SELECT * FROM (VALUES \(values)) AS v
             WHERE EXISTS (SELECT 1 FROM attempt)
                 AND (SELECT count(*) FROM sgdr_epochs WHERE sweep = \(l(name)) AND trial_id = \(l(id))) = \(known.epochs.count)
@@ -490,7 +497,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         let sweepAndTrial = "\(l(name)), \(l(id))"
         return metrics.map { m in
             "(\(sweepAndTrial), \(m.epoch)::bigint, " + [m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds]
-                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ")"
+                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ", \(Self.extraSQL(m, l)))"
         }.joined(separator: ", ")
     }
 
@@ -538,7 +545,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
             r = try db.exec("""
                 WITH done AS (\(guarded) RETURNING 1),
                 inserted AS (
-                    INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+                    INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds, extra)
                     SELECT * FROM (VALUES \(values)) AS v WHERE EXISTS (SELECT 1 FROM done))
                 SELECT count(*) AS finished FROM done
                 """)
@@ -621,10 +628,10 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         let sweepAndTrial = "\(l(name)), \(l(id))"
         let rows = metrics.map { m in
             "(\(sweepAndTrial), \(m.epoch), " + [m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds]
-                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ")"
+                .map { "\(l(Self.text($0)))::double precision" }.joined(separator: ", ") + ", \(Self.extraSQL(m, l)))"
         }
         return """
-            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
+            INSERT INTO sgdr_epochs (sweep, trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds, extra)
             VALUES \(rows.joined(separator: ", "));
 
             """
@@ -791,11 +798,17 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                          createdAt: try double(rows, 0, "created_at"), scheduleRules: rules)
     }
 
+    /// An epoch's `extra` column: a JSON object of numbers, or NULL.
+    static func extraSQL(_ m: EpochMetrics, _ literal: (String) -> String) -> String {
+        m.extra.isEmpty ? "NULL::text" : "\(literal(JSONText.object(m.extra)))::text"
+    }
+
     private func decodeEpoch(_ rows: PGRows, _ i: Int) throws -> EpochMetrics {
         EpochMetrics(epoch: try int(rows, i, "epoch"), lr: try real(rows, i, "lr"),
                      trainLoss: try real(rows, i, "train_loss"), trainAcc: try real(rows, i, "train_acc"),
                      valLoss: try real(rows, i, "val_loss"), valAcc: try real(rows, i, "val_acc"),
-                     trainSeconds: try real(rows, i, "train_seconds"))
+                     trainSeconds: try real(rows, i, "train_seconds"),
+                     extra: rows.text(i, "extra").flatMap(JSONText.numbers) ?? [:])
     }
 
     private func decodeSpec(_ rows: PGRows, _ i: Int) throws -> TrialSpec {

@@ -13,7 +13,7 @@ import GRDB
 /// is opened as it is, never migrated (its results are read, never extended).
 enum SQLiteSchema {
     /// The schema version this build writes.
-    static let version = 3
+    static let version = 4
     /// The tables of our schema (besides GRDB's `grdb_migrations`).
     static let tables: Set<String> = ["sweep", "trials", "epochs"]
     static let migrationTable = "grdb_migrations"
@@ -136,6 +136,14 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 ALTER TABLE trials ADD COLUMN heartbeat_at REAL;
                 PRAGMA user_version = 3;
+                """)
+        }
+        // v4: the other metrics a user's own trainer reports, per epoch (a JSON object of
+        // numbers; NULL when there are none, as for every built-in epoch).
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                ALTER TABLE epochs ADD COLUMN extra TEXT;
+                PRAGMA user_version = 4;
                 """)
         }
         return migrator

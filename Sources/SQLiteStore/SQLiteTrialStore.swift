@@ -427,9 +427,10 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         for m in metrics {
             do {
                 try db.cachedStatement(sql: """
-                    INSERT INTO epochs (trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [id, m.epoch, m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds])
+                    INSERT INTO epochs (trial_id, epoch, lr, train_loss, train_acc, val_loss, val_acc, train_seconds, extra)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [id, m.epoch, m.lr, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.trainSeconds,
+                                             m.extra.isEmpty ? nil : JSONText.object(m.extra)])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
                 throw SQLiteStoreError.duplicateEpoch(trial: id, epoch: m.epoch)
             }
@@ -731,7 +732,9 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
     private static func decodeEpoch(_ row: Row) -> EpochMetrics {
         EpochMetrics(epoch: row["epoch"], lr: real(row, "lr"), trainLoss: real(row, "train_loss"),
                      trainAcc: real(row, "train_acc"), valLoss: real(row, "val_loss"),
-                     valAcc: real(row, "val_acc"), trainSeconds: real(row, "train_seconds"))
+                     valAcc: real(row, "val_acc"), trainSeconds: real(row, "train_seconds"),
+                     // (no `extra` column before schema version 4: read as none)
+                     extra: (row["extra"] as String?).flatMap(JSONText.numbers) ?? [:])
     }
 
     /// A JSON column read by `read`, or an error naming the trial.

@@ -67,10 +67,13 @@ enum TrainerAnswer {
     /// `"diverged": true`: the loss became non-finite.
     case diverged
 
-    static let metricKeys = ["val_acc", "train_loss", "train_acc", "val_loss", "train_seconds"]
+    static let knownKeys: Set<String> = ["epoch", "diverged", "val_acc", "train_loss", "train_acc", "val_loss", "train_seconds"]
+    static let maxExtraMetrics = 64
+    static let maxExtraKeyBytes = 100
 
     /// Parses and checks one line: a JSON object with `"epoch"` equal to `expected` and a
-    /// `val_acc` in [0, 1] (unless `"diverged": true`). Other keys are allowed and ignored.
+    /// `val_acc` in [0, 1] (unless `"diverged": true`). Other keys with a number are kept as extra
+    /// metrics; other keys are ignored.
     static func parse(_ bytes: [UInt8], expecting expected: Int) throws(TrainerFault) -> TrainerAnswer {
         func shown() -> String {
             let text = String(decoding: bytes.prefix(120), as: UTF8.self)
@@ -119,8 +122,17 @@ enum TrainerAnswer {
         if !trainSeconds.isNaN && !(trainSeconds >= 0) {
             throw TrainerFault("epoch \(expected): \"train_seconds\" is \(trainSeconds); it must be a number >= 0")
         }
+        // Any other finite number is kept as an extra metric (others are ignored), within bounds.
+        var extra: [String: Double] = [:]
+        for m in members where !knownKeys.contains(m.key) {
+            guard case .number(let x, _) = m.value.kind, x.isFinite else { continue }
+            guard m.key.utf8.count <= maxExtraKeyBytes, extra.count < maxExtraMetrics else {
+                throw TrainerFault("epoch \(expected): at most \(maxExtraMetrics) extra metrics with names of at most \(maxExtraKeyBytes) bytes are kept")
+            }
+            extra[m.key] = x
+        }
         return .metrics(EpochMetrics(epoch: expected, lr: .nan, trainLoss: try metric("train_loss"),
                                      trainAcc: try metric("train_acc"), valLoss: try metric("val_loss"),
-                                     valAcc: acc, trainSeconds: trainSeconds))
+                                     valAcc: acc, trainSeconds: trainSeconds, extra: extra))
     }
 }

@@ -9,9 +9,12 @@ public struct EpochMetrics: Hashable, Sendable {
     public var valLoss: Double
     public var valAcc: Double
     public var trainSeconds: Double
+    /// Other metrics by name, as a user's own trainer reported them (`docs/TRAINER-PROTOCOL.md`);
+    /// empty for the built-in engine.
+    public var extra: [String: Double]
 
     public init(epoch: Int, lr: Double, trainLoss: Double, trainAcc: Double, valLoss: Double,
-                valAcc: Double, trainSeconds: Double) {
+                valAcc: Double, trainSeconds: Double, extra: [String: Double] = [:]) {
         self.epoch = epoch
         self.lr = lr
         self.trainLoss = trainLoss
@@ -19,6 +22,7 @@ public struct EpochMetrics: Hashable, Sendable {
         self.valLoss = valLoss
         self.valAcc = valAcc
         self.trainSeconds = trainSeconds
+        self.extra = extra
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteStore
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -94,6 +95,10 @@ final class TrainerCLITests: XCTestCase {
             checked += 1
         }
         XCTAssertEqual(checked, 12)
+        // The toy's extra metric (weight_norm) is kept with every epoch.
+        let records = try SQLiteTrialStore(path: db, create: false, readOnly: true).trials()
+        XCTAssertEqual(records.flatMap(\.epochs).count, 12 * 8)
+        XCTAssertTrue(records.flatMap(\.epochs).allSatisfy { ($0.extra["weight_norm"] ?? 0) > 0 && $0.extra.count == 1 })
         // The trigger (0.888) and compression rules acted: some SGDR trial ran epochs at lr_max
         // before the trigger, and some trial's rates differ between c = 0 and c = 2.
         XCTAssertTrue(logged.contains { $0.trial.hasPrefix("sgdr") && $0.epoch > 1 && $0.lr == 0.5 }, "the trigger held lr_max")

@@ -357,8 +357,8 @@ final class SQLiteTrialStoreTests: XCTestCase {
 
         try raw(file).read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 3)
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2", "v3"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 4)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2", "v3", "v4"])
             func columns(_ table: String) throws -> [String] {
                 try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
             }
@@ -370,7 +370,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
                 "best_val_acc", "best_epoch", "final_val_acc", "heartbeat_at",
             ])
             XCTAssertEqual(try columns("epochs"),
-                           ["trial_id", "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "train_seconds"])
+                           ["trial_id", "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "train_seconds", "extra"])
             let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
             XCTAssertTrue(indexes.contains { $0.contains("trials (status, number)") }, "\(indexes)")
 
@@ -461,7 +461,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
         XCTAssertEqual(try store.create(C.sweepInfo).scheduleRules, .current)
         try store.addTrials((0..<5).map { C.spec($0) })
         XCTAssertEqual(try store.trials().map(\.spec), (0..<5).map { C.spec($0) }, "plateau trials round-trip")
-        try raw(file).read { db in XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 3) }
+        try raw(file).read { db in XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 4) }
     }
 
     // MARK: Performance

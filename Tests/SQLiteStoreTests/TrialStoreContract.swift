@@ -480,6 +480,19 @@ class TrialStoreContract: XCTestCase {
         XCTAssertEqual(try record(store, spec.id).epochs, odd)
     }
 
+    func testExtraMetricsRoundTripThroughAppendAndFinish() throws {
+        let store = try createdStore([Self.spec(0)])
+        let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        var first = Self.epoch(1, valAcc: 0.2)
+        first.extra = ["top5_acc": 0.1 + 0.2, "grad_norm": 1e-300, "\u{e9}\"quoted\"": -2.5e-7]
+        var second = Self.epoch(2, valAcc: 0.3)
+        second.extra = ["top5_acc": 1.0 / 3]
+        try store.appendEpoch(first, trial: spec.id, owner: "p1")
+        try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 1), appending: [second])
+        let epochs = try record(store, spec.id).epochs
+        XCTAssertEqual(epochs.map(\.extra), [first.extra, second.extra])
+    }
+
     func testNaNMetricsReadBackAsNaN() throws {
         let store = try createdStore([Self.spec(0)])
         let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))

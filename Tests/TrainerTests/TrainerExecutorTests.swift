@@ -126,6 +126,14 @@ final class TrainerExecutorTests: XCTestCase {
         XCTAssertTrue(epochs.allSatisfy { $0.trainSeconds >= 0 && $0.trainSeconds.isFinite })
     }
 
+    func testOtherNumbersAreKeptAsExtraMetrics() throws {
+        let (result, epochs) = run(executor(faulty("extra")))
+        XCTAssertEqual(try result.get(), .completed)
+        XCTAssertEqual(epochs.map { $0.extra["top5_acc"] }, [0.901, 0.902, 0.903, 0.904])
+        XCTAssertEqual(epochs.map { $0.extra["lr_seen"] }, epochs.map(\.lr), "the trainer saw the rate the tool recorded")
+        XCTAssertEqual(Set(epochs.flatMap(\.extra.keys)), ["top5_acc", "lr_seen"], "a string is not a metric")
+    }
+
     func testADivergedAnswerEndsTheTrialAsDiverged() throws {
         let (result, epochs) = run(executor(faulty("diverge")))
         XCTAssertEqual(try result.get(), .diverged)

@@ -84,6 +84,9 @@ for line in sys.stdin:
     if mode == "diverge" and k == 2:
         out(json.dumps({"epoch": k, "diverged": True}) + "\n")
         continue
+    if mode == "extra":
+        out(json.dumps({"epoch": k, "val_acc": 0.5, "top5_acc": 0.9 + k / 1000, "note": "not a number", "lr_seen": message["lr"]}) + "\n")
+        continue
     if mode == "env":
         out(json.dumps({"epoch": k, "val_acc": 0.5, "train_loss": float(os.environ.get("OMP_NUM_THREADS", "0")),
                         "val_loss": float(os.environ.get("FAULTY_EXTRA", "0")),

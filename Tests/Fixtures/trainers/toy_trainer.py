@@ -73,7 +73,7 @@ def main():
                 f.write(json.dumps({"trial": session.trial, "epoch": epoch, "lr": lr, "val_acc": val_acc,
                                     "schedule": session.schedule}) + "\n")
         session.report(val_acc=val_acc, train_loss=loss_sum / len(train), val_loss=val_loss / len(val),
-                       train_acc=correct / len(train))
+                       train_acc=correct / len(train), weight_norm=math.sqrt(sum(a * a for a in w)))
 
 
 if __name__ == "__main__":
