@@ -276,6 +276,52 @@ final class TrainerCLITests: XCTestCase {
         XCTAssertEqual(board.column("status"), ["done", "done"], board.rows.description)
         // Ten classes: chance is 0.1; three epochs on 3000 images learn far more than that.
         for acc in try XCTUnwrap(board.doubles("best_val_acc")) { XCTAssertGreaterThan(acc, 0.4) }
+        // The PyTorch script ran at sgdr-search schedule's rates for its own val_acc path.
+        let trial = try BinaryRunner.run(["trial", db, "sgdr-0000"])
+        XCTAssertEqual(trial.status, 0, trial.stderr)
+        let rows = SimpleCSV(trial.stdout)
+        let accs = dir.appendingPathComponent("torch.acc")
+        try XCTUnwrap(rows.column("val_acc")).joined(separator: "\n").write(to: accs, atomically: true, encoding: .utf8)
+        let table = try BinaryRunner.run(["schedule", "--schedule", "sgdr", "--t0", "3", "--lr-max", "0.1", "--epochs", "3", "--val-acc", accs.path])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertEqual(rows.doubles("lr"), SimpleCSV(table.stdout).doubles("lr"))
+    }
+
+    func testSIGTERMStopsTheTrainersAndRecordsTheirTrialsInterrupted() throws {
+        let space = try toySpace(name: "term", epochs: 6)
+        let pids = dir.appendingPathComponent("pids")
+        try FileManager.default.createDirectory(at: pids, withIntermediateDirectories: true)
+        let db = dir.appendingPathComponent("term.sqlite").path
+        let child = try ChildProcess([space.path, "--db", db], in: dir, environment: ["TOY_SLEEP": "0.3", "TOY_PID_DIR": pids.path])
+        XCTAssertTrue(child.wait(timeout: 120) { _ in
+            ((try? FileManager.default.contentsOfDirectory(atPath: pids.path).count) ?? 0) >= 2
+        }, child.stderr)
+        kill(child.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(child.waitForExit(timeout: 60), "the tool stops (a bound against a hang)")
+        XCTAssertEqual(child.process.terminationStatus, 130, child.stderr)
+        for pid in try FileManager.default.contentsOfDirectory(atPath: pids.path).compactMap({ Int32($0) }) {
+            XCTAssertTrue(processIsGone(pid), "trainer \(pid) outlived the tool's SIGTERM")
+        }
+        let status = try BinaryRunner.run(["status", db])
+        XCTAssertTrue(status.stdout.contains("interrupted"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("running 0,"), status.stdout)
+    }
+
+    func testARaceOfTrainerTrialsEliminatesLikeABuiltInOne() throws {
+        let space = try toySpace(name: "race", epochs: 4, repeats: 4, extra: "")
+        var text = try String(contentsOf: space, encoding: .utf8)
+        text = text.replacingOccurrences(of: #""baselines": ["cosine", "step"],"#,
+                                          with: #""baselines": ["cosine", "step"], "racing": {"first_round": 2, "confidence": 0.9},"#)
+        try text.write(to: space, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("race.sqlite").path
+        let r = try runBinary([space.path, "--db", db])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let status = try BinaryRunner.run(["status", db])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains("round"), status.stdout)
+        let board = SimpleCSV(try BinaryRunner.run(["leaderboard", db, "--csv", "-"]).stdout.replacingOccurrences(of: "\r\n", with: "\n"))
+        XCTAssertEqual(board.rows.count, 6)
+        XCTAssertTrue(try XCTUnwrap(board.column("status")).allSatisfy { $0 == "done" || $0.hasPrefix("eliminated (round ") }, board.rows.description)
     }
 
     func testKill9LeavesNoTrainerAndResumeGivesTheUninterruptedLeaderboard() throws {
