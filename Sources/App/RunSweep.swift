@@ -68,7 +68,7 @@ extension SweepCommands {
     }
 
     /// Stores the sweep the first time; afterwards checks that the space is the stored one, but
-    /// for `trials` (random search; it may only grow) and `concurrency`.
+    /// for `trials` (random and sobol search; it may only grow) and `concurrency`.
     public static func prepare(_ space: SearchSpace, store: any TrialStore, path: String) throws -> SearchSpace {
         let hash = space.canonicalHash
         if let stored = try store.info() { try refuseEarlierRules(stored, path: path) }
@@ -81,12 +81,12 @@ extension SweepCommands {
             throw SweepError(
                 "\(path) holds the sweep \"\(info.name)\" with a different space; "
                 + (changes.isEmpty ? "the stored space differs" : "changed: " + changes.joined(separator: "; "))
-                + ". Only \"trials\" (random search, to grow it) and \"concurrency\" may change between runs: "
+                + ". Only \"trials\" (random or sobol search, to grow it) and \"concurrency\" may change between runs: "
                 + "use a new \"name\" or --db PATH for a new sweep, or restore the space to resume this one.")
         }
         if let old = stored?.trials, let new = space.trials, new < old {
             throw SweepError(
-                "\(path): trials: \(old) -> \(new): a random search can only grow (its database already holds "
+                "\(path): trials: \(old) -> \(new): a \(space.strategy.rawValue) search can only grow (its database already holds "
                 + "\(old) configurations); give \"trials\" >= \(old), or use a new \"name\" or --db PATH.")
         }
         if let stored, let problem = space.ranking.growthProblem(from: stored, path: path) {

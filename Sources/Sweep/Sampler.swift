@@ -80,13 +80,18 @@ public struct RandomSampler: Sampler {
             if integer && !log {
                 return Double(rng.nextInt(in: Int(lo.rounded(.up))...Int(hi.rounded(.down))))
             }
-            let u = rng.nextDouble()
-            let x = log ? Foundation.exp(Foundation.log(lo) + u * (Foundation.log(hi) - Foundation.log(lo)))
-                        : lo + u * (hi - lo)
-            guard integer else { return Swift.min(Swift.max(x, lo), hi) }
-            // Log-uniform integers: round, then keep inside the whole numbers of the range.
-            return Swift.min(Swift.max(x.rounded(), lo.rounded(.up)), hi.rounded(.down))
+            return continuous(lo: lo, hi: hi, log: log, integer: integer, u: rng.nextDouble())
         }
+    }
+
+    /// A range's value at `u` in [0, 1): uniform, or log-uniform with `log`; a log-uniform
+    /// integer is rounded, then kept inside the whole numbers of the range. (Sobol maps its
+    /// coordinates with it too.)
+    static func continuous(lo: Double, hi: Double, log: Bool, integer: Bool, u: Double) -> Double {
+        let x = log ? Foundation.exp(Foundation.log(lo) + u * (Foundation.log(hi) - Foundation.log(lo)))
+                    : lo + u * (hi - lo)
+        guard integer else { return Swift.min(Swift.max(x, lo), hi) }
+        return Swift.min(Swift.max(x.rounded(), lo.rounded(.up)), hi.rounded(.down))
     }
 }
 

@@ -10,6 +10,11 @@ public enum SearchStrategy: String, Hashable, Sendable, CaseIterable {
     case random
     /// The hand-picked `configurations`, as given.
     case list
+    /// `trials` points of a scrambled Sobol' sequence mapped onto the ranges and lists.
+    case sobol
+
+    /// Whether the space gives `trials` (required then), which may grow between runs.
+    public var takesTrials: Bool { self == .random || self == .sobol }
 }
 
 extension ScheduleParameter {
@@ -24,7 +29,7 @@ public struct ParameterDomain: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
         /// Any of these (grid: each in turn; random: one drawn uniformly).
         case values([Double])
-        /// Random only: uniform (or log-uniform) in [min, max]; `integer` rounds to whole numbers.
+        /// Random and sobol only: uniform (or log-uniform) in [min, max]; `integer` rounds to whole numbers.
         case range(min: Double, max: Double, log: Bool, integer: Bool)
     }
     public var parameter: ScheduleParameter
@@ -63,9 +68,9 @@ public struct SearchSpace: Hashable, Sendable {
     /// Workers at once; nil: the number of cores. May change between runs of a sweep.
     public var concurrency: Int?
     public var objective: Objective
-    /// Random search only: how many configurations. May grow between runs of a sweep.
+    /// Random and sobol search only: how many configurations. May grow between runs of a sweep.
     public var trials: Int?
-    /// Grid and random: the swept parameters in file order.
+    /// Grid, random and sobol: the swept parameters in file order.
     public var parameters: [ParameterDomain]
     /// List: the configurations as given, each its parameters in file order.
     public var configurations: [[(ScheduleParameter, Double)]]
@@ -104,7 +109,7 @@ public struct SearchSpace: Hashable, Sendable {
     /// The names of the swept parameters as in the space, in space order (the leaderboard's columns).
     public var sweptNames: [String] {
         switch strategy {
-        case .grid, .random: return parameters.map(\.parameter.rawValue)
+        case .grid, .random, .sobol: return parameters.map(\.parameter.rawValue)
         case .list:
             var names: [String] = []
             for c in configurations { for (p, _) in c where !names.contains(p.rawValue) { names.append(p.rawValue) } }
@@ -118,6 +123,7 @@ public struct SearchSpace: Hashable, Sendable {
         case .grid: GridSampler(parameters: parameters)
         case .random: RandomSampler(parameters: parameters, seed: seed, count: trials ?? 0)
         case .list: ListSampler(configurations: configurations)
+        case .sobol: SobolSampler(parameters: parameters, seed: seed, count: trials ?? 0)
         }
     }
 

@@ -5,6 +5,7 @@ import TrainingTypes
 public enum Seeds {
     static let trainingDomain: UInt64 = 0x7261_696E_696E_6721  // "training!"
     static let samplerDomain: UInt64 = 0x7361_6D70_6C65_7221   // "sampler!"
+    static let sobolDomain: UInt64 = 0x736F_626F_6C21_2121     // "sobol!!!"
 
     /// The training seed of repeat `repeatIndex`: a function of the sweep seed and the repeat index
     /// only (common random numbers across configurations).
@@ -15,6 +16,11 @@ public enum Seeds {
     /// The seed of random search's configuration `index`.
     public static func configuration(sweepSeed: UInt64, index: Int) -> UInt64 {
         mix(sweepSeed ^ samplerDomain, UInt64(index))
+    }
+
+    /// The seed of the Sobol sampler's scrambling (one generator stream per dimension).
+    public static func sobolScramble(sweepSeed: UInt64) -> UInt64 {
+        mix(sweepSeed ^ sobolDomain, 0)
     }
 
     /// Mixes two 64-bit values into one; not symmetric.

@@ -168,22 +168,24 @@ struct SpaceDecoder {
             try choice(v, "objective", Objective.allCases, what: "objective")
         } ?? .bestValAcc
 
-        // trials: random only, required there.
+        // trials: random and sobol only, required there.
         var trials: Int?
         if let v = top["trials"] {
-            guard strategy == .random else {
-                throw fail("trials", "only allowed with \"strategy\": \"random\" (this space is \"\(strategy.rawValue)\"); remove it, or use a random search")
+            guard strategy.takesTrials else {
+                throw fail("trials", "only allowed with \"strategy\": \"random\" or \"sobol\" (this space is \"\(strategy.rawValue)\"); remove it, or use a random or sobol search")
             }
             trials = try integer(v, "trials", min: 1, max: SearchSpace.maxTrials, "trials must be an integer in [1, \(SearchSpace.maxTrials)]")
         } else if strategy == .random {
             throw fail("trials", "missing; \"strategy\": \"random\" needs \"trials\", the number of configurations to draw (an integer >= 1)")
+        } else if strategy == .sobol {
+            throw fail("trials", "missing; \"strategy\": \"sobol\" needs \"trials\", the number of points to take (an integer >= 1; a power of 2 balances every axis)")
         }
 
         // parameters / configurations
         var domains: [ParameterDomain] = []
         var configurations: [[(ScheduleParameter, Double)]] = []
         switch strategy {
-        case .grid, .random:
+        case .grid, .random, .sobol:
             if top["configurations"] != nil {
                 throw fail("configurations", "only allowed with \"strategy\": \"list\"; a \(strategy.rawValue) search takes \"parameters\"")
             }
@@ -191,6 +193,9 @@ struct SpaceDecoder {
                 throw fail("parameters", "missing; a \(strategy.rawValue) search needs at least one swept parameter (any of \(ScheduleParameter.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             domains = try decodeDomains(pv, strategy: strategy)
+            if strategy == .sobol && domains.count > SobolSampler.maxDimensions {
+                throw fail("parameters", "\(domains.count) swept parameters; the Sobol table has \(SobolSampler.maxDimensions) dimensions, so a sobol search sweeps at most \(SobolSampler.maxDimensions)")
+            }
         case .list:
             if top["parameters"] != nil {
                 throw fail("parameters", "not allowed with \"strategy\": \"list\"; give each configuration's values in \"configurations\"")
@@ -308,7 +313,7 @@ struct SpaceDecoder {
         // The cap on trials counts configurations x repeats, baselines included.
         let trialCount = (count + baselines.count) * repeats
         guard trialCount <= SearchSpace.maxTrials else {
-            let key = top["repeats"] != nil ? "repeats" : strategy == .random ? "trials" : "parameters"
+            let key = top["repeats"] != nil ? "repeats" : strategy.takesTrials ? "trials" : "parameters"
             throw fail(key, "the sweep has \(count + baselines.count) configurations x \(repeats) repeat\(repeats == 1 ? "" : "s") = \(trialCount) trials; at most \(SearchSpace.maxTrials) trials are allowed (configurations x repeats, baselines included)")
         }
         return space
@@ -325,7 +330,7 @@ struct SpaceDecoder {
             let p = ScheduleParameter(rawValue: m.key)!
             let path = "parameters." + m.key
             let fields = try members(m.value, path, allowed: SearchSpace.domainKeys,
-                                     what: "a parameter: {\"values\": [...]} or, for random, {\"min\": a, \"max\": b}")
+                                     what: "a parameter: {\"values\": [...]} or, for random and sobol, {\"min\": a, \"max\": b}")
             var f: [String: JSONValue] = [:]
             for x in fields { f[x.key] = x.value }
             if let vv = f["values"] {
@@ -349,8 +354,8 @@ struct SpaceDecoder {
                 out.append(ParameterDomain(parameter: p, kind: .values(values)))
                 continue
             }
-            guard strategy == .random else {
-                let what = f["min"] != nil || f["max"] != nil ? "a range (min/max) is only allowed with \"strategy\": \"random\"" : "missing \"values\""
+            guard strategy == .random || strategy == .sobol else {
+                let what = f["min"] != nil || f["max"] != nil ? "a range (min/max) is only allowed with \"strategy\": \"random\" or \"sobol\"" : "missing \"values\""
                 throw fail(path, "\(what); a grid takes {\"values\": [...]}")
             }
             guard let minV = f["min"], let maxV = f["max"] else {
@@ -530,7 +535,7 @@ struct SpaceDecoder {
             return "the default \(p.rawValue)"
         }
         switch space.strategy {
-        case .grid, .random:
+        case .grid, .random, .sobol:
             guard space.fixed[.lrMin] != nil || space.parameters.contains(where: { $0.parameter == .lrMin }) else { return }
             let lrMin = space.parameters.first { $0.parameter == .lrMin }?.bounds.max ?? space.fixed[.lrMin]!
             let lrMax = space.parameters.first { $0.parameter == .lrMax }?.bounds.min ?? space.fixed[.lrMax] ?? SGDRParameters().lrMax

@@ -286,7 +286,7 @@ final class SpaceValidationTests: XCTestCase {
 final class ShippedSpacesTests: XCTestCase {
     func testTheExampleSpacesAreValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let expected = ["quick.json": 33, "racing.json": 234, "random.json": 34, "seed-experiment.json": 20, "anchor.json": 24]
+        let expected = ["quick.json": 33, "racing.json": 234, "random.json": 34, "seed-experiment.json": 20, "anchor.json": 24, "sobol.json": 57]
         for (name, trials) in expected {
             let path = root.appendingPathComponent("search-spaces/\(name)").path
             let s = try SearchSpace.load(path: path)
