@@ -7,6 +7,8 @@ extension SearchSpace {
                           "parameters", "configurations", "fixed", "baselines", "racing", "training", "trainer"]
     static let racingKeys = ["first_round", "confidence"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
+    /// 2^53: the largest bound of an `int` range (every whole number up to it is a double).
+    static let maxIntegerBound: Double = 9_007_199_254_740_992
     static let plateauRules = PlateauSettings.rules
     static let fixedKeys = ScheduleParameter.allCases.map(\.rawValue) + ["step_milestones", "step_factor"]
         + plateauRules.map(\.name)
@@ -374,6 +376,12 @@ struct SpaceDecoder {
             let integer = int || p.isInteger
             if integer && lo.rounded(.up) > hi.rounded(.down) {
                 throw fail(path, "no whole number lies in [\(minV.shortText), \(maxV.shortText)]; an integer range needs one")
+            }
+            // Whole numbers are drawn as integers: past 2^53 a double has no neighbouring whole
+            // numbers to draw from (and past Int's range none at all).
+            if integer && max(abs(lo), abs(hi)) > SearchSpace.maxIntegerBound {
+                let bad = abs(hi) > SearchSpace.maxIntegerBound ? (path + ".max", maxV.shortText) : (path + ".min", minV.shortText)
+                throw fail(bad.0, "\(bad.1) is out of range for an integer range; with \"int\": true, min and max must lie in [-2^53, 2^53] (\(Int(SearchSpace.maxIntegerBound)))")
             }
             // Both ends are allowed, but a continuous range across (0, 1) would draw values that are not.
             if let gap = p.gap, !integer && lo < gap.high && hi > gap.low {

@@ -108,6 +108,19 @@ final class SpaceValidationTests: XCTestCase {
         assertError(#"{"name": "x", "parameters": {}}"#, path: "parameters", contains: ["at least one"])
     }
 
+    func testAnIntegerRangePast2To53IsRefusedNotATrap() throws {
+        // It used to pass validation and trap in the draw (Int(1e300)).
+        assertError(#"{"name": "x", "strategy": "random", "trials": 4, "parameters": {"tmult": {"min": 1, "max": 1e300, "int": true}}}"#,
+                    path: "parameters.tmult.max", contains: ["1e300 is out of range for an integer range", "[-2^53, 2^53] (9007199254740992)"])
+        let ok = try SearchSpace.parse(data: Data(#"{"name": "x", "strategy": "random", "trials": 4, "parameters": {"tmult": {"min": 1, "max": 9007199254740992, "int": true}}}"#.utf8), file: "test.json")
+        for c in ok.expandConfigurations() {
+            let v = try XCTUnwrap(c.swept["tmult"])
+            XCTAssertTrue(v >= 1 && v <= 9007199254740992 && v == v.rounded())
+        }
+        // Without int, a huge continuous range is fine.
+        XCTAssertNoThrow(try SearchSpace.parse(data: Data(#"{"name": "x", "strategy": "random", "trials": 4, "parameters": {"tmult": {"min": 1, "max": 1e300}}}"#.utf8), file: "test.json"))
+    }
+
     func testOutOfRangeValues() {
         assertError(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#,
                     path: "parameters.tmult.values[1]", contains: ["0.5 is out of range; tmult must be a finite number >= 1"])
