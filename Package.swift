@@ -84,9 +84,12 @@ let package = Package(
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "TrainingTypesTests", dependencies: ["TrainingTypes"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TrainingTypes"]),
+        // The application layer alone: the live line, the report's default paths and settings.
+        .testTarget(name: "AppTests", dependencies: ["App", "Sweep", "TrainingTypes", "Engine"]),
         .testTarget(name: "SweepTests", dependencies: ["App", "Sweep", "EngineAdapter", "TrainingTypes", "Schedules", "Engine", "SpecReference"]),
+        // The store contract, run by every store (memory, SQLite, PostgreSQL), and each store's own tests.
         .testTarget(
-            name: "SQLiteStoreTests",
+            name: "StoreTests",
             dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrainerTests", dependencies: ["TrainerProcess", "Sweep", "TrainingTypes", "Schedules", "SpecReference"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "TrainingTypes", "Schedules"]),

@@ -111,7 +111,7 @@ final class SQLiteTrialStoreTests: XCTestCase {
         for i in 0..<2 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["SQLiteStoreTests.SQLiteStoreWorkerProcess/testWorker"]
+            process.arguments = ["StoreTests.SQLiteStoreWorkerProcess/testWorker"]
             var env = ProcessInfo.processInfo.environment
             env["SGDR_SQLITE_WORKER_DB"] = file
             env["SGDR_SQLITE_WORKER_NAME"] = "child\(i)"
