@@ -23,3 +23,5 @@ static inline int sgdr_set_nonblocking(int fd) {
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 static inline int sgdr_errno(void) { return errno; }
+// SIG_IGN is a cast macro Swift does not import.
+static inline void sgdr_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }

@@ -84,9 +84,15 @@ final class ChildProcess {
         return nil
     }()
 
+    /// A write to a trainer that exited must fail with EPIPE (a fault of that trial), not end
+    /// this process with SIGPIPE: ignored once, before the first trainer starts (the command line
+    /// ignores it anyway; this covers any other host of the executor, e.g. a test process).
+    private static let brokenPipesAreErrors: Void = sgdr_ignore_sigpipe()
+
     /// Starts `executable` (a path, see `locate`) with `arguments` (argv[1...]) and exactly
     /// `environment` (`NAME=value`), in `workingDirectory` (nil: the tool's).
     init(executable: String, arguments: [String], environment: [String], workingDirectory: String?) throws(ProcessFault) {
+        _ = Self.brokenPipesAreErrors
         var argv = [executable] + arguments
         if let wrapper = Self.deathSignalWrapper { argv = [wrapper, "--pdeathsig", "KILL", "--"] + argv }
 
