@@ -111,6 +111,18 @@ struct PlotRect {
 
 // MARK: - Rendering
 
+/// A major x tick's grid line across the plot (every chart of the page draws its x grid so).
+func verticalGridLine(_ x: Double, _ plot: PlotRect) -> String {
+    let c = Format.coord
+    return "<line x1=\"\(c(x))\" y1=\"\(c(plot.y))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom))\" stroke=\"#e3e3e3\"/>"
+}
+
+/// The grid line of one x tick of a row chart (forest plot, race) and its label under the plot.
+func rowChartTick(_ x: Double, _ label: String, _ plot: PlotRect, lineBreak: Bool) -> String {
+    verticalGridLine(x, plot) + (lineBreak ? "\n" : "")
+        + "<text x=\"\(Format.coord(x))\" y=\"\(Format.coord(plot.bottom + 16))\" text-anchor=\"middle\">\(escapeXML(label))</text>\n"
+}
+
 func renderChart(_ spec: ChartSpec) -> String {
     let margin = (left: 72.0, right: 24.0, top: 34.0, bottom: 50.0)
     let plot = PlotRect(x: margin.left, y: margin.top, width: spec.width - margin.left - margin.right,
@@ -159,7 +171,7 @@ func renderChart(_ spec: ChartSpec) -> String {
     for t in spec.x.ticks {
         guard let x = px(t.value) else { continue }
         if t.major {
-            s += "<line x1=\"\(c(x))\" y1=\"\(c(plot.y))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom))\" stroke=\"#e3e3e3\"/>\n"
+            s += verticalGridLine(x, plot) + "\n"
         }
         let len = t.major ? 6.0 : 3.5
         s += "<line x1=\"\(c(x))\" y1=\"\(c(plot.bottom))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom + len))\" stroke=\"#333333\"/>\n"

@@ -58,11 +58,7 @@ extension ReportPage {
         let height = plot.bottom + 46
         let title = "Paired difference to \(baseline), 95% intervals"
         var s = Self.rowChartHeader(section: "comparison", title: title, plot: plot, width: width, height: height)
-        for t in axis.ticks where t.major {
-            let x = px(t.value)
-            s += "<line x1=\"\(c(x))\" y1=\"\(c(plot.y))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom))\" stroke=\"#e3e3e3\"/>\n"
-            s += "<text x=\"\(c(x))\" y=\"\(c(plot.bottom + 16))\" text-anchor=\"middle\">\(escapeXML(t.label))</text>\n"
-        }
+        for t in axis.ticks where t.major { s += rowChartTick(px(t.value), t.label, plot, lineBreak: true) }
         s += "<rect class=\"plot-area\" x=\"\(c(plot.x))\" y=\"\(c(plot.y))\" width=\"\(c(plot.width))\" height=\"\(c(plot.height))\" fill=\"none\" stroke=\"#333333\"/>\n"
         s += "<line class=\"zero\" x1=\"\(c(px(0)))\" y1=\"\(c(plot.y))\" x2=\"\(c(px(0)))\" y2=\"\(c(plot.bottom))\" stroke=\"#000000\" stroke-dasharray=\"4 3\"/>\n"
         s += "<text class=\"axis-title\" x=\"\(c(plot.x + plot.width / 2))\" y=\"\(c(plot.bottom + 36))\" text-anchor=\"middle\">"
@@ -142,15 +138,9 @@ extension ReportPage {
         var s = Self.rowChartHeader(section: "race", title: title, plot: plot, width: width, height: height)
         s += "<rect class=\"plot-area\" x=\"\(c(plot.x))\" y=\"\(c(plot.y))\" width=\"\(c(plot.width))\" height=\"\(c(plot.height))\" fill=\"none\" stroke=\"#333333\"/>\n"
         for r in 0...race.rounds {
-            let x = bx(Double(r))
-            s += "<line x1=\"\(c(x))\" y1=\"\(c(plot.y))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom))\" stroke=\"#e3e3e3\"/>"
-            s += "<text x=\"\(c(x))\" y=\"\(c(plot.bottom + 16))\" text-anchor=\"middle\">\(r)</text>\n"
+            s += rowChartTick(bx(Double(r)), String(r), plot, lineBreak: false)
         }
-        for t in axis.ticks where t.major {
-            let x = mx(t.value)
-            s += "<line x1=\"\(c(x))\" y1=\"\(c(plot.y))\" x2=\"\(c(x))\" y2=\"\(c(plot.bottom))\" stroke=\"#e3e3e3\"/>"
-            s += "<text x=\"\(c(x))\" y=\"\(c(plot.bottom + 16))\" text-anchor=\"middle\">\(escapeXML(t.label))</text>\n"
-        }
+        for t in axis.ticks where t.major { s += rowChartTick(mx(t.value), t.label, plot, lineBreak: false) }
         s += "<text class=\"axis-title\" x=\"\(c(bx(Double(race.rounds) / 2)))\" y=\"\(c(plot.bottom + 36))\" text-anchor=\"middle\">rounds run</text>\n"
         s += "<text class=\"axis-title\" x=\"\(c((meanLeft + plot.right) / 2))\" y=\"\(c(plot.bottom + 36))\" text-anchor=\"middle\">mean \(escapeXML(input.objective.rawValue))</text>\n"
         for (i, row) in shown.enumerated() {
