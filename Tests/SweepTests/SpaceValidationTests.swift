@@ -299,7 +299,10 @@ final class SpaceValidationTests: XCTestCase {
 final class ShippedSpacesTests: XCTestCase {
     func testTheExampleSpacesAreValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let expected = ["quick.json": 33, "racing.json": 234, "random.json": 34, "seed-experiment.json": 20, "anchor.json": 24, "sobol.json": 57]
+        let expected = ["quick.json": 33, "racing.json": 234, "random.json": 34, "seed-experiment.json": 20, "anchor.json": 24, "sobol.json": 57,
+                        "pytorch-mlp.json": 18, "seed-experiment-cnn.json": 12]
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("search-spaces").path)
+        XCTAssertEqual(Set(shipped.filter { $0.hasSuffix(".json") }), Set(expected.keys), "every shipped space is checked")
         for (name, trials) in expected {
             let path = root.appendingPathComponent("search-spaces/\(name)").path
             let s = try SearchSpace.load(path: path)
@@ -309,6 +312,9 @@ final class ShippedSpacesTests: XCTestCase {
         XCTAssertEqual(seedExperiment.strategy, .list)
         XCTAssertEqual(seedExperiment.repeats, 5)
         XCTAssertEqual(seedExperiment.expandConfigurations().map { $0.schedule.parameters.triggerValAcc }, [0.85, 0.85, 0.85, 0.85])
+        let pytorch = try SearchSpace.load(path: root.appendingPathComponent("search-spaces/pytorch-mlp.json").path)
+        XCTAssertEqual(pytorch.trainer?.command.prefix(2), ["python3", "examples/pytorch_fashion_mnist.py"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("examples/pytorch_fashion_mnist.py").path))
     }
 }
 
