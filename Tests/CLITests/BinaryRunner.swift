@@ -125,8 +125,9 @@ struct SimpleCSV {
 final class ChildProcess {
     let process = Process()
     let errURL: URL
-    /// `environment`: variables added to the test's own.
-    init(_ arguments: [String], in dir: URL, environment: [String: String] = [:]) throws {
+    /// `environment`: variables added to the test's own; `stdout`: where its stdout goes
+    /// (nil: /dev/null).
+    init(_ arguments: [String], in dir: URL, environment: [String: String] = [:], stdout: FileHandle? = nil) throws {
         errURL = dir.appendingPathComponent("stderr-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.executableURL = try BinaryRunner.binaryURL()
@@ -135,7 +136,7 @@ final class ChildProcess {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdout ?? FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()
     }
