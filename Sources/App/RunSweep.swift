@@ -29,6 +29,10 @@ extension SweepCommands {
         }
         if options.makeExecutor == nil, let problem = space.dataFilesProblem() { console.error("\(spaceFile): \(problem)"); return 1 }
         return report(console) {
+            // Declared before the store, so that it outlives the store's close (a signal in
+            // between would otherwise kill the process with the database's -wal left behind).
+            let interrupts = options.handleSignals ? InterruptHandler(options.cancellation, console: console) : nil
+            defer { withExtendedLifetime(interrupts) {} }
             if db == nil { try makeFolder(of: path) }
             let existed = FileManager.default.fileExists(atPath: path)
             var stored = false
@@ -53,6 +57,8 @@ extension SweepCommands {
     /// `sgdr-search resume DB`: resumes from the space stored in the database.
     public static func resume(db: String, options: RunOptions, openStore: StoreOpener, console: Console) -> Int32 {
         report(console) {
+            let interrupts = options.handleSignals ? InterruptHandler(options.cancellation, console: console) : nil
+            defer { withExtendedLifetime(interrupts) {} }
             let (store, info, space) = try openExisting(db, openStore, access: .write)
             defer { try? store.close() }
             try refuseEarlierRules(info, path: db)
@@ -114,8 +120,6 @@ extension SweepCommands {
     /// the runnable ones, prints the results.
     static func execute(_ space: SearchSpace, store: any TrialStore, path: String, options: RunOptions,
                         console: Console) throws -> Int32 {
-        let interrupts = options.handleSignals ? InterruptHandler(options.cancellation, console: console) : nil
-        defer { withExtendedLifetime(interrupts) {} }
         let ranking = space.ranking
         let (counts, feeder) = try ranking.storeTrials(in: store, firstBatch: firstTrialBatch, batch: trialBatch)
         let total = ranking.currentTotal(stored: counts.total)
