@@ -44,6 +44,34 @@ final class CommandsTests: XCTestCase {
         return o
     }
 
+    /// Runs repeat 0 of every trial, then stops the sweep as Ctrl-C does at the first repeat 1.
+    struct StopsAtRepeatOne: TrialExecutor {
+        let flag: CancellationFlag
+        func execute(_ spec: TrialSpec, onEpoch: (EpochMetrics) throws -> Void, isCancelled: () -> Bool) throws -> ExecutionOutcome {
+            if spec.repeatIndex >= 1 { flag.cancel(); return .cancelled }
+            return try FakeExecutor().execute(spec, onEpoch: onEpoch, isCancelled: isCancelled)
+        }
+    }
+
+    func testAfterCtrlCWithOneRepeatDoneTheVerdictSaysResumeNotMoreRepeats() throws {
+        // A race numbers its trials round-major: repeat 0 of every configuration comes first.
+        let path = try write("""
+            {"name": "one", "repeats": 3, "parameters": {"t0": {"values": [2, 3]}}, "baselines": ["cosine"],
+             "racing": {"first_round": 2}, "training": {"epochs": 3}}
+            """)
+        let stores = Stores()
+        var o = options()
+        o.concurrency = 1
+        let flag = o.cancellation
+        o.makeExecutor = { _ in StopsAtRepeatOne(flag: flag) }
+        let (console, output) = Console.capturing()
+        XCTAssertEqual(SweepCommands.run(spaceFile: path, db: dir.appendingPathComponent("one.sqlite").path, options: o,
+                                         openStore: stores.open, console: console), 130)
+        // Issue 22: it said "1 repeat: ...; use repeats >= 3" of a space that has 3.
+        XCTAssertTrue(output().out.contains("Difference (SGDR - baseline): only 1 repeat of both has finished (of 3): the difference is not measurable yet; resume the sweep to run the others"), output().out)
+        XCTAssertFalse(output().out.contains("use repeats >= 3"), output().out)
+    }
+
     func testInvalidSpaceOpensNoDatabase() throws {
         let stores = Stores()
         let path = try write(#"{"name": "x", "parameters": {"tmult": {"values": [1, 0.5]}}}"#)
