@@ -143,6 +143,36 @@ final class SeveralHostsCLITests: XCTestCase {
         XCTAssertFalse(status.stdout.contains(PostgresServer.password), status.stdout)
     }
 
+    /// Issue 18: a sweep of a user's own trainer on two "hosts" of one PostgreSQL database, with
+    /// leases: every trial once, and the leaderboard of one SQLite process.
+    func testTwoHostsShareATrainerSweepInPostgreSQL() throws {
+        let server = try running()
+        let url = server.url(try server.createDatabase())
+        let toy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/trainers/toy_trainer.py").path
+        let space = try file("toy.json", """
+            {"name": "toy-hosts", "strategy": "grid", "seed": 4, "repeats": 2, "concurrency": 1,
+             "parameters": {"t0": {"values": [1, 2, 3]}}, "fixed": {"lr_max": 0.3}, "baselines": ["cosine"],
+             "trainer": {"command": ["python3", "\(toy)"], "epochs": 4}}
+            """)
+        let sqlite = dir.appendingPathComponent("one.sqlite").path
+        let one = try Worker([space, "--db", sqlite], in: dir)
+        one.process.waitUntilExit()
+        XCTAssertEqual(one.process.terminationStatus, 0, one.stderr)
+        let a = try Worker([space, "--db", url, "--host-id", "hostA", "--lease", "30", "--concurrency", "1"], in: dir,
+                           environment: ["TOY_SLEEP": "0.05"])
+        XCTAssertTrue(a.wait(timeout: 120) { $0.finishedIDs.count >= 1 }, a.stderr)
+        let b = try Worker(["resume", url, "--host-id", "hostB", "--lease", "30", "--concurrency", "1"], in: dir,
+                           environment: ["TOY_SLEEP": "0.05"])
+        a.process.waitUntilExit()
+        b.process.waitUntilExit()
+        XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        XCTAssertEqual(Set(a.finishedIDs).intersection(b.finishedIDs), [], "no trial ran twice")
+        XCTAssertEqual(a.finishedIDs.count + b.finishedIDs.count, 8)
+        XCTAssertEqual(try leaderboard(url), try leaderboard(sqlite))
+    }
+
     func testBadDatabaseURLsAreOneLineExitOneAndWriteNothing() throws {
         let server = try running()
         let database = try server.createDatabase()
