@@ -143,16 +143,17 @@ final class SeveralHostsCLITests: XCTestCase {
         XCTAssertFalse(status.stdout.contains(PostgresServer.password), status.stdout)
     }
 
-    /// Issue 18: a sweep of a user's own trainer on two "hosts" of one PostgreSQL database, with
-    /// leases: every trial once, and the leaderboard of one SQLite process.
-    func testTwoHostsShareATrainerSweepInPostgreSQL() throws {
+    /// Issues 18 and 20: a sobol sweep of a user's own trainer on two "hosts" of one PostgreSQL
+    /// database, with leases: every trial once (no point proposed twice), and the leaderboard of
+    /// one SQLite process.
+    func testTwoHostsShareATrainerSobolSweepInPostgreSQL() throws {
         let server = try running()
         let url = server.url(try server.createDatabase())
         let toy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/trainers/toy_trainer.py").path
         let space = try file("toy.json", """
-            {"name": "toy-hosts", "strategy": "grid", "seed": 4, "repeats": 2, "concurrency": 1,
-             "parameters": {"t0": {"values": [1, 2, 3]}}, "fixed": {"lr_max": 0.3}, "baselines": ["cosine"],
+            {"name": "toy-hosts", "strategy": "sobol", "trials": 3, "seed": 4, "repeats": 2, "concurrency": 1,
+             "parameters": {"t0": {"min": 1, "max": 3}, "lr_max": {"min": 0.1, "max": 0.5}}, "baselines": ["cosine"],
              "trainer": {"command": ["python3", "\(toy)"], "epochs": 4}}
             """)
         let sqlite = dir.appendingPathComponent("one.sqlite").path
