@@ -17,6 +17,8 @@ public struct BestSummary: Sendable {
     /// A sweep with a `trainer`: the rerun is `sgdr-search trial DB CONFIGURATION` (the
     /// database's path as the user gave it), not `train`.
     public var trainerDatabase: String?
+    /// How the configurations were proposed (`grid`, `random`, `sobol`, `list`).
+    public var strategy: SearchStrategy
 
     public init(rows: [LeaderboardRow], space: SearchSpace, database: String? = nil) {
         objective = space.objective
@@ -26,6 +28,7 @@ public struct BestSummary: Sendable {
         seed = Seeds.training(sweepSeed: space.seed, repeatIndex: 0)
         plannedRepeats = space.repeats
         trainerDatabase = space.trainer == nil ? nil : database ?? space.defaultDatabasePath
+        strategy = space.strategy
     }
 
     /// With a trainer: the arguments of `sgdr-search` that rerun the best configuration's repeat
@@ -95,6 +98,7 @@ public struct BestSummary: Sendable {
         let w = JSONWriter()
         w.object {
             w.key("objective"); w.string(objective.rawValue)
+            w.key("strategy"); w.string(strategy.rawValue)
             w.key("best")
             if let b = best { row(b, w, full: true) } else { w.null() }
             w.key("best_baseline")

@@ -108,16 +108,18 @@ final class DocumentedContractsCLITests: XCTestCase {
 
     /// README's list: `{"objective", "best": {...15 keys}, "best_baseline": {...}, "difference",
     /// "difference_standard_error", "difference_ci95": [low, high], "difference_pairs",
-    /// "difference_note" (only with one pair), "training": {...}, "train_args": [...]}`; each
+    /// "difference_note" (only with one pair), "training": {...}, "train_args": [...]}` and
+    /// "strategy"; each
     /// value checked against the leaderboard of the same database and the space file.
     func testBestJSONHasEveryDocumentedFieldWithTheLeaderboardsValues() throws {
         let db = try fixture("race")
         let r = try BinaryRunner.run(["best", db, "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let object = try json(r.stdout)
-        XCTAssertEqual(Set(object.keys), ["objective", "best", "best_baseline", "difference", "difference_standard_error",
+        XCTAssertEqual(Set(object.keys), ["objective", "strategy", "best", "best_baseline", "difference", "difference_standard_error",
                                           "difference_ci95", "difference_pairs", "training", "train_args"])
         XCTAssertEqual(object["objective"] as? String, "best_val_acc")
+        XCTAssertEqual(object["strategy"] as? String, "grid", "race.json's strategy")
         let best = try XCTUnwrap(object["best"] as? [String: Any])
         XCTAssertEqual(Set(best.keys), ["configuration", "schedule", "score", "score_std", "best_val_acc", "final_val_acc",
                                         "repeats", "lr_max", "lr_min", "t0", "tmult", "lr_max_compression", "trigger_val_acc",
