@@ -9,7 +9,7 @@ public enum TrainerMessage {
     public static let protocolVersion = 1
 
     public static func start(_ spec: TrialSpec, sweep: String, epochs: Int, threads: Int) -> String {
-        var fields: [(String, String)] = [
+        object([
             ("type", JSONText.string("start")),
             ("protocol", String(protocolVersion)),
             ("sweep", JSONText.string(sweep)),
@@ -21,9 +21,8 @@ public enum TrainerMessage {
             ("epochs", String(epochs)),
             ("threads", String(threads)),
             ("schedule", schedule(spec.schedule)),
-        ]
-        fields.append(("swept", "{" + spec.swept.keys.sorted().map { JSONText.string($0) + ":" + JSONText.number(spec.swept[$0]!) }.joined(separator: ",") + "}"))
-        return object(fields)
+            ("swept", JSONText.object(spec.swept)),
+        ])
     }
 
     public static func epoch(_ epoch: Int, lr: Double) -> String {
