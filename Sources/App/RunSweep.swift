@@ -5,7 +5,6 @@ import Report
 import Schedules
 import Sweep
 import Synchronization
-import TrainerProcess
 
 extension SweepCommands {
     // MARK: run / resume
@@ -27,7 +26,7 @@ extension SweepCommands {
             console.error("\(spaceFile): \(problem)")
             return 1
         }
-        if options.makeExecutor == nil, let problem = space.dataFilesProblem() { console.error("\(spaceFile): \(problem)"); return 1 }
+        if options.makeExecutor == nil, let problem = space.startProblem() { console.error("\(spaceFile): \(problem)"); return 1 }
         return report(console) {
             // Declared before the store, so that it outlives the store's close (a signal in
             // between would otherwise kill the process with the database's -wal left behind).
@@ -66,7 +65,7 @@ extension SweepCommands {
             if let problem = space.memoryProblem(concurrency: concurrency, cacheBytes: options.cacheBytes) {
                 throw SweepError("\(db): \(problem)")
             }
-            if options.makeExecutor == nil, space.trainer != nil, let problem = space.dataFilesProblem() {
+            if options.makeExecutor == nil, space.trainer != nil, let problem = space.startProblem() {
                 throw SweepError("\(db): \(problem)")
             }
             return try execute(space, store: store, path: db, options: options, console: console)
@@ -133,17 +132,7 @@ extension SweepCommands {
         var ending = SweepRunner.Ending.exhausted
         var finishedHere = 0
         if finished < total && !options.cancellation.isCancelled {
-            let executor: any TrialExecutor
-            if let make = options.makeExecutor {
-                executor = try make(space)
-            } else if let trainer = space.trainer {
-                executor = TrainerExecutor(trainer: trainer, sweepName: space.name)
-            } else {
-                let data: DataSet
-                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(spaceDataMessage(error))") }
-                BLAS.setThreads(space.trainingThreads)
-                executor = EngineExecutor(data: data, training: space.training, cacheBytes: options.cacheBytes)
-            }
+            let executor = try options.makeExecutor?(space) ?? Self.executor(for: space, cacheBytes: options.cacheBytes)
             // A race's total is its most: eliminations end it sooner (and its ETA is an upper bound).
             // A failed write of the progress (a full disk, a closed pipe) stops the sweep as Ctrl-C
             // does: the running trials are recorded interrupted, then the failure ends the command.

@@ -1,9 +1,6 @@
-import Engine
-import EngineAdapter
 import Foundation
 import Schedules
 import Sweep
-import TrainerProcess
 import TrainingTypes
 
 extension SweepCommands {
@@ -27,18 +24,8 @@ extension SweepCommands {
                                  configuration: c.id, repeatIndex: repeatIndex,
                                  seed: Seeds.training(sweepSeed: space.seed, repeatIndex: repeatIndex),
                                  schedule: c.schedule, swept: c.swept)
-            let executor: any TrialExecutor
-            if let trainer = space.trainer {
-                let e = TrainerExecutor(trainer: trainer, sweepName: space.name)
-                if let problem = e.startProblem() { throw SweepError(problem) }
-                executor = e
-            } else {
-                if let problem = space.dataFilesProblem() { throw SweepError(problem) }
-                let data: DataSet
-                do { data = try DataSet.load(space.data, includeTest: false) } catch { throw SweepError("cannot load the data set: \(spaceDataMessage(error))") }
-                BLAS.setThreads(space.trainingThreads)
-                executor = EngineExecutor(data: data, training: space.training, cacheBytes: 0)
-            }
+            if let problem = space.startProblem() { throw SweepError(problem) }
+            let executor = try Self.executor(for: space, cacheBytes: 0)
             try console.data("epoch,lr,train_loss,train_acc,val_loss,val_acc,train_seconds\n")
             var outputFailure: OutputError?
             let outcome: ExecutionOutcome

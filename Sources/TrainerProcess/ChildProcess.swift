@@ -18,6 +18,8 @@ final class ChildProcess {
     private var errors: Int32
     private var pending: [UInt8] = []
     private var errorTail: [UInt8] = []
+    /// Where each read lands (allocated once per trainer, not per poll).
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     private var reaped: ExitStatus?
 
     /// A line of stdout longer than this is a fault (a flood of output, or not the protocol).
@@ -30,6 +32,12 @@ final class ChildProcess {
     enum ExitStatus: Equatable {
         case exited(Int32)
         case signalled(Int32)
+
+        /// From waitpid's status: WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out (they are macros).
+        init(waitStatus status: Int32) {
+            let signal = status & 0x7f
+            self = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+        }
 
         var description: String {
             switch self {
@@ -218,21 +226,20 @@ final class ChildProcess {
                       pollfd(fd: errors, events: Int16(POLLIN), revents: 0)]
         let rc = poll(&polled, 2, timeoutMilliseconds)
         guard rc > 0 else { return }
-        var buffer = [UInt8](repeating: 0, count: 65536)
         if output >= 0 && polled[0].revents != 0 {
             // Up to the line limit (plus one chunk) is kept; beyond it `readLine` reports a fault.
-            let n = buffer.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
             if n > 0 {
-                pending.append(contentsOf: buffer[..<n])
+                pending.append(contentsOf: chunk[..<n])
             } else if n == 0 || (sgdr_errno() != EAGAIN && sgdr_errno() != EINTR) {
                 close(output)
                 output = -1
             }
         }
         if errors >= 0 && polled[1].revents != 0 {
-            let n = buffer.withUnsafeMutableBytes { read(errors, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { read(errors, $0.baseAddress, $0.count) }
             if n > 0 {
-                errorTail.append(contentsOf: buffer[..<n])
+                errorTail.append(contentsOf: chunk[..<n])
                 if errorTail.count > Self.maxTailBytes { errorTail.removeFirst(errorTail.count - Self.maxTailBytes) }
             } else if n == 0 || (sgdr_errno() != EAGAIN && sgdr_errno() != EINTR) {
                 close(errors)
@@ -255,9 +262,7 @@ final class ChildProcess {
         var status: Int32 = 0
         let rc = waitpid(pid, &status, WNOHANG)
         guard rc == pid else { return nil }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out (they are macros).
-        let signal = status & 0x7f
-        reaped = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+        reaped = ExitStatus(waitStatus: status)
         kill(-pid, SIGKILL)  // what the trainer left running in its group
         return reaped
     }
@@ -291,8 +296,7 @@ final class ChildProcess {
                 kill(-pid, SIGKILL)
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0 && sgdr_errno() == EINTR {}
-                let signal = status & 0x7f
-                reaped = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+                reaped = ExitStatus(waitStatus: status)
             }
         }
         kill(-pid, SIGKILL)
