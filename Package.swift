@@ -81,6 +81,8 @@ let package = Package(
         .target(name: "SpecReference", path: "Tests/SpecReference"),
         // Test support: a private PostgreSQL server (initdb + pg_ctl in a temporary folder).
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
+        // Test support: whether a process is gone (no trainer may outlive its trial or the tool).
+        .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "SpecReference"]),
         .testTarget(name: "TrainingTypesTests", dependencies: ["TrainingTypes"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TrainingTypes"]),
@@ -91,8 +93,8 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: ["SQLiteStore", "PostgresStore", "PostgresTestSupport", "Sweep", "TrainingTypes", "Schedules", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "TrainerTests", dependencies: ["TrainerProcess", "Sweep", "TrainingTypes", "Schedules", "SpecReference"]),
+        .testTarget(name: "TrainerTests", dependencies: ["TrainerProcess", "Sweep", "TrainingTypes", "Schedules", "ProcessTestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Sweep", "TrainingTypes", "Schedules"]),
-        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SQLiteStore", "Sweep", "SpecReference", "PostgresTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["sgdr-search", "SQLiteStore", "Sweep", "SpecReference", "PostgresTestSupport", "ProcessTestSupport"]),
     ]
 )

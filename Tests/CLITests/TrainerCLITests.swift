@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import SQLiteStore
 import XCTest
 #if canImport(Glibc)
@@ -385,15 +386,4 @@ final class TrainerCLITests: XCTestCase {
         let best = try XCTUnwrap(object["best"] as? [String: Any])
         XCTAssertEqual(rows.doubles("val_acc")?.max(), best["best_val_acc"] as? Double, "the same trial, the same epochs")
     }
-}
-
-/// Whether process `pid` is gone (or a zombie) within 10 s: a bound against a hang only.
-func processIsGone(_ pid: Int32) -> Bool {
-    for _ in 0..<1000 {
-        if kill(pid, 0) != 0 { return true }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return true }
-        usleep(10_000)
-    }
-    return false
 }

@@ -56,7 +56,7 @@ final class CNNTests: XCTestCase {
             var w = randomFloats(s.weightCount, seed: 72)
             var b = randomFloats(s.outChannels, seed: 73)
             let r = randomFloats(s.outputCount, seed: 74)
-            func loss() -> Double {
+            func loss(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
                 var y = [Float](repeating: 0, count: s.outputCount)
                 Conv2D.forwardNaive(y: &y, x: x, w: w, b: b, shape: s)
                 return zip(y, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
@@ -69,13 +69,7 @@ final class CNNTests: XCTestCase {
             dx.withUnsafeMutableBufferPointer { p in
                 Conv2D.backward(dx: p.baseAddress, dw: &dw, db: &db, dy: r, x: x, col: &col, w: w, shape: s)
             }
-            let h: Float = 1e-2, tolerance = FiniteDifference.scaled(2e-3)
-            FiniteDifference.check(dx, at: FiniteDifference.sample(dx.count, about: 40), step: h, read: { x[$0] },
-                                   write: { x[$0] = $1 }, loss: loss, accuracy: tolerance) { "dx[\($0)] \(s)" }
-            FiniteDifference.check(dw, at: FiniteDifference.sample(dw.count, about: 40), step: h, read: { w[$0] },
-                                   write: { w[$0] = $1 }, loss: loss, accuracy: tolerance) { "dW[\($0)] \(s)" }
-            FiniteDifference.check(db, at: FiniteDifference.sample(db.count, about: 40), step: h, read: { b[$0] },
-                                   write: { b[$0] = $1 }, loss: loss, accuracy: tolerance) { "db[\($0)] \(s)" }
+            FiniteDifference.checkConvolution(dx: dx, dw: dw, db: db, x: &x, w: &w, b: &b, name: "\(s)", loss: loss)
         }
     }
 

@@ -37,6 +37,21 @@ enum FiniteDifference {
         return checked
     }
 
+    /// A convolution's three gradients against central differences of `loss(x, w, b)`: about 40
+    /// entries each of dx, dW and db, step 1e-2, tolerance `scaled(2e-3)`; `name` (the shape)
+    /// names them in a failure. The values are moved in `x`, `w` and `b` and restored.
+    static func checkConvolution(dx: [Float], dw: [Float], db: [Float], x: inout [Float], w: inout [Float], b: inout [Float],
+                                 name: String, loss: ([Float], [Float], [Float]) -> Double,
+                                 file: StaticString = #filePath, line: UInt = #line) {
+        let h: Float = 1e-2, tolerance = scaled(2e-3)
+        check(dx, at: sample(dx.count, about: 40), step: h, read: { x[$0] }, write: { x[$0] = $1 },
+              loss: { loss(x, w, b) }, accuracy: tolerance, { "dx[\($0)] \(name)" }, file: file, line: line)
+        check(dw, at: sample(dw.count, about: 40), step: h, read: { w[$0] }, write: { w[$0] = $1 },
+              loss: { loss(x, w, b) }, accuracy: tolerance, { "dW[\($0)] \(name)" }, file: file, line: line)
+        check(db, at: sample(db.count, about: 40), step: h, read: { b[$0] }, write: { b[$0] = $1 },
+              loss: { loss(x, w, b) }, accuracy: tolerance, { "db[\($0)] \(name)" }, file: file, line: line)
+    }
+
     /// Every `n / samples`-th index of `0..<n` (all of them when n ≤ samples).
     static func sample(_ n: Int, about samples: Int) -> StrideTo<Int> {
         stride(from: 0, to: n, by: max(1, n / samples))

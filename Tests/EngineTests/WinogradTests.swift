@@ -141,23 +141,17 @@ final class WinogradTests: XCTestCase {
             let buffers = Winograd.Buffers(plan: Winograd.Plan(shape: s))
             defer { buffers.deallocate() }
             var y = [Float](repeating: 0, count: s.outputCount)
-            func loss() -> Double {
+            func loss(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
                 Winograd.forward(y: &y, x: x, w: w, b: b, shape: s, buffers: buffers)
                 return zip(y, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             }
-            _ = loss()
+            _ = loss(x, w, b)
             var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count)
             var db = [Float](repeating: 0, count: b.count)
             dx.withUnsafeMutableBufferPointer { p in
                 Winograd.backward(dx: p.baseAddress, dw: &dw, db: &db, dy: r, shape: s, buffers: buffers)
             }
-            let h: Float = 1e-2, tolerance = FiniteDifference.scaled(2e-3)
-            FiniteDifference.check(dx, at: FiniteDifference.sample(dx.count, about: 40), step: h, read: { x[$0] },
-                                   write: { x[$0] = $1 }, loss: loss, accuracy: tolerance) { "dx[\($0)] \(s)" }
-            FiniteDifference.check(dw, at: FiniteDifference.sample(dw.count, about: 40), step: h, read: { w[$0] },
-                                   write: { w[$0] = $1 }, loss: loss, accuracy: tolerance) { "dW[\($0)] \(s)" }
-            FiniteDifference.check(db, at: FiniteDifference.sample(db.count, about: 40), step: h, read: { b[$0] },
-                                   write: { b[$0] = $1 }, loss: loss, accuracy: tolerance) { "db[\($0)] \(s)" }
+            FiniteDifference.checkConvolution(dx: dx, dw: dw, db: db, x: &x, w: &w, b: &b, name: "\(s)", loss: loss)
         }
     }
 

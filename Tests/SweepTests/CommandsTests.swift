@@ -16,32 +16,10 @@ final class CommandsTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    /// In-memory "databases" by path; `opened` records every open.
-    final class Stores: @unchecked Sendable {
-        var stores: [String: MemoryTrialStore] = [:]
-        var opened: [String] = []
-        struct Missing: Error, CustomStringConvertible { var description: String }
-        func open(_ path: String, _ access: StoreAccess) throws -> any TrialStore {
-            opened.append(path)
-            if let s = stores[path] { return s }
-            guard access == .create else { throw Missing(description: "\(path): no such sweep database") }
-            let s = MemoryTrialStore()
-            stores[path] = s
-            return s
-        }
-    }
-
     func write(_ text: String, _ name: String = "space.json") throws -> String {
         let url = dir.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
         return url.path
-    }
-
-    func options(_ executor: FakeExecutor = FakeExecutor()) -> SweepCommands.RunOptions {
-        var o = SweepCommands.RunOptions(concurrency: 2)
-        o.makeExecutor = { _ in executor }
-        o.isAbandoned = { _ in false }
-        return o
     }
 
     /// Runs repeat 0 of every trial, then stops the sweep as Ctrl-C does at the first repeat 1.

@@ -1,3 +1,4 @@
+import App
 import Engine
 import TrainingTypes
 import Foundation
@@ -23,6 +24,40 @@ func spaceError(_ json: String) -> SpaceError? {
     } catch {
         return error
     }
+}
+
+/// Asserts that a space gives one line, `test.json: PATH: ...`, at `path`, with these parts.
+func assertError(_ json: String, path: String, contains parts: [String],
+                 file: StaticString = #filePath, line: UInt = #line) {
+    guard let e = spaceError(json) else { return XCTFail("no error for \(json)", file: file, line: line) }
+    XCTAssertEqual(e.path, path, "\(e)", file: file, line: line)
+    for p in parts { XCTAssertTrue(e.description.contains(p), "«\(p)» not in «\(e)»", file: file, line: line) }
+    XCTAssertFalse(e.description.contains("\n"), "one line: \(e)", file: file, line: line)
+    XCTAssertTrue(e.description.hasPrefix("test.json: "), "\(e)", file: file, line: line)
+}
+
+/// In-memory "databases" by path, for the commands under test; `opened` records every open.
+final class Stores: @unchecked Sendable {
+    var stores: [String: MemoryTrialStore] = [:]
+    var opened: [String] = []
+    struct Missing: Error, CustomStringConvertible { var description: String }
+    func open(_ path: String, _ access: StoreAccess) throws -> any TrialStore {
+        opened.append(path)
+        if let s = stores[path] { return s }
+        guard access == .create else { throw Missing(description: "\(path): no such sweep database") }
+        let s = MemoryTrialStore()
+        stores[path] = s
+        return s
+    }
+}
+
+/// The run options of the commands under test: `executor` instead of the engine, two workers,
+/// and no owner ever taken for dead.
+func options(_ executor: FakeExecutor = FakeExecutor()) -> SweepCommands.RunOptions {
+    var o = SweepCommands.RunOptions(concurrency: 2)
+    o.makeExecutor = { _ in executor }
+    o.isAbandoned = { _ in false }
+    return o
 }
 
 /// A fast, deterministic stand-in for training: each epoch's metrics follow from the schedule's

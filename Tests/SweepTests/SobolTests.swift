@@ -191,16 +191,6 @@ final class SobolTests: XCTestCase {
 
     // MARK: (4) The space file's rules
 
-    /// One line, `test.json: PATH: ...`, with these parts (as SpaceValidationTests checks).
-    func assertError(_ json: String, path: String, contains parts: [String],
-                     file: StaticString = #filePath, line: UInt = #line) {
-        guard let e = spaceError(json) else { return XCTFail("no error for \(json)", file: file, line: line) }
-        XCTAssertEqual(e.path, path, "\(e)", file: file, line: line)
-        for p in parts { XCTAssertTrue(e.description.contains(p), "«\(p)» not in «\(e)»", file: file, line: line) }
-        XCTAssertFalse(e.description.contains("\n"), "one line: \(e)", file: file, line: line)
-        XCTAssertTrue(e.description.hasPrefix("test.json: "), "\(e)", file: file, line: line)
-    }
-
     func testSpaceRules() throws {
         let base = #""name": "x", "strategy": "sobol""#
         assertError("{\(base), \"parameters\": {\"t0\": {\"min\": 1, \"max\": 5}}}",
@@ -256,18 +246,6 @@ final class SobolTests: XCTestCase {
         XCTAssertTrue(sobol.reportSettings.contains { $0.key == "strategy" && $0.value == "sobol" })
     }
 
-    final class Stores: @unchecked Sendable {
-        var stores: [String: MemoryTrialStore] = [:]
-        struct Missing: Error, CustomStringConvertible { var description: String }
-        func open(_ path: String, _ access: StoreAccess) throws -> any TrialStore {
-            if let s = stores[path] { return s }
-            guard access == .create else { throw Missing(description: "\(path): no such sweep database") }
-            let s = MemoryTrialStore()
-            stores[path] = s
-            return s
-        }
-    }
-
     /// A sobol sweep run (with the fake trainer), grown, refused to shrink; the leaderboard,
     /// `best --json` and `status` show its configurations and strategy.
     func testSweepRunsGrowsAndShows() throws {
@@ -283,12 +261,6 @@ final class SobolTests: XCTestCase {
                 """
             try Data(json.utf8).write(to: url)
             return url.path
-        }
-        func options(_ executor: FakeExecutor = FakeExecutor()) -> SweepCommands.RunOptions {
-            var o = SweepCommands.RunOptions(concurrency: 2)
-            o.makeExecutor = { _ in executor }
-            o.isAbandoned = { _ in false }
-            return o
         }
         let stores = Stores()
         let db = dir.appendingPathComponent("sob.sqlite").path

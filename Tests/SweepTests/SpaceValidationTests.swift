@@ -7,15 +7,6 @@ import Schedules
 import XCTest
 
 final class SpaceValidationTests: XCTestCase {
-    func assertError(_ json: String, path: String, contains parts: [String],
-                     file: StaticString = #filePath, line: UInt = #line) {
-        guard let e = spaceError(json) else { return XCTFail("no error for \(json)", file: file, line: line) }
-        XCTAssertEqual(e.path, path, "\(e)", file: file, line: line)
-        for p in parts { XCTAssertTrue(e.description.contains(p), "«\(p)» not in «\(e)»", file: file, line: line) }
-        XCTAssertFalse(e.description.contains("\n"), "one line: \(e)", file: file, line: line)
-        XCTAssertTrue(e.description.hasPrefix("test.json: "), "\(e)", file: file, line: line)
-    }
-
     func testTheIssueExampleIsValid() throws {
         let s = try space("""
             { "name": "fashion-quick", "strategy": "grid", "seed": 1, "repeats": 1, "concurrency": 2, "objective": "best_val_acc",

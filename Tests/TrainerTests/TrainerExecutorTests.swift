@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Schedules
 import Sweep
 import TrainingTypes
@@ -240,17 +241,6 @@ final class TrainerExecutorTests: XCTestCase {
         let (result, _) = run(executor(faulty("grandchild", pidFile.path)))
         XCTAssertEqual(try result.get(), .completed)
         let pid = try XCTUnwrap(Int32(try String(contentsOf: pidFile, encoding: .utf8)))
-        XCTAssertTrue(waitUntilGone(pid), "the trainer's child \(pid) still runs")
+        XCTAssertTrue(processIsGone(pid), "the trainer's child \(pid) still runs")
     }
-}
-
-/// Whether process `pid` is gone (or a zombie) within 10 s: a bound against a hang only.
-func waitUntilGone(_ pid: Int32) -> Bool {
-    for _ in 0..<1000 {
-        if kill(pid, 0) != 0 { return true }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return true }
-        usleep(10_000)
-    }
-    return false
 }
