@@ -21,10 +21,13 @@ enum DashboardPage {
         h += "<span id=\"state\" class=\"state \(state)\">\(state == "finished" ? "Sweep finished" : state == "live" ? "Live" : "Not connected")</span> "
         h += "<span id=\"status-line\"></span></div>\n"
         h += "<p id=\"banner\" class=\"banner\"\(error == nil ? " hidden=\"hidden\"" : "")>\(escapeXML(error ?? ""))</p>\n"
-        h += "<div id=\"frag-running\" data-fragment=\"running\">\(sections?.running ?? "")</div>\n"
+        // The report's sections, the running trials after its summary.
         for section in ReportSection.allCases {
             let html = sections?.fragments.first { $0.section == section }?.html ?? ""
             h += "<div id=\"frag-\(section.rawValue)\" data-fragment=\"\(section.rawValue)\">\(html)</div>\n"
+            if section == .summary {
+                h += "<div id=\"frag-running\" data-fragment=\"running\">\(sections?.running ?? "")</div>\n"
+            }
         }
         h += "<footer><p>sgdr-search serve: read-only; this page updates itself while the sweep runs. JSON API under <code>/api/</code>.</p></footer>\n"
         h += "<script>\n\(script)</script>\n</body>\n</html>\n"
