@@ -122,7 +122,7 @@ def main():
         wait(cdp, "document.getElementById('status-line').textContent.length > 0", 60, "the status line")
         result["before"] = cdp.js(SEEN)
         if shot:
-            png = cdp.call("Page.captureScreenshot", format="png", clip={"x": 0, "y": 0, "width": 1280, "height": 1400, "scale": 0.75})
+            png = cdp.call("Page.captureScreenshot", format="png", clip={"x": 0, "y": 0, "width": 1280, "height": 1500, "scale": 0.6})
             with open(shot, "wb") as f: f.write(base64.b64decode(png["data"]))
         if then:
             before = json.dumps(result["before"]["rows"], separators=(",", ":"))
