@@ -47,8 +47,7 @@ public struct DashboardData: @unchecked Sendable {
         public var counts: TrialCounts
         /// Trials the sweep has now (the space's, or a race's stored ones).
         public var total: Int
-        /// Every trial of the sweep finished (for a race: as far as the stored rounds go; the
-        /// sweep's own page says whether the race is over).
+        /// Every trial of the sweep finished (for a race: and the race is over).
         public var finished: Bool
     }
 
@@ -62,7 +61,12 @@ public struct DashboardData: @unchecked Sendable {
             text += TrialStatus.allCases.map { "\($0.rawValue)=\(counts[$0])" }.joined(separator: ",")
             text += "|next=\(counts.nextNumber)|best=\(best.map { "\($0.id):\(JSONText.number($0.score))" } ?? "-")"
             text += "|owners=" + owners.joined(separator: ",")
-            let finished = counts.total > 0 && counts.finished == counts.total && counts.total >= total
+            var finished = counts.total > 0 && counts.finished == counts.total && counts.total >= total
+            // A race between two rounds has every stored trial finished: it is over only when the
+            // race says so (a race is never a million trials).
+            if finished, space.racing != nil {
+                finished = space.ranking.raceSummary(try store.trials(withEpochs: false))?.isFinished ?? true
+            }
             // A short hash: the version is compared, never read.
             return Version(text: String(SHA256.hex(text).prefix(16)), counts: counts, total: total,
                            finished: finished)

@@ -67,6 +67,7 @@ enum DashboardPage {
         .state { display: inline-block; padding: 1px 8px; border-radius: 3px; font-weight: 600; color: #ffffff; background: #0072B2; }
         .state.finished { background: #009E73; }
         .state.error { background: #D55E00; }
+        .state.idle { background: #777777; }
         .banner { background: #fde3d6; border-left: 4px solid #D55E00; padding: 6px 10px; }
         .banner[hidden] { display: none; }
 
@@ -125,7 +126,9 @@ enum DashboardPage {
               });
               var done = function () {
                 banner.hidden = true;
-                setState(v.finished ? "finished" : "live", v.finished ? "Sweep finished" : "Live");
+                if (v.finished) setState("finished", "Sweep finished");
+                else if (c.running === 0) setState("idle", "Not running (stopped, or between workers)");
+                else setState("live", "Live");
               };
               if (v.version === version) { done(); return; }
               return getJSON("api/sections?top=" + encodeURIComponent(top)).then(function (s) { apply(s); done(); });
