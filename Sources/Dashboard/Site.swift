@@ -111,7 +111,8 @@ struct DashboardSite: HTTPResponder {
     }
 
     /// The version the page polls: the store's, reused for half a second (many clients, one
-    /// read), with a time bucket while trials run (their curves grow without changing counts).
+    /// read), with a time bucket while trials run (their curves grow without changing counts):
+    /// 10 s, or 5 times the last render when that is longer.
     func version() async throws -> VersionAnswer {
         let data = self.data, cache = self.cache
         return try await read {
@@ -121,7 +122,9 @@ struct DashboardSite: HTTPResponder {
             }
             let v = try data.version()
             var text = v.text
-            if v.counts[.running] > 0 { text += "-" + String(Int(now / 10)) }
+            // At least 10 s, and 5 times the last render: a large sweep is not re-rendered back to back.
+            let bucket = max(10, 5 * cache.renderSeconds)
+            if v.counts[.running] > 0 { text += "-" + String(Int(now / bucket)) }
             let answer = VersionAnswer(version: text, finished: v.finished, counts: v.counts, total: v.total, now: now)
             cache.version = (answer, ProcessInfo.processInfo.systemUptime)
             return answer
@@ -129,19 +132,23 @@ struct DashboardSite: HTTPResponder {
     }
 
     /// The report's sections and the running trials' table for the current version (rendered
-    /// once per version and `top`).
+    /// once per version and `top`; at most 51 entries, all of one version).
     func sections(top: Int) async throws -> SectionsAnswer {
         let v = try await version()
         let data = self.data, cache = self.cache
         return try await read {
-            if let s = cache.sections, s.version == v.version, s.top == top { return s }
+            if let s = cache.sections[top], s.version == v.version { return s }
+            let started = ProcessInfo.processInfo.systemUptime
+            defer { cache.renderSeconds = ProcessInfo.processInfo.systemUptime - started }
             let input = try data.reportInput(top: top)
             let running = try data.runningTrials()
             let answer = SectionsAnswer(version: v.version, top: top, finished: v.finished,
                                         fragments: renderReportSections(input, top: top),
                                         running: DashboardPage.runningTable(running.trials, count: running.count, now: v.now),
                                         title: input.name)
-            cache.sections = answer
+            // One entry per `top` asked for, of the current version only.
+            cache.sections = cache.sections.filter { $0.value.version == v.version }
+            cache.sections[top] = answer
             return answer
         }
     }
@@ -238,5 +245,7 @@ struct SectionsAnswer: Sendable {
 final class ReadCache: @unchecked Sendable {
     static let queue = DispatchQueue(label: "sgdr-search.dashboard.reads")
     var version: (VersionAnswer, Double)?
-    var sections: SectionsAnswer?
+    var sections: [Int: SectionsAnswer] = [:]
+    /// How long the last sections took to read and render.
+    var renderSeconds = 0.0
 }
