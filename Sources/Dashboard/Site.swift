@@ -233,8 +233,20 @@ struct SectionsAnswer: Sendable {
     var fragments: [ReportFragment]
     var running: String
     var title: String
+    /// The answer's JSON, written once (a large sweep's sections are megabytes).
+    private(set) var json = ""
 
-    var json: String {
+    init(version: String, top: Int, finished: Bool, fragments: [ReportFragment], running: String, title: String) {
+        self.version = version
+        self.top = top
+        self.finished = finished
+        self.fragments = fragments
+        self.running = running
+        self.title = title
+        json = jsonText
+    }
+
+    private var jsonText: String {
         let sections = fragments.map { "{\"html\":\(JSONText.string($0.html)),\"id\":\(JSONText.string($0.section.rawValue))}" }
         return "{\"finished\":\(finished),\"running\":\(JSONText.string(running)),\"sections\":[\(sections.joined(separator: ","))],"
             + "\"title\":\(JSONText.string(title)),\"top\":\(top),\"version\":\(JSONText.string(version))}"
