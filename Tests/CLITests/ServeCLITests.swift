@@ -341,7 +341,8 @@ final class ServeCLITests: XCTestCase {
             } catch { Self.postgresError = error }
         }
         guard let server = Self.postgres else { throw Self.postgresError ?? XCTSkip("no PostgreSQL server") }
-        let url = server.url(try server.createDatabase())
+        let database = try server.createDatabase()
+        let url = server.url(database)
         try runSweep(try space(trials: 2), db: url)
         try checkPageFollowsTheSweep(db: url, grow: ["run", try space(trials: 4), "--db", url], screenshot: nil)
         // A server that goes down: an error, then recovery.
@@ -356,5 +357,18 @@ final class ServeCLITests: XCTestCase {
         while back.status != 200 && Date() < end { back = try request(base + "api/version") }
         XCTAssertEqual(back.status, 200, back.body)
         XCTAssertTrue(child.process.isRunning)
+
+        // Read-only: a database of the earlier schema (version 1), which any writing command
+        // upgrades on open, is refused by serve's read-only session and left as it was.
+        _ = try server.sql("DELETE FROM sgdr_schema; INSERT INTO sgdr_schema (version) VALUES (1);", database: database)
+        let refused = try BinaryRunner.run(["serve", url, "--port", "0"])
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertEqual(refused.stderrLines.count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("read-only transaction"), refused.stderr)
+        XCTAssertEqual(try server.sql("SELECT max(version) FROM sgdr_schema", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        XCTAssertEqual(try BinaryRunner.run(["status", url]).status, 0)
+        XCTAssertEqual(try server.sql("SELECT max(version) FROM sgdr_schema", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines), "2", "status (not read-only) upgrades it")
     }
 }
