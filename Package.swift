@@ -32,6 +32,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The HTTP server of `serve` (the Dashboard target only).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries: one system-library target each, called from one Swift file each.
@@ -69,11 +72,18 @@ let package = Package(
         .target(name: "App", dependencies: ["Sweep", "EngineAdapter", "TrainerProcess", "Engine", "TrainingTypes", "Schedules", "Report"]),
         // Self-contained HTML + SVG reports.
         .target(name: "Report", dependencies: ["Sweep", "TrainingTypes", "Schedules"]),
+        // `serve`: the live dashboard, a read-only HTTP server (Hummingbird) over the report's
+        // renderers and a small JSON API. The only target that knows Hummingbird.
+        .target(name: "Dashboard", dependencies: [
+            "App", "Sweep", "Report", "TrainingTypes", "Schedules",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The thin command-line shell.
         .executableTarget(
             name: "sgdr-search",
             dependencies: [
-                "App", "Schedules", "Engine", "EngineAdapter", "TrainingTypes", "Sweep", "SQLiteStore", "PostgresStore", "Report",
+                "App", "Schedules", "Engine", "EngineAdapter", "TrainingTypes", "Sweep", "SQLiteStore", "PostgresStore", "Report", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

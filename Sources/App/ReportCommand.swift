@@ -11,12 +11,7 @@ extension SweepCommands {
         report(console) {
             if let out, out != "-" { try checkOutput(out, option: "--out", database: dbFile) }
             let sweep = try StoredSweep.load(db: db, openStore: openStore, plotting: top)
-            let input = ReportInput(
-                name: sweep.space.name, settings: sweep.space.reportSettings.map { ReportSetting($0.key, $0.value) },
-                objective: sweep.space.objective,
-                parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
-                trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: db),
-                race: sweep.space.raceState(sweep.trials))
+            let input = sweep.reportInput(db: db, generatedAt: Date())
             if let note = input.note { try console.err(note + "\n") }
             let html = renderReport(input, top: top)
             let path = out ?? defaultReportPath(sweep: sweep.space.name, database: db)
@@ -69,5 +64,17 @@ extension SweepCommands {
         guard let raw = name, !raw.isEmpty else { return nil }
         let decoded = raw.removingPercentEncoding ?? raw
         return decoded.isEmpty ? nil : decoded
+    }
+}
+
+extension StoredSweep {
+    /// What the report (and the live dashboard of `serve`) shows of this sweep, read from `db`.
+    public func reportInput(db: String, generatedAt: Date?) -> ReportInput {
+        ReportInput(
+            name: space.name, settings: space.reportSettings.map { ReportSetting($0.key, $0.value) },
+            objective: space.objective,
+            parameters: space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
+            trials: trials, generatedAt: generatedAt, note: earlierRulesNote(path: db),
+            race: space.raceState(trials))
     }
 }

@@ -70,6 +70,22 @@ public func renderReport(_ input: ReportInput, top: Int = 5) -> String {
     ReportPage(input: input, top: max(0, top)).html()
 }
 
+/// One part of the report page, as HTML: `summary` (with the page's header and notices), then
+/// one per `ReportSection` in page order. The static page is these fragments in this order; the
+/// live dashboard (`serve`) shows the same fragments and replaces each one as the sweep grows.
+public struct ReportFragment: Hashable, Sendable {
+    public var section: ReportSection
+    public var html: String
+}
+
+/// The report's sections, rendered exactly as `renderReport` renders them.
+public func renderReportSections(_ input: ReportInput, top: Int = 5) -> [ReportFragment] {
+    ReportPage(input: input, top: max(0, top)).fragments()
+}
+
+/// The report's style sheet (what its page's `<style>` holds).
+public let reportCSS: String = ReportPage.css
+
 // MARK: - The page
 
 /// A configuration chosen for the schedule and error charts.
@@ -167,12 +183,7 @@ struct ReportPage {
         h += "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
         h += "<title>\(escapeXML("sgdr-search report: \(input.name)"))</title>\n"
         h += "<style>\n\(Self.css)</style>\n</head>\n<body>\n"
-        h += summary()
-        h += schedulesSection()
-        h += errorsSection()
-        h += parametersSection()
-        h += comparisonSection()
-        h += leaderboardSection()
+        for fragment in fragments() { h += fragment.html }
         h += "<footer><p>Made by sgdr-search report"
         if let date = input.generatedAt {
             let f = ISO8601DateFormatter()
@@ -181,6 +192,21 @@ struct ReportPage {
         }
         h += ". Self-contained page: no script, no network.</p></footer>\n</body>\n</html>\n"
         return h
+    }
+
+    /// The page's parts in page order.
+    func fragments() -> [ReportFragment] {
+        ReportSection.allCases.map { section in
+            let html = switch section {
+            case .summary: summary()
+            case .schedules: schedulesSection()
+            case .errors: errorsSection()
+            case .parameters: parametersSection()
+            case .comparison: comparisonSection()
+            case .leaderboard: leaderboardSection()
+            }
+            return ReportFragment(section: section, html: html)
+        }
     }
 
     // MARK: Summary

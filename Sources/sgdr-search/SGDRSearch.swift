@@ -9,7 +9,7 @@ struct SGDRSearch: ParsableCommand {
         commandName: "sgdr-search",
         abstract: "Find good SGDR learning-rate schedules by running many short, real training runs.",
         subcommands: [Run.self, Resume.self, LeaderboardCommand.self, Best.self, Status.self, ReportCommand.self,
-                      Schedule.self, Train.self, Trial.self, Bench.self],
+                      Serve.self, Schedule.self, Train.self, Trial.self, Bench.self],
         defaultSubcommand: Run.self)
 
     /// Parses and runs a subcommand, and ends the process with its status. Every byte goes
