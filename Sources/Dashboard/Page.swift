@@ -17,8 +17,10 @@ enum DashboardPage {
         h += "<title>\(escapeXML("sgdr-search serve: \(title)"))</title>\n"
         h += "<style>\n\(reportCSS)\(css)</style>\n</head>\n<body>\n"
         h += "<div id=\"live\" data-version=\"\(escapeXML(sections?.version ?? ""))\" data-top=\"\(sections?.top ?? options.top)\" data-poll=\"\(Int(options.pollSeconds * 1000))\">"
-        let state = sections.map { $0.finished ? "finished" : "live" } ?? "error"
-        h += "<span id=\"state\" class=\"state \(state)\">\(state == "finished" ? "Sweep finished" : state == "live" ? "Live" : "Not connected")</span> "
+        // No sections and no error: the first render is still under way (a large sweep).
+        let state = sections.map { $0.finished ? "finished" : "live" } ?? (error == nil ? "loading" : "error")
+        let stateText = ["finished": "Sweep finished", "live": "Live", "loading": "Reading the sweep\u{2026}"][state] ?? "Not connected"
+        h += "<span id=\"state\" class=\"state \(state)\">\(stateText)</span> "
         h += "<span id=\"status-line\"></span></div>\n"
         h += "<p id=\"banner\" class=\"banner\"\(error == nil ? " hidden=\"hidden\"" : "")>\(escapeXML(error ?? ""))</p>\n"
         // The report's sections, the running trials after its summary.
@@ -67,7 +69,7 @@ enum DashboardPage {
         .state { display: inline-block; padding: 1px 8px; border-radius: 3px; font-weight: 600; color: #ffffff; background: #0072B2; }
         .state.finished { background: #009E73; }
         .state.error { background: #D55E00; }
-        .state.idle { background: #777777; }
+        .state.idle, .state.loading { background: #777777; }
         .banner { background: #fde3d6; border-left: 4px solid #D55E00; padding: 6px 10px; }
         .banner[hidden] { display: none; }
 

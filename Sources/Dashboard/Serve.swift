@@ -33,6 +33,8 @@ public enum Dashboard {
             return 1
         }
         let site = DashboardSite(data: data, options: options)
+        // The first render starts now: a large sweep's page is then ready (or nearly) when asked for.
+        Task { _ = try? await site.sections(top: options.top) }
         var logger = Logger(label: "sgdr-search serve")
         logger.logLevel = .critical
         let app = Application(

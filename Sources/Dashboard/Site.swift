@@ -149,10 +149,15 @@ struct DashboardSite: HTTPResponder {
             // One entry per `top` asked for, of the current version only.
             cache.sections = cache.sections.filter { $0.value.version == v.version }
             cache.sections[top] = answer
+            cache.setLatest(answer)
             return answer
         }
     }
 
+    /// The page. Its first answer must come fast on any sweep (a million trials take seconds to
+    /// render): the sections of the current version when they are rendered, or rendered within
+    /// `pageWait` seconds; else the last sections rendered (the script brings the new ones), or a
+    /// page that says it is reading the sweep, while the render goes on.
     func page() async -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
@@ -162,12 +167,35 @@ struct DashboardSite: HTTPResponder {
         headers[.xContentTypeOptions] = "nosniff"
         let html: String
         do {
-            let s = try await sections(top: options.top)
-            html = DashboardPage.html(sections: s, error: nil, options: options)
+            _ = try await version()
+            let top = options.top
+            if let s = await firstWithin(Self.pageWait, { try await self.sections(top: top) }) {
+                html = DashboardPage.html(sections: s, error: nil, options: options)
+            } else if let s = cache.latest(top: top) {
+                html = DashboardPage.html(sections: s, error: nil, options: options)
+            } else {
+                html = DashboardPage.html(sections: nil, error: nil, options: options)
+            }
         } catch {
             html = DashboardPage.html(sections: nil, error: "database unavailable: \(Self.oneLine("\(error)"))", options: options)
         }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// How long the page waits for sections not rendered yet.
+    static let pageWait = 0.9
+
+    /// `work`'s answer if it comes within `seconds`, else nil (the work goes on: its answer fills
+    /// the cache for the next request); nil too when it fails.
+    func firstWithin(_ seconds: Double, _ work: @escaping @Sendable () async throws -> SectionsAnswer) async -> SectionsAnswer? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<SectionsAnswer?, Never>) in
+            let once = ResumeOnce(continuation)
+            Task { once.resume(try? await work()) }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                once.resume(nil)
+            }
+        }
     }
 
     // MARK: Answers
@@ -260,4 +288,27 @@ final class ReadCache: @unchecked Sendable {
     var sections: [Int: SectionsAnswer] = [:]
     /// How long the last sections took to read and render.
     var renderSeconds = 0.0
+
+    /// The last sections rendered for each `top`, of any version (read from any thread).
+    private let lock = NSLock()
+    private var latestByTop: [Int: SectionsAnswer] = [:]
+
+    func latest(top: Int) -> SectionsAnswer? { lock.withLock { latestByTop[top] } }
+    func setLatest(_ answer: SectionsAnswer) { lock.withLock { latestByTop[answer.top] = answer } }
+}
+
+/// Resumes a continuation once: the first answer wins, later ones are dropped.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Never>?
+
+    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
+
+    func resume(_ value: T) {
+        let c: CheckedContinuation<T, Never>? = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume(returning: value)
+    }
 }
