@@ -270,6 +270,14 @@ final class TPETests: XCTestCase {
         XCTAssertEqual(SweepCommands.leaderboard(db: "db", csv: "-", top: nil, openStore: stores.open, console: c3), 0)
         let lines = o3().out.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         XCTAssertEqual(lines.count, 1 + 11)
+        // Who proposed each configuration: the last column.
+        XCTAssertTrue(lines[0].hasSuffix(",proposed_by"), lines[0])
+        for line in lines.dropFirst() {
+            let cells = line.components(separatedBy: ",")
+            let id = cells[1]
+            let expected = id == "constant" ? "baseline" : Int(id.dropFirst(5))! < 6 ? "startup" : "tpe"
+            XCTAssertEqual(cells.last, expected, line)
+        }
         let (c4, o4) = Console.capturing()
         XCTAssertEqual(SweepCommands.best(db: "db", json: true, openStore: stores.open, console: c4), 0)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(o4().out.utf8)) as? [String: Any])
