@@ -17,7 +17,8 @@ extension SweepCommands {
                 try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                 return 0
             }
-            let text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
+            var text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
+            if space.strategy == .tpe { text = LeaderboardFormat.withProposers(text, rows, space: space) }
             if csv == "-" {
                 try console.data(text)
             } else {
@@ -57,5 +58,25 @@ extension SweepCommands {
                                            now: now, isAbandoned: isAbandoned))
             return 0
         }
+    }
+}
+
+extension LeaderboardFormat {
+    /// A tpe search's CSV with a last column `proposed_by`: "baseline", "startup" (a random
+    /// start-up configuration) or "tpe" (a proposal; sgdr-NNNN is proposal NNNN, in that order).
+    static func withProposers(_ csv: String, _ rows: [LeaderboardRow], space: SearchSpace) -> String {
+        var lines = csv.components(separatedBy: "\r\n")
+        guard lines.count >= rows.count + 1 else { return csv }
+        lines[0] += ",proposed_by"
+        for (i, row) in rows.enumerated() {
+            let proposer: String
+            if row.configuration.hasPrefix("sgdr-"), let n = Int(row.configuration.dropFirst(5)) {
+                proposer = space.proposer(ofConfiguration: n)
+            } else {
+                proposer = "baseline"
+            }
+            lines[i + 1] += "," + proposer
+        }
+        return lines.joined(separator: "\r\n")
     }
 }

@@ -174,7 +174,9 @@ extension SweepCommands {
             }
             if replenish != nil {
                 let (count, nanos) = decisions.total
-                try console.err(String(format: "Race decisions: %d, %.1f ms in total (reading the trials, deciding, adding the next round)\n",
+                try console.err(String(format: space.strategy == .tpe
+                                        ? "TPE proposal calls: %d, %.1f ms in total (reading the trials, proposing, adding them)\n"
+                                        : "Race decisions: %d, %.1f ms in total (reading the trials, deciding, adding the next round)\n",
                                    count, Double(nanos) / 1e6))
             }
         } else if options.cancellation.isCancelled {

@@ -13,11 +13,16 @@ extension SweepCommands {
                              console: Console) -> Int32 {
         report(console) {
             let (store, _, space) = try openExisting(db, openStore)
+            // A tpe search's proposals are not a function of the space: read the stored one.
+            let proposed = space.strategy == .tpe && configuration.hasPrefix("sgdr-")
+                ? try store.trials(withEpochs: false).first { $0.spec.configuration == configuration }?.spec : nil
             try? store.close()
             guard repeatIndex >= 0 && repeatIndex < max(space.repeats, 1) else {
                 throw SweepError("--repeat \(repeatIndex) is out of range; the sweep has repeats 0 to \(space.repeats - 1)", exitCode: exitUsage)
             }
-            guard let c = space.configuration(named: configuration) else {
+            guard let c = proposed.map({ (id: $0.configuration, schedule: $0.schedule, swept: $0.swept) })
+                    ?? space.configuration(named: configuration).map({ (id: $0.id, schedule: $0.schedule, swept: $0.swept) }),
+                  space.strategy != .tpe || proposed != nil || !configuration.hasPrefix("sgdr-") else {
                 throw SweepError("\(db) has no configuration \"\(configuration)\"; its configurations are the baselines (\(space.baselines.map(\.rawValue).joined(separator: ", "))) and sgdr-0000 to \(SearchSpace.configurationID(max(0, space.sampler.count - 1)))", exitCode: exitUsage)
             }
             let spec = TrialSpec(id: TrialSpec.id(configuration: c.id, repeatIndex: repeatIndex), number: 0,

@@ -54,6 +54,12 @@ extension SearchSpace {
             add("racing.first_round", String(racing.firstRound))
             add("racing.confidence", fmt(racing.confidence))
         }
+        if let tpe {
+            add("tpe.startup", String(tpe.startup))
+            add("tpe.candidates", String(tpe.candidates))
+            add("tpe.gamma", fmt(tpe.gamma))
+            add("tpe.parallel", String(tpe.parallel))
+        }
         if let trainer {
             // The script and its settings are the sweep's identity; the time-outs only decide
             // when a trial fails, and may change between runs (like concurrency).

@@ -87,6 +87,7 @@ extension SearchSpace {
     /// This space's ranking: raced with `racing`, plain otherwise.
     public var ranking: any Ranking {
         if let racing { return RacedRanking(space: self, options: racing) }
+        if strategy == .tpe { return TPERanking(space: self) }
         return PlainRanking(space: self)
     }
 }

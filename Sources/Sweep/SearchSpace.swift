@@ -12,9 +12,12 @@ public enum SearchStrategy: String, Hashable, Sendable, CaseIterable {
     case list
     /// `trials` points of a scrambled Sobol' sequence mapped onto the ranges and lists.
     case sobol
+    /// `trials` configurations: a start-up batch drawn as random search draws them, then each
+    /// proposed by a tree-structured Parzen estimator from the finished ones (`TPE.swift`).
+    case tpe
 
     /// Whether the space gives `trials` (required then), which may grow between runs.
-    public var takesTrials: Bool { self == .random || self == .sobol }
+    public var takesTrials: Bool { self == .random || self == .sobol || self == .tpe }
 }
 
 extension ScheduleParameter {
@@ -93,6 +96,8 @@ public struct SearchSpace: Hashable, Sendable {
     /// The user's own training script (`trainer`), instead of the built-in engine (`training`):
     /// then `training` holds only the epochs, and `trainingThreads` the trainer's threads.
     public var trainer: TrainerOptions? = nil
+    /// The TPE settings (`"tpe"`), with `"strategy": "tpe"` only (defaults filled in).
+    public var tpe: TPEOptions? = nil
 
     /// The data, the training options and the threads, as one value (what `TrainingOption`'s
     /// table reads).
@@ -109,7 +114,7 @@ public struct SearchSpace: Hashable, Sendable {
     /// The names of the swept parameters as in the space, in space order (the leaderboard's columns).
     public var sweptNames: [String] {
         switch strategy {
-        case .grid, .random, .sobol: return parameters.map(\.parameter.rawValue)
+        case .grid, .random, .sobol, .tpe: return parameters.map(\.parameter.rawValue)
         case .list:
             var names: [String] = []
             for c in configurations { for (p, _) in c where !names.contains(p.rawValue) { names.append(p.rawValue) } }
@@ -124,6 +129,9 @@ public struct SearchSpace: Hashable, Sendable {
         case .random: RandomSampler(parameters: parameters, seed: seed, count: trials ?? 0)
         case .list: ListSampler(configurations: configurations)
         case .sobol: SobolSampler(parameters: parameters, seed: seed, count: trials ?? 0)
+        // TPE: only its start-up configurations (`TPEOptions.startup`, random search's first
+        // draws) are a function of the space; the others are stored proposals (`TPERanking`).
+        case .tpe: RandomSampler(parameters: parameters, seed: seed, count: trials ?? 0)
         }
     }
 

@@ -4,8 +4,9 @@ import TrainingTypes
 
 extension SearchSpace {
     static let topKeys = ["name", "strategy", "seed", "repeats", "concurrency", "objective", "trials",
-                          "parameters", "configurations", "fixed", "baselines", "racing", "training", "trainer"]
+                          "parameters", "configurations", "fixed", "baselines", "racing", "training", "trainer", "tpe"]
     static let racingKeys = ["first_round", "confidence"]
+    static let tpeKeys = ["startup", "candidates", "gamma", "parallel"]
     static let domainKeys = ["values", "min", "max", "log", "int"]
     /// 2^53: the largest bound of an `int` range (every whole number up to it is a double).
     static let maxIntegerBound: Double = 9_007_199_254_740_992
@@ -174,20 +175,22 @@ struct SpaceDecoder {
         var trials: Int?
         if let v = top["trials"] {
             guard strategy.takesTrials else {
-                throw fail("trials", "only allowed with \"strategy\": \"random\" or \"sobol\" (this space is \"\(strategy.rawValue)\"); remove it, or use a random or sobol search")
+                throw fail("trials", "only allowed with \"strategy\": \"random\", \"sobol\" or \"tpe\" (this space is \"\(strategy.rawValue)\"); remove it, or use a random, sobol or tpe search")
             }
             trials = try integer(v, "trials", min: 1, max: SearchSpace.maxTrials, "trials must be an integer in [1, \(SearchSpace.maxTrials)]")
         } else if strategy == .random {
             throw fail("trials", "missing; \"strategy\": \"random\" needs \"trials\", the number of configurations to draw (an integer >= 1)")
         } else if strategy == .sobol {
             throw fail("trials", "missing; \"strategy\": \"sobol\" needs \"trials\", the number of points to take (an integer >= 1; a power of 2 balances every axis)")
+        } else if strategy == .tpe {
+            throw fail("trials", "missing; \"strategy\": \"tpe\" needs \"trials\", the number of configurations to try, start-up ones included (an integer >= 1)")
         }
 
         // parameters / configurations
         var domains: [ParameterDomain] = []
         var configurations: [[(ScheduleParameter, Double)]] = []
         switch strategy {
-        case .grid, .random, .sobol:
+        case .grid, .random, .sobol, .tpe:
             if top["configurations"] != nil {
                 throw fail("configurations", "only allowed with \"strategy\": \"list\"; a \(strategy.rawValue) search takes \"parameters\"")
             }
@@ -286,6 +289,39 @@ struct SpaceDecoder {
             racing = options
         }
 
+        // tpe: its settings, with "strategy": "tpe" only; not with racing.
+        var tpe: TPEOptions?
+        if strategy == .tpe {
+            if top["racing"] != nil {
+                throw fail("racing", "not allowed with \"strategy\": \"tpe\" (TPE proposes each configuration from finished ones, a race eliminates by rounds: the two are not combined); remove \"racing\", or use a grid, random or sobol search to race")
+            }
+            var options = TPEOptions()
+            if let tv = top["tpe"] {
+                for m in try members(tv, "tpe", allowed: SearchSpace.tpeKeys, what: "tpe") {
+                    let path = "tpe." + m.key
+                    switch m.key {
+                    case "startup":
+                        options.startup = try integer(m.value, path, min: 1, max: SearchSpace.maxTrials,
+                                                      "startup must be an integer in [1, \(SearchSpace.maxTrials)] (the random configurations before the first proposal)")
+                    case "candidates":
+                        options.candidates = try integer(m.value, path, min: 1, max: TPEOptions.maxCandidates,
+                                                         "candidates must be an integer in [1, \(TPEOptions.maxCandidates)]")
+                    case "parallel":
+                        options.parallel = try integer(m.value, path, min: 1, max: SearchSpace.maxConcurrency,
+                                                       "parallel must be an integer in [1, \(SearchSpace.maxConcurrency)] (the configurations that may train at once)")
+                    default:
+                        let allowed = "gamma must be a number in (0, 1) (the share of finished configurations taken as good)"
+                        let x = try number(m.value, path, allowed)
+                        guard x > 0 && x < 1 else { throw fail(path, "\(m.value.shortText) is out of range; \(allowed)") }
+                        options.gamma = x
+                    }
+                }
+            }
+            tpe = options
+        } else if top["tpe"] != nil {
+            throw fail("tpe", "only allowed with \"strategy\": \"tpe\" (this space is \"\(strategy.rawValue)\"); remove it, or use a tpe search")
+        }
+
         // training, or the user's own trainer
         if top["training"] != nil && top["trainer"] != nil {
             throw fail("trainer", "a space has either \"training\" (the built-in model) or \"trainer\" (your own training script), not both")
@@ -306,6 +342,7 @@ struct SpaceDecoder {
             data: settings.data, training: settings.training, trainingThreads: settings.threads, source: source,
             trainer: trainer)
         space.training.seed = 0
+        space.tpe = tpe
         try checkRates(space)
         let count = space.sampler.count
         guard count <= SearchSpace.maxConfigurations else {
@@ -332,7 +369,7 @@ struct SpaceDecoder {
             let p = ScheduleParameter(rawValue: m.key)!
             let path = "parameters." + m.key
             let fields = try members(m.value, path, allowed: SearchSpace.domainKeys,
-                                     what: "a parameter: {\"values\": [...]} or, for random and sobol, {\"min\": a, \"max\": b}")
+                                     what: "a parameter: {\"values\": [...]} or, for random, sobol and tpe, {\"min\": a, \"max\": b}")
             var f: [String: JSONValue] = [:]
             for x in fields { f[x.key] = x.value }
             if let vv = f["values"] {
@@ -356,8 +393,8 @@ struct SpaceDecoder {
                 out.append(ParameterDomain(parameter: p, kind: .values(values)))
                 continue
             }
-            guard strategy == .random || strategy == .sobol else {
-                let what = f["min"] != nil || f["max"] != nil ? "a range (min/max) is only allowed with \"strategy\": \"random\" or \"sobol\"" : "missing \"values\""
+            guard strategy.takesTrials else {
+                let what = f["min"] != nil || f["max"] != nil ? "a range (min/max) is only allowed with \"strategy\": \"random\", \"sobol\" or \"tpe\"" : "missing \"values\""
                 throw fail(path, "\(what); a grid takes {\"values\": [...]}")
             }
             guard let minV = f["min"], let maxV = f["max"] else {
@@ -543,7 +580,7 @@ struct SpaceDecoder {
             return "the default \(p.rawValue)"
         }
         switch space.strategy {
-        case .grid, .random, .sobol:
+        case .grid, .random, .sobol, .tpe:
             guard space.fixed[.lrMin] != nil || space.parameters.contains(where: { $0.parameter == .lrMin }) else { return }
             let lrMin = space.parameters.first { $0.parameter == .lrMin }?.bounds.max ?? space.fixed[.lrMin]!
             let lrMax = space.parameters.first { $0.parameter == .lrMax }?.bounds.min ?? space.fixed[.lrMax] ?? SGDRParameters().lrMax

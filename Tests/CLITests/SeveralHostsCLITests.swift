@@ -174,6 +174,38 @@ final class SeveralHostsCLITests: XCTestCase {
         XCTAssertEqual(try leaderboard(url), try leaderboard(sqlite))
     }
 
+    /// Issue 20: a tpe sweep on two "hosts" of one PostgreSQL database, with leases: each
+    /// proposal stored and run once, and the leaderboard of one SQLite process (the proposals
+    /// follow from the seed and the results, not from which host finished first).
+    func testTwoHostsShareATPESweepInPostgreSQL() throws {
+        let server = try running()
+        let url = server.url(try server.createDatabase())
+        let toy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/trainers/toy_trainer.py").path
+        let space = try file("toy-tpe.json", """
+            {"name": "toy-tpe-hosts", "strategy": "tpe", "trials": 7, "seed": 4, "repeats": 1, "concurrency": 1,
+             "tpe": {"startup": 3, "parallel": 2},
+             "parameters": {"t0": {"min": 1, "max": 3}, "lr_max": {"min": 0.1, "max": 0.5}}, "baselines": ["cosine"],
+             "trainer": {"command": ["python3", "\(toy)"], "epochs": 4}}
+            """)
+        let sqlite = dir.appendingPathComponent("one-tpe.sqlite").path
+        let one = try Worker([space, "--db", sqlite], in: dir)
+        one.process.waitUntilExit()
+        XCTAssertEqual(one.process.terminationStatus, 0, one.stderr)
+        let a = try Worker([space, "--db", url, "--host-id", "hostA", "--lease", "30", "--concurrency", "1"], in: dir,
+                           environment: ["TOY_SLEEP": "0.05"])
+        XCTAssertTrue(a.wait(timeout: 120) { $0.finishedIDs.count >= 1 }, a.stderr)
+        let b = try Worker(["resume", url, "--host-id", "hostB", "--lease", "30", "--concurrency", "1"], in: dir,
+                           environment: ["TOY_SLEEP": "0.05"])
+        a.process.waitUntilExit()
+        b.process.waitUntilExit()
+        XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        XCTAssertEqual(Set(a.finishedIDs).intersection(b.finishedIDs), [], "no trial ran twice")
+        XCTAssertEqual(a.finishedIDs.count + b.finishedIDs.count, 8)
+        XCTAssertEqual(try leaderboard(url), try leaderboard(sqlite))
+    }
+
     func testBadDatabaseURLsAreOneLineExitOneAndWriteNothing() throws {
         let server = try running()
         let database = try server.createDatabase()

@@ -206,9 +206,9 @@ final class SobolTests: XCTestCase {
                       path: "parameters.lr_max_compression.min", contains: ["log scale"])
         // The grid's rules name sobol where it applies.
         assertError(#"{"name": "x", "trials": 3, "parameters": {"t0": {"values": [1]}}}"#,
-                      path: "trials", contains: ["only allowed with \"strategy\": \"random\" or \"sobol\"", "this space is \"grid\""])
+                      path: "trials", contains: ["only allowed with \"strategy\": \"random\", \"sobol\" or \"tpe\"", "this space is \"grid\""])
         assertError(#"{"name": "x", "parameters": {"t0": {"min": 1, "max": 5}}}"#,
-                      path: "parameters.t0", contains: ["only allowed with \"strategy\": \"random\" or \"sobol\""])
+                      path: "parameters.t0", contains: ["only allowed with \"strategy\": \"random\", \"sobol\" or \"tpe\""])
         assertError(#"{"name": "x", "strategy": "sobel", "parameters": {"t0": {"values": [1]}}}"#,
                       path: "strategy", contains: ["did you mean \"sobol\"?", "\"sobol\""])
         // A values list (and all six parameters, the most there are) works.
