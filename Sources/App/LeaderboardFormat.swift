@@ -52,8 +52,17 @@ public enum LeaderboardFormat {
 
     /// RFC 4180: CRLF line ends, fields with `,`, `"`, CR or LF quoted, quotes doubled.
     public static func csv(_ rows: [LeaderboardRow], swept: [String]) -> String {
+        csv(count: rows.count, swept: swept) { rows[$0] }
+    }
+
+    /// The same text for every row of `table`, made one summary row at a time (no row kept).
+    public static func csv(_ table: LeaderboardTable) -> String {
+        csv(count: table.count, swept: table.sweptNames, row: table.summaryRow(at:))
+    }
+
+    static func csv(count: Int, swept: [String], row: (Int) -> LeaderboardRow) -> String {
         var text = ""
-        text.reserveCapacity((rows.count + 1) * (80 + 20 * swept.count))
+        text.reserveCapacity((count + 1) * (80 + 20 * swept.count))
         func line(_ fields: [String]) {
             for (i, f) in fields.enumerated() {
                 if i > 0 { text += "," }
@@ -62,7 +71,7 @@ public enum LeaderboardFormat {
             text += "\r\n"
         }
         line(header(swept: swept))
-        for row in rows { line(cells(row, swept: swept)) }
+        for i in 0..<count { line(cells(row(i), swept: swept)) }
         return text
     }
 

@@ -11,18 +11,31 @@ extension SweepCommands {
             let (store, info, space) = try openExisting(db, openStore)
             defer { try? store.close() }
             if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
-            let rows = try top.map { try space.ranking.ranked(store, top: $0).top }
-                ?? space.leaderboard(try store.trials(withEpochs: false))
-            guard let csv else {
-                try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
-                return 0
+            // --top N: ranked from briefs, N rows read in full; every row: from the compact table,
+            // as summary rows (no record held: a million rows in a few seconds).
+            let text: String, count: Int
+            if let top {
+                let rows = try space.ranking.ranked(store, top: top).top
+                guard csv != nil else {
+                    try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                    return 0
+                }
+                (text, count) = (LeaderboardFormat.csv(rows, swept: space.sweptNames), rows.count)
+            } else {
+                let table = try space.ranking.leaderboardTable(store)
+                guard csv != nil else {
+                    let rows = (0..<table.count).map(table.summaryRow(at:))
+                    try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                    return 0
+                }
+                (text, count) = (LeaderboardFormat.csv(table), table.count)
             }
-            let text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
+            guard let csv else { return 0 }
             if csv == "-" {
                 try console.data(text)
             } else {
                 try writeOutput(text, to: csv, option: "--csv", database: db)
-                try console.err("Wrote \(csv) (\(rows.count) configuration\(rows.count == 1 ? "" : "s"))\n")
+                try console.err("Wrote \(csv) (\(count) configuration\(count == 1 ? "" : "s"))\n")
             }
             return 0
         }

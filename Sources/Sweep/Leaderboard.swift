@@ -148,6 +148,42 @@ public struct TrialList: RandomAccessCollection, Hashable, Sendable, Expressible
     }
 }
 
+/// What a leaderboard aggregates of one trial, and no more (a million of them in `LeaderboardTable`).
+struct TrialStats: Hashable, Sendable {
+    var number: Int
+    var bestValAcc: Double?
+    var finalValAcc: Double?
+    var seconds: Double?
+    var bestEpoch: Int?
+    var repeatIndex: Int32
+    var status: TrialStatus
+    var claimed: Bool
+
+    init(_ r: TrialRecord) {
+        number = r.spec.number
+        bestValAcc = r.bestValAcc
+        finalValAcc = r.finalValAcc
+        seconds = r.seconds
+        bestEpoch = r.bestEpoch
+        repeatIndex = Int32(clamping: r.spec.repeatIndex)
+        status = r.status
+        claimed = r.attempts > 0
+    }
+
+    init(_ l: TrialLine) {
+        number = l.number
+        bestValAcc = l.bestValAcc
+        finalValAcc = l.finalValAcc
+        seconds = l.seconds
+        bestEpoch = l.bestEpoch
+        repeatIndex = Int32(clamping: l.repeatIndex)
+        status = l.status
+        claimed = l.attempts > 0
+    }
+
+    func score(_ objective: Objective) -> Double? { objective == .bestValAcc ? bestValAcc : finalValAcc }
+}
+
 public enum Leaderboard {
     /// Aggregates trials by configuration and ranks them: configurations with a score by
     /// descending score (ties: dispatch order), then those without one yet, then diverged,
@@ -273,33 +309,51 @@ public enum Leaderboard {
     }
 
     static func row(configuration: String, trials: TrialList, objective: Objective) -> LeaderboardRow {
-        var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
-        var tally = ConfigurationStatus.Tally()
-        var seconds = 0.0
-        for i in trials.indices {
-            tally.add(trials[i].status)
-            if trials[i].status == .done {
-                if let b = trials[i].bestValAcc { bests.append(b) }
-                if let f = trials[i].finalValAcc { finals.append(f) }
-                if let e = trials[i].bestEpoch { epochs.append(e) }
-            }
-            if let s = trials[i].seconds { seconds += s }
-        }
-        epochs.sort()
-        let status = tally.status
-        let done = tally.done
-        let best = mean(bests)
-        let final = mean(finals)
+        let a = Aggregate(trials.lazy.map(TrialStats.init), objective: objective)
         let first = trials.startIndex
         return LeaderboardRow(
             rank: 0, configuration: configuration, schedule: trials[first].spec.schedule,
-            swept: trials[first].spec.swept, status: status,
-            bestValAcc: best, bestValAccStd: sampleStd(bests), finalValAcc: final,
-            bestEpoch: epochs.isEmpty ? nil : epochs[(epochs.count - 1) / 2],
-            repeatsDone: done, repeats: trials.count,
-            seconds: seconds,
-            score: objective == .bestValAcc ? best : final,
-            trials: trials)
+            swept: trials[first].spec.swept, status: a.status,
+            bestValAcc: a.bestValAcc, bestValAccStd: a.bestValAccStd, finalValAcc: a.finalValAcc,
+            bestEpoch: a.bestEpoch, repeatsDone: a.repeatsDone, repeats: a.repeats,
+            seconds: a.seconds, score: a.score, trials: trials)
+    }
+
+    /// What a row says of its trials (the one computation of `LeaderboardRow`'s numbers, for
+    /// records and for `LeaderboardTable`'s compact trials alike): means over the done trials in
+    /// the order given (number order), the sample std, the median best epoch, the seconds of all.
+    struct Aggregate {
+        var status: ConfigurationStatus
+        var bestValAcc: Double?, bestValAccStd: Double?, finalValAcc: Double?
+        var bestEpoch: Int?
+        var repeatsDone: Int, repeats: Int
+        var seconds: Double
+        var score: Double?
+
+        init<S: Sequence>(_ trials: S, objective: Objective) where S.Element == TrialStats {
+            var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
+            var tally = ConfigurationStatus.Tally()
+            var seconds = 0.0
+            for t in trials {
+                tally.add(t.status)
+                if t.status == .done {
+                    if let b = t.bestValAcc { bests.append(b) }
+                    if let f = t.finalValAcc { finals.append(f) }
+                    if let e = t.bestEpoch { epochs.append(e) }
+                }
+                if let s = t.seconds { seconds += s }
+            }
+            epochs.sort()
+            status = tally.status
+            repeatsDone = tally.done
+            repeats = tally.total
+            bestValAcc = mean(bests)
+            bestValAccStd = sampleStd(bests)
+            finalValAcc = mean(finals)
+            bestEpoch = epochs.isEmpty ? nil : epochs[(epochs.count - 1) / 2]
+            self.seconds = seconds
+            score = objective == .bestValAcc ? bestValAcc : finalValAcc
+        }
     }
 
     public static func mean(_ xs: [Double]) -> Double? {
