@@ -10,13 +10,14 @@ extension SweepCommands {
                                   console: Console) -> Int32 {
         report(console) {
             if let out, out != "-" { try checkOutput(out, option: "--out", database: dbFile) }
-            let sweep = try StoredSweep.load(db: db, openStore: openStore, plotting: top)
+            // The sweep's leaderboard table and the rows the page shows (a race: every record).
+            let (sweep, summary) = try StoredSweep.loadForReport(db: db, openStore: openStore, plotting: max(0, top))
             let input = ReportInput(
                 name: sweep.space.name, settings: sweep.space.reportSettings.map { ReportSetting($0.key, $0.value) },
                 objective: sweep.space.objective,
                 parameters: sweep.space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
                 trials: sweep.trials, generatedAt: Date(), note: sweep.earlierRulesNote(path: db),
-                race: sweep.space.raceState(sweep.trials))
+                race: sweep.space.raceState(sweep.trials), summary: summary)
             if let note = input.note { try console.err(note + "\n") }
             let html = renderReport(input, top: top)
             let path = out ?? defaultReportPath(sweep: sweep.space.name, database: db)

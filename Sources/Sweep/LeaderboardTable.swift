@@ -21,6 +21,8 @@ public struct LeaderboardTable: Sendable {
     /// Configuration c's trials, in number order: `stats[members[memberStart[c] ..< memberStart[c + 1]]]`.
     let memberStart: [Int32]
     let members: [Int32]
+    /// Each trial's configuration.
+    let configurationOf: [Int32]
     /// By configuration, in dispatch order (the order of their first trials).
     let names: [String]
     let kinds: [ScheduleKind]
@@ -115,6 +117,7 @@ public struct LeaderboardTable: Sendable {
         }
         memberStart = start
         self.members = members
+        configurationOf = b.group
         var scores: [Double?] = [], statuses: [ConfigurationStatus] = []
         scores.reserveCapacity(b.names.count)
         statuses.reserveCapacity(b.names.count)
@@ -180,6 +183,66 @@ public struct LeaderboardTable: Sendable {
         let sgdr = order.indices.first { kinds[Int(order[$0])] == .sgdr && isRanked(Int(order[$0])) }
         let baseline = bestBaseline.flatMap { b in order.firstIndex { Int($0) == b } }
         return (sgdr, baseline)
+    }
+
+    /// The kind of the configuration at 0-based `rank`.
+    public func kind(at rank: Int) -> ScheduleKind { kinds[Int(order[rank])] }
+
+    /// Whether a trial of the configuration at `rank` was ever claimed or finished (only those can have epochs).
+    public func hasClaimedTrial(at rank: Int) -> Bool {
+        memberIndices(Int(order[rank])).contains { stats[Int($0)].claimed || stats[Int($0)].status.isFinished }
+    }
+
+    /// Seconds of every trial (non-finite ones as 0), summed in number order.
+    public var computeSeconds: Double {
+        stats.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
+    }
+
+    /// The numbers of the first `limit` diverged or failed trials (number order), and how many there are.
+    public func failedTrials(limit: Int) -> (numbers: [Int], count: Int) {
+        var numbers: [Int] = [], count = 0
+        for t in stats where t.status == .failed || t.status == .diverged {
+            if numbers.count < limit { numbers.append(t.number) }
+            count += 1
+        }
+        return (numbers, count)
+    }
+
+    /// Ranked SGDR configurations: a score, neither diverged nor failed.
+    public var rankedSGDRCount: Int {
+        (0..<count).reduce(0) { $0 + (kinds[$1] == .sgdr && scores[$1] != nil && statuses[$1] != .failed && statuses[$1] != .diverged ? 1 : 0) }
+    }
+
+    /// The 0-based ranks of the `limit` configurations with the highest paired mean difference
+    /// to the best baseline among those with a 95% interval (ties in rank order), and how many
+    /// have one.
+    public func highestPairedDifferences(limit: Int) -> (ranks: [Int], count: Int) {
+        guard bestBaseline != nil else { return ([], 0) }
+        var measured: [(rank: Int, mean: Double)] = []
+        for rank in 0..<count {
+            if let d = pairedDifference(Int(order[rank])), d.halfWidth95 != nil { measured.append((rank, d.mean)) }
+        }
+        let sorted = measured.sorted { $0.mean > $1.mean }
+        return (sorted.prefix(limit).map(\.rank), measured.count)
+    }
+
+    /// The SGDR trials that have a value of swept parameter `name`, in number order:
+    /// (value, status, objective's value), and a trial's id by its position among them
+    /// (`"<configuration>.r<repeat>"`, as `TrialSpec.id` makes it).
+    public func sweptPoints(_ name: String) -> (points: [(x: Double, status: TrialStatus, score: Double?)], id: (Int) -> String) {
+        guard let k = sweptNames.firstIndex(of: name) else { return ([], { _ in "" }) }
+        var points: [(x: Double, status: TrialStatus, score: Double?)] = [], trials: [Int32] = []
+        for (i, t) in stats.enumerated() {
+            let c = Int(configurationOf[i])
+            let x = swept[c * sweptNames.count + k]
+            guard kinds[c] == .sgdr, !x.isNaN else { continue }
+            points.append((x, t.status, t.score(objective)))
+            trials.append(Int32(i))
+        }
+        return (points, { [self] p in
+            let i = Int(trials[p])
+            return TrialSpec.id(configuration: names[Int(configurationOf[i])], repeatIndex: Int(stats[i].repeatIndex))
+        })
     }
 
     func memberIndices(_ c: Int) -> ArraySlice<Int32> { members[Int(memberStart[c])..<Int(memberStart[c + 1])] }

@@ -1,5 +1,7 @@
 @testable import App
 import Foundation
+import Report
+import TrainingTypes
 import Schedules
 @testable import Sweep
 import XCTest
@@ -91,5 +93,73 @@ final class LeaderboardTableTests: XCTestCase {
             XCTAssertEqual(expected.components(separatedBy: "\r\n").count, 16, name)
             if !eliminated.isEmpty { XCTAssertTrue(expected.contains("eliminated (round 2)"), name) }
         }
+    }
+}
+
+/// The report from a `ReportSummary` (what `report` reads of a sweep without racing) is the page
+/// the records give.
+final class ReportSummaryTests: XCTestCase {
+    var lastPage = ""
+
+    /// `records` with epochs for every claimed trial (1 to 3, from a seeded generator), their
+    /// summaries what the epochs give.
+    static func withEpochs(_ records: [TrialRecord], seed: UInt64) -> [TrialRecord] {
+        var rng = Xoshiro256(seed: seed)
+        return records.map { r in
+            guard r.attempts > 0 else { return r }
+            var r = r
+            let n = r.status == .failed ? 0 : 1 + rng.nextInt(in: 0...2)
+            r.epochs = (0..<n).map { e in
+                EpochMetrics(epoch: e + 1, lr: 0.1 / Double(e + 1), trainLoss: 1, trainAcc: 0.5 + Double(rng.nextInt(in: 0...40)) / 100,
+                             valLoss: 1, valAcc: 0.3 + Double(rng.nextInt(in: 0...60)) / 100, trainSeconds: 0.5)
+            }
+            r.summary = nil
+            return r
+        }
+    }
+
+    func assertSamePage(_ s: SearchSpace, _ records: [TrialRecord], top: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let store = ScaleTests.ReadOnly(records)
+        let parameters = s.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) }
+        var loaded = try store.trials(withEpochs: false)
+        try StoredSweep.attachPlottedEpochs(&loaded, top: top, objective: s.objective, store: store)
+        let expected = renderReport(ReportInput(name: s.name, objective: s.objective, parameters: parameters, trials: loaded), top: top)
+        let table = try s.ranking.leaderboardTable(store)
+        let summary = try StoredSweep.reportSummary(table, top: top, store: store)
+        let page = renderReport(ReportInput(name: s.name, objective: s.objective, parameters: parameters, trials: [],
+                                            summary: summary), top: top)
+        XCTAssertEqual(page, expected, file: file, line: line)
+        lastPage = page
+        XCTAssertLessThanOrEqual(summary.rows.count, ReportSummary.maxTableRows + 100, file: file, line: line)
+    }
+
+    func testSmallSweepWithEveryStatus() throws {
+        for objective in Objective.allCases {
+            let (s, records) = try ScaleTests.mixedRecords(objective: objective)
+            for top in [0, 1, 5, 20] { try assertSamePage(s, Self.withEpochs(records, seed: 3), top: top) }
+        }
+    }
+
+    /// More rows than the table shows, more points than a chart draws, ties in scores.
+    func testLargeSweepIsSummarisedAsTheRecordsWouldBe() throws {
+        let s = try space("""
+            { "name": "big", "strategy": "random", "trials": 2000, "repeats": 2, "seed": 4, "baselines": ["cosine", "step"],
+              "parameters": { "t0": {"min": 1, "max": 50}, "lr_max": {"min": 0.01, "max": 1, "log": true} } }
+            """)
+        var rng = Xoshiro256(seed: 5)
+        let statuses: [TrialStatus] = [.done, .done, .done, .done, .done, .done, .diverged, .failed, .pending, .running]
+        let records = s.trialSpecs().map { spec -> TrialRecord in
+            let status = spec.number < 4 ? .done : statuses[rng.nextInt(in: 0...(statuses.count - 1))]
+            return TrialRecord(spec: spec, status: status, attempts: status == .pending ? 0 : 1,
+                               seconds: status.isFinished ? 0.25 * Double(spec.number % 7) : nil,
+                               error: status == .failed ? "boom \(spec.number)" : nil)
+        }
+        let full = Self.withEpochs(records, seed: 6)
+        XCTAssertGreaterThan(Leaderboard.rows(full, objective: s.objective).count, ReportSummary.maxTableRows)
+        for top in [0, 5] { try assertSamePage(s, full, top: top) }
+        XCTAssertTrue(lastPage.contains("the best 500 and an even sample of the rest"))
+        XCTAssertTrue(lastPage.contains("of 2002 configurations"))
+        XCTAssertTrue(lastPage.contains("The 60 highest of"))
+        XCTAssertTrue(lastPage.contains(" shown), on the bottom edge"))
     }
 }
