@@ -18,12 +18,18 @@ public enum LeaderboardFormat {
     /// `diff_vs_baseline` and `diff_ci95` (the paired mean difference of the objective to the
     /// best baseline and the half-width of its 95% interval) are empty with fewer than 2 pairs.
     public static func cells(_ row: LeaderboardRow, swept: [String], precision: Int? = nil) -> [String] {
+        cells(row, swept: swept, precision: precision) { row.swept[swept[$0]] }
+    }
+
+    /// `value(k)`: the row's value of `swept[k]`.
+    static func cells(_ row: LeaderboardRow, swept: [String], precision: Int? = nil, value: (Int) -> Double?) -> [String] {
         func acc(_ x: Double?) -> String {
             guard let x else { return "" }
             return precision.map { String(format: "%.\($0)f", x) } ?? "\(x)"
         }
-        let sweptCells = swept.map { name -> String in
-            if let v = row.swept[name] { return fmt(v) }
+        let sweptCells = swept.indices.map { k -> String in
+            let name = swept[k]
+            if let v = value(k) { return fmt(v) }
             if row.schedule.kind != .sgdr, let p = ScheduleParameter(rawValue: name), p.usedByBaselines {
                 return fmt(p.value(in: row.schedule.parameters))
             }
@@ -52,15 +58,17 @@ public enum LeaderboardFormat {
 
     /// RFC 4180: CRLF line ends, fields with `,`, `"`, CR or LF quoted, quotes doubled.
     public static func csv(_ rows: [LeaderboardRow], swept: [String]) -> String {
-        csv(count: rows.count, swept: swept) { rows[$0] }
+        csv(count: rows.count, swept: swept) { cells(rows[$0], swept: swept) }
     }
 
     /// The same text for every row of `table`, made one summary row at a time (no row kept).
     public static func csv(_ table: LeaderboardTable) -> String {
-        csv(count: table.count, swept: table.sweptNames, row: table.summaryRow(at:))
+        csv(count: table.count, swept: table.sweptNames) { rank in
+            cells(table.summaryRow(at: rank, withSwept: false), swept: table.sweptNames) { table.sweptValue(at: rank, $0) }
+        }
     }
 
-    static func csv(count: Int, swept: [String], row: (Int) -> LeaderboardRow) -> String {
+    static func csv(count: Int, swept: [String], cells: (Int) -> [String]) -> String {
         var text = ""
         text.reserveCapacity((count + 1) * (80 + 20 * swept.count))
         func line(_ fields: [String]) {
@@ -71,7 +79,7 @@ public enum LeaderboardFormat {
             text += "\r\n"
         }
         line(header(swept: swept))
-        for i in 0..<count { line(cells(row(i), swept: swept)) }
+        for i in 0..<count { line(cells(i)) }
         return text
     }
 

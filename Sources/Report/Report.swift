@@ -127,10 +127,12 @@ public struct ParameterPoints: Sendable {
 
     /// From the SGDR trials that have a value of the parameter, in number order: (x, status, the
     /// objective's value), and a trial's id by its position among them (asked only for the points shown).
-    public init<S: Sequence>(_ trials: S, id: (Int) -> String) where S.Element == (x: Double, status: TrialStatus, score: Double?) {
+    public init(_ trials: [(x: Double, status: TrialStatus, score: Double?)], id: (Int) -> String) {
         var goodPoints: [(x: Double, y: Double, i: Int)] = [], badPoints: [(x: Double, i: Int, status: TrialStatus)] = []
+        goodPoints.reserveCapacity(trials.count)
         var distinct: [Double] = [], lo = Double.infinity, hi = -Double.infinity
-        for (i, t) in trials.enumerated() {
+        for i in trials.indices {
+            let t = trials[i]
             let x = t.x
             guard x.isFinite else { continue }
             lo = min(lo, x)
@@ -154,7 +156,7 @@ public struct ParameterPoints: Sendable {
     /// From records: the SGDR trials with a value of `name`.
     init(_ trials: [TrialRecord], name: String, objective: Objective) {
         let sgdr = trials.filter { $0.spec.schedule.kind == .sgdr && $0.spec.swept[name] != nil }
-        self.init(sgdr.lazy.map { (x: $0.spec.swept[name]!, status: $0.status, score: $0.score(objective)) }) { sgdr[$0].spec.id }
+        self.init(sgdr.map { (x: $0.spec.swept[name]!, status: $0.status, score: $0.score(objective)) }) { sgdr[$0].spec.id }
     }
 }
 

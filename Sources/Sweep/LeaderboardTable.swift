@@ -40,9 +40,14 @@ public struct LeaderboardTable: Sendable {
 
     /// Reads every trial's line from `store` (see `TrialStore.forEachTrialLine`), and the first
     /// record of each configuration that is not SGDR (for its schedule).
+    ///
+    /// `repeats`: trials numbered as `SearchSpace.trialSpecs()` numbers them without racing
+    /// (trial n of configuration n / repeats, as `Leaderboard.rank` reads briefs), which groups
+    /// them without a dictionary of every configuration's name; a trial that does not follow it
+    /// is grouped by name, as are all with nil.
     public init(store: any TrialStore, objective: Objective, sweptNames: [String],
-                eliminated: [String: Int] = [:]) throws {
-        var builder = Builder(sweptNames: sweptNames)
+                eliminated: [String: Int] = [:], repeats: Int? = nil) throws {
+        var builder = Builder(sweptNames: sweptNames, repeats: repeats)
         try store.forEachTrialLine { builder.add($0) }
         let firstNumbers = builder.baselineFirstNumbers
         var schedules: [String: ScheduleConfig] = [:]
@@ -75,23 +80,52 @@ public struct LeaderboardTable: Sendable {
         var swept: [Double] = []
         var groupOf: [String: Int32] = [:]
         var baselineFirstNumbers: [(configuration: String, number: Int)] = []
+        /// Grouping by number (see `init(store:...)`) while the trials follow it.
+        var repeats: Int?
 
-        init(sweptNames: [String]) { self.sweptNames = sweptNames }
+        init(sweptNames: [String], repeats: Int? = nil) {
+            self.sweptNames = sweptNames
+            self.repeats = repeats.flatMap { $0 > 0 ? $0 : nil }
+        }
 
         mutating func add(_ line: TrialLine) {
+            if let repeats {
+                let expected = line.number / repeats
+                if expected == names.count - 1, names.last == line.configuration {
+                    append(line, to: Int32(expected))
+                    return
+                }
+                if expected == names.count, names.last != line.configuration, line.number % repeats == 0 {
+                    newGroup(line)
+                    return
+                }
+                // Not numbered so: by name from here on, every configuration so far known by it.
+                self.repeats = nil
+                for (g, name) in names.enumerated() { groupOf[name] = Int32(g) }
+            }
             let g: Int32
             if let last = names.last, last == line.configuration {
                 g = Int32(names.count - 1)
             } else if let known = groupOf[line.configuration] {
                 g = known
             } else {
-                g = Int32(names.count)
-                groupOf[line.configuration] = g
-                names.append(line.configuration)
-                kinds.append(line.kind)
-                for name in sweptNames { swept.append(line.swept[name] ?? .nan) }
-                if line.kind != .sgdr { baselineFirstNumbers.append((line.configuration, line.number)) }
+                groupOf[line.configuration] = Int32(names.count)
+                newGroup(line)
+                return
             }
+            append(line, to: g)
+        }
+
+        private mutating func newGroup(_ line: TrialLine) {
+            let g = Int32(names.count)
+            names.append(line.configuration)
+            kinds.append(line.kind)
+            for name in sweptNames { swept.append(line.swept[name] ?? .nan) }
+            if line.kind != .sgdr { baselineFirstNumbers.append((line.configuration, line.number)) }
+            append(line, to: g)
+        }
+
+        private mutating func append(_ line: TrialLine, to g: Int32) {
             stats.append(TrialStats(line))
             group.append(g)
         }
@@ -265,18 +299,31 @@ public struct LeaderboardTable: Sendable {
     /// (those of `sweptNames`), but no trials (`trials` is empty), and for an SGDR
     /// configuration a schedule that says only its kind (`parameters` at their defaults): what
     /// the CSV and the aligned table print. A baseline's schedule is its own.
-    public func summaryRow(at rank: Int) -> LeaderboardRow {
+    public func summaryRow(at rank: Int) -> LeaderboardRow { summaryRow(at: rank, withSwept: true) }
+
+    /// `summaryRow(at:)`, its `swept` empty unless `withSwept` (`sweptValues(at:)` has them).
+    public func summaryRow(at rank: Int, withSwept: Bool) -> LeaderboardRow {
         let c = Int(order[rank])
         let a = Leaderboard.Aggregate(memberIndices(c).lazy.map { stats[Int($0)] }, objective: objective)
         var sweptValues: [String: Double] = [:]
-        let base = c * sweptNames.count
-        for (k, name) in sweptNames.enumerated() where !swept[base + k].isNaN { sweptValues[name] = swept[base + k] }
-        let schedule = baselineSchedules[c] ?? ScheduleConfig(kind: kinds[c], parameters: SGDRParameters(), epochs: 0)
+        if withSwept {
+            let base = c * sweptNames.count
+            for (k, name) in sweptNames.enumerated() where !swept[base + k].isNaN { sweptValues[name] = swept[base + k] }
+        }
+        let schedule = (kinds[c] == .sgdr ? nil : baselineSchedules[c])
+            ?? ScheduleConfig(kind: kinds[c], parameters: SGDRParameters(), epochs: 0)
         return LeaderboardRow(
             rank: rank + 1, configuration: names[c], schedule: schedule, swept: sweptValues, status: a.status,
             bestValAcc: a.bestValAcc, bestValAccStd: a.bestValAccStd, finalValAcc: a.finalValAcc,
             bestEpoch: a.bestEpoch, repeatsDone: a.repeatsDone, repeats: a.repeats, seconds: a.seconds,
-            score: a.score, trials: [], vsBaseline: pairedDifference(c), eliminatedAfter: eliminated[names[c]])
+            score: a.score, trials: [], vsBaseline: pairedDifference(c),
+            eliminatedAfter: eliminated.isEmpty ? nil : eliminated[names[c]])
+    }
+
+    /// The swept values of the configuration at `rank`, in `sweptNames` order (nil: it has none).
+    public func sweptValue(at rank: Int, _ k: Int) -> Double? {
+        let x = swept[Int(order[rank]) * sweptNames.count + k]
+        return x.isNaN ? nil : x
     }
 
     /// The rows at 0-based ranks `ranks` (clamped to the table) in full, their trials read from
@@ -334,7 +381,7 @@ extension Ranking {
     public func leaderboardTable(_ store: any TrialStore) throws -> LeaderboardTable {
         let eliminated = space.racing == nil ? [:] : space.eliminated(try store.trials(withEpochs: false))
         return try LeaderboardTable(store: store, objective: space.objective, sweptNames: space.sweptNames,
-                                    eliminated: eliminated)
+                                    eliminated: eliminated, repeats: space.racing == nil ? space.repeats : nil)
     }
 
     /// Rows `offset ..< offset + limit` of the leaderboard (fewer at its end), read in full, and
