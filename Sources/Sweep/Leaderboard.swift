@@ -151,34 +151,40 @@ public struct TrialList: RandomAccessCollection, Hashable, Sendable, Expressible
 /// What a leaderboard aggregates of one trial, and no more (a million of them in `LeaderboardTable`).
 struct TrialStats: Hashable, Sendable {
     var number: Int
-    var bestValAcc: Double?
-    var finalValAcc: Double?
-    var seconds: Double?
-    var bestEpoch: Int?
+    // The optionals below stored as a value and a bit of `present` (48 bytes a trial, not 80).
+    private var best: Double, final: Double, secs: Double
+    private var epoch: Int32
     var repeatIndex: Int32
     var status: TrialStatus
     var claimed: Bool
+    private var present: UInt8
+
+    init(number: Int, bestValAcc: Double?, finalValAcc: Double?, seconds: Double?, bestEpoch: Int?,
+         repeatIndex: Int, status: TrialStatus, claimed: Bool) {
+        self.number = number
+        best = bestValAcc ?? 0
+        final = finalValAcc ?? 0
+        secs = seconds ?? 0
+        epoch = Int32(clamping: bestEpoch ?? 0)
+        self.repeatIndex = Int32(clamping: repeatIndex)
+        self.status = status
+        self.claimed = claimed
+        present = (bestValAcc == nil ? 0 : 1) | (finalValAcc == nil ? 0 : 2) | (seconds == nil ? 0 : 4) | (bestEpoch == nil ? 0 : 8)
+    }
+
+    var bestValAcc: Double? { present & 1 != 0 ? best : nil }
+    var finalValAcc: Double? { present & 2 != 0 ? final : nil }
+    var seconds: Double? { present & 4 != 0 ? secs : nil }
+    var bestEpoch: Int? { present & 8 != 0 ? Int(epoch) : nil }
 
     init(_ r: TrialRecord) {
-        number = r.spec.number
-        bestValAcc = r.bestValAcc
-        finalValAcc = r.finalValAcc
-        seconds = r.seconds
-        bestEpoch = r.bestEpoch
-        repeatIndex = Int32(clamping: r.spec.repeatIndex)
-        status = r.status
-        claimed = r.attempts > 0
+        self.init(number: r.spec.number, bestValAcc: r.bestValAcc, finalValAcc: r.finalValAcc, seconds: r.seconds,
+                  bestEpoch: r.bestEpoch, repeatIndex: r.spec.repeatIndex, status: r.status, claimed: r.attempts > 0)
     }
 
     init(_ l: TrialLine) {
-        number = l.number
-        bestValAcc = l.bestValAcc
-        finalValAcc = l.finalValAcc
-        seconds = l.seconds
-        bestEpoch = l.bestEpoch
-        repeatIndex = Int32(clamping: l.repeatIndex)
-        status = l.status
-        claimed = l.attempts > 0
+        self.init(number: l.number, bestValAcc: l.bestValAcc, finalValAcc: l.finalValAcc, seconds: l.seconds,
+                  bestEpoch: l.bestEpoch, repeatIndex: l.repeatIndex, status: l.status, claimed: l.attempts > 0)
     }
 
     func score(_ objective: Objective) -> Double? { objective == .bestValAcc ? bestValAcc : finalValAcc }

@@ -43,8 +43,11 @@ public struct LeaderboardTable: Sendable {
     ///
     /// `repeats`: trials numbered as `SearchSpace.trialSpecs()` numbers them without racing
     /// (trial n of configuration n / repeats, as `Leaderboard.rank` reads briefs), which groups
-    /// them without a dictionary of every configuration's name; a trial that does not follow it
-    /// is grouped by name, as are all with nil.
+    /// them without a dictionary of every configuration's name: each trial's configuration is
+    /// checked against its group's (or the previous group's, for a new one), and from the first
+    /// trial that does not follow the numbering on, trials are grouped by name, as are all with
+    /// nil. (Two groups of a plain sweep with one name, which its numbering never makes, are not
+    /// looked for: `Leaderboard.rank` trusts the numbering as well.)
     public init(store: any TrialStore, objective: Objective, sweptNames: [String],
                 eliminated: [String: Int] = [:], repeats: Int? = nil) throws {
         var builder = Builder(sweptNames: sweptNames, repeats: repeats)
