@@ -666,6 +666,49 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
+    /// The trials with these numbers, without epochs (their summaries from the stored columns),
+    /// in one query rather than every trial with its epochs.
+    public func trials(numbers: [Int]) throws -> [TrialRecord] {
+        guard let name = sweep, !numbers.isEmpty else { return [] }
+        return try transaction(readOnly: true) { db, _ in
+            let wanted = "{" + Set(numbers).sorted().map(String.init).joined(separator: ",") + "}"
+            let rows = try db.exec("SELECT * FROM sgdr_trials WHERE sweep = $1 AND number = ANY ($2::bigint[]) ORDER BY number",
+                                   [name, wanted])
+            return try (0..<rows.count).map { i in
+                let spec = try self.decodeSpec(rows, i)
+                let statusText = rows.text(i, "status") ?? ""
+                guard let status = TrialStatus(rawValue: statusText) else {
+                    throw self.malformed("trial \(spec.id) has unknown status \(statusText)")
+                }
+                let summary = status.isFinished
+                    ? EpochSummary(bestValAcc: try self.optionalDouble(rows, i, "best_val_acc"),
+                                   bestEpoch: try rows.text(i, "best_epoch").map { _ in try self.int(rows, i, "best_epoch") },
+                                   finalValAcc: try self.optionalDouble(rows, i, "final_val_acc"))
+                    : nil
+                return TrialRecord(
+                    spec: spec, status: status, owner: rows.text(i, "owner"),
+                    attempts: try self.int(rows, i, "attempts"),
+                    startedAt: try self.optionalDouble(rows, i, "started_at"),
+                    finishedAt: try self.optionalDouble(rows, i, "finished_at"),
+                    seconds: try self.optionalDouble(rows, i, "seconds"),
+                    error: rows.text(i, "error"), summary: summary)
+            }
+        }
+    }
+
+    /// The epochs of these trials, in one query.
+    public func epochs(ofTrials ids: [String]) throws -> [String: [EpochMetrics]] {
+        guard let name = sweep, !ids.isEmpty else { return [:] }
+        return try transaction(readOnly: true) { db, _ in
+            let rows = try db.exec("""
+                SELECT * FROM sgdr_epochs WHERE sweep = $1 AND trial_id = ANY ($2::text[]) ORDER BY trial_id, epoch
+                """, [name, Self.textArray(Set(ids).sorted())])
+            var out: [String: [EpochMetrics]] = [:]
+            for i in 0..<rows.count { out[rows.text(i, "trial_id") ?? "", default: []].append(try self.decodeEpoch(rows, i)) }
+            return out
+        }
+    }
+
     /// In pages of 20,000 trials by number, in one read-only snapshot (a million trials never
     /// held as one result; after a reconnection, from a new snapshot, on after the last line given).
     public func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws {
