@@ -330,7 +330,10 @@ public struct LeaderboardTable: Sendable {
     }
 
     /// The rows at 0-based ranks `ranks` (clamped to the table) in full, their trials read from
-    /// `store` without epochs: the same rows as `Leaderboard.rows` gives for every trial.
+    /// `store` without epochs: the same rows as `Leaderboard.rows` gives for every trial. Only
+    /// the trials the table holds are read (a running sweep may have stored more since, and
+    /// their records, not their numbers, may have changed: a page of it is as fresh as its
+    /// records, ranked as when the table was built).
     public func rows(_ ranks: Range<Int>, store: any TrialStore) throws -> [LeaderboardRow] {
         let ranks = ranks.clamped(to: 0..<count)
         let numbers = ranks.flatMap { trialNumbers(at: $0) }
@@ -339,7 +342,7 @@ public struct LeaderboardTable: Sendable {
         return try ranks.map { rank in
             let c = Int(order[rank])
             guard let records = byConfiguration[names[c]], records.count == Int(memberStart[c + 1] - memberStart[c]) else {
-                throw TrialStoreError.unknownTrial("\(names[c]) (its trials changed while the leaderboard was read)")
+                throw TrialStoreError.unknownTrial("of configuration \(names[c])")
             }
             return row(c, rank: rank, records: records)
         }
