@@ -63,8 +63,121 @@ public enum LeaderboardFormat {
 
     /// The same text for every row of `table`, made one summary row at a time (no row kept).
     public static func csv(_ table: LeaderboardTable) -> String {
-        csv(count: table.count, swept: table.sweptNames) { rank in
-            cells(table.summaryRow(at: rank, withSwept: false), swept: table.sweptNames) { table.sweptValue(at: rank, $0) }
+        String(decoding: csvBytes(table), as: UTF8.self)
+    }
+
+    /// `csv(table)` as UTF-8 bytes, written straight into one buffer (a million rows in a
+    /// fraction of the time an array of cells a row takes): the same fields, formatted as
+    /// `cells` formats them, quoted as `csvField` quotes them.
+    public static func csvBytes(_ table: LeaderboardTable) -> [UInt8] {
+        let swept = table.sweptNames
+        var out = CSVBytes()
+        out.bytes.reserveCapacity((table.count + 1) * (64 + 20 * swept.count))
+        for (i, f) in header(swept: swept).enumerated() {
+            if i > 0 { out.comma() }
+            out.field(f)
+        }
+        out.lineEnd()
+        let baselineParameters = swept.map { name in ScheduleParameter(rawValue: name).flatMap { $0.usedByBaselines ? $0 : nil } }
+        for rank in 0..<table.count {
+            let row = table.summaryRow(at: rank, withSwept: false)
+            out.int(row.rank); out.comma()
+            out.field(row.configuration); out.comma()
+            out.field(row.schedule.kind.rawValue)
+            for k in swept.indices {
+                out.comma()
+                if let v = table.sweptValue(at: rank, k) {
+                    out.fmt(v)
+                } else if row.schedule.kind != .sgdr, let p = baselineParameters[k] {
+                    out.fmt(p.value(in: row.schedule.parameters))
+                }
+            }
+            out.comma(); out.double(row.bestValAcc)
+            out.comma(); out.double(row.bestValAccStd)
+            out.comma(); out.double(row.finalValAcc)
+            out.comma(); if let e = row.bestEpoch { out.int(e) }
+            out.comma()
+            if row.repeatsDone == row.repeats {
+                out.int(row.repeats)
+            } else {
+                out.int(row.repeatsDone); out.bytes.append(UInt8(ascii: "/")); out.int(row.repeats)
+            }
+            out.comma(); out.field(row.statusText)
+            let paired = row.vsBaseline.flatMap { d in d.halfWidth95.map { (d.mean, $0) } }
+            out.comma(); out.double(paired?.0)
+            out.comma(); out.double(paired?.1)
+            out.comma(); out.twoDecimals(row.seconds)
+            out.lineEnd()
+        }
+        return out.bytes
+    }
+
+    /// A CSV's bytes, appended field by field.
+    struct CSVBytes {
+        var bytes: [UInt8] = []
+
+        mutating func comma() { bytes.append(UInt8(ascii: ",")) }
+        mutating func lineEnd() { bytes.append(13); bytes.append(10) }
+
+        /// `csvField(s)`.
+        mutating func field(_ s: String) {
+            var s = s
+            s.withUTF8 { u in
+                if u.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }) {
+                    bytes.append(UInt8(ascii: "\""))
+                    for c in u {
+                        bytes.append(c)
+                        if c == UInt8(ascii: "\"") { bytes.append(c) }
+                    }
+                    bytes.append(UInt8(ascii: "\""))
+                } else {
+                    bytes.append(contentsOf: u)
+                }
+            }
+        }
+
+        /// `String(x)`.
+        mutating func int(_ x: Int) {
+            if x < 0 {
+                guard x != .min else { field(String(x)); return }
+                bytes.append(UInt8(ascii: "-"))
+            }
+            var m = x.magnitude
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+                var n = 0
+                repeat {
+                    digits[n] = UInt8(ascii: "0") + UInt8(m % 10)
+                    m /= 10
+                    n += 1
+                } while m > 0
+                while n > 0 {
+                    n -= 1
+                    bytes.append(digits[n])
+                }
+            }
+        }
+
+        /// `"\(x)"` (nothing for nil).
+        mutating func double(_ x: Double?) {
+            guard let x else { return }
+            field(x.description)
+        }
+
+        /// `fmt(x)` (Schedules).
+        mutating func fmt(_ x: Double) {
+            if x == x.rounded(), abs(x) < 1e15 { int(Int(x)) } else { field(x.description) }
+        }
+
+        /// `LeaderboardFormat.twoDecimals(x)`.
+        mutating func twoDecimals(_ x: Double) {
+            guard x.isFinite, abs(x) < 1e13 else { field(String(format: "%.2f", x)); return }
+            let hundredths = Int((abs(x) * 100).rounded(.toNearestOrEven))
+            let fraction = hundredths % 100
+            if x < 0 && hundredths > 0 { bytes.append(UInt8(ascii: "-")) }
+            int(hundredths / 100)
+            bytes.append(UInt8(ascii: "."))
+            if fraction < 10 { bytes.append(UInt8(ascii: "0")) }
+            int(fraction)
         }
     }
 

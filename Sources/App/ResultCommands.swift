@@ -13,14 +13,14 @@ extension SweepCommands {
             if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
             // --top N: ranked from briefs, N rows read in full; every row: from the compact table,
             // as summary rows (no record held: a million rows in a few seconds).
-            let text: String, count: Int
+            let bytes: [UInt8], count: Int
             if let top {
                 let rows = try space.ranking.ranked(store, top: top).top
                 guard csv != nil else {
                     try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                     return 0
                 }
-                (text, count) = (LeaderboardFormat.csv(rows, swept: space.sweptNames), rows.count)
+                (bytes, count) = (Array(LeaderboardFormat.csv(rows, swept: space.sweptNames).utf8), rows.count)
             } else {
                 let table = try space.ranking.leaderboardTable(store)
                 guard csv != nil else {
@@ -28,13 +28,13 @@ extension SweepCommands {
                     try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                     return 0
                 }
-                (text, count) = (LeaderboardFormat.csv(table), table.count)
+                (bytes, count) = (LeaderboardFormat.csvBytes(table), table.count)
             }
             guard let csv else { return 0 }
             if csv == "-" {
-                try console.data(text)
+                try console.data(String(decoding: bytes, as: UTF8.self))
             } else {
-                try writeOutput(text, to: csv, option: "--csv", database: db)
+                try writeOutput(bytes, to: csv, option: "--csv", database: db)
                 try console.err("Wrote \(csv) (\(count) configuration\(count == 1 ? "" : "s"))\n")
             }
             return 0

@@ -336,30 +336,55 @@ public enum Leaderboard {
         var seconds: Double
         var score: Double?
 
-        init<S: Sequence>(_ trials: S, objective: Objective) where S.Element == TrialStats {
-            var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
+        /// The values in buffers on the stack (no array per configuration: a million of them).
+        init<C: Collection>(_ trials: C, objective: Objective) where C.Element == TrialStats {
+            let n = trials.count
             var tally = ConfigurationStatus.Tally()
             var seconds = 0.0
-            for t in trials {
-                tally.add(t.status)
-                if t.status == .done {
-                    if let b = t.bestValAcc { bests.append(b) }
-                    if let f = t.finalValAcc { finals.append(f) }
-                    if let e = t.bestEpoch { epochs.append(e) }
+            var (nb, nf, ne) = (0, 0, 0)
+            var (best, bestStd, final, epoch): (Double?, Double?, Double?, Int?) = (nil, nil, nil, nil)
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, 2 * n)) { values in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, n)) { epochs in
+                    for t in trials {
+                        tally.add(t.status)
+                        if t.status == .done {
+                            if let b = t.bestValAcc { values[nb] = b; nb += 1 }
+                            if let f = t.finalValAcc { values[n + nf] = f; nf += 1 }
+                            if let e = t.bestEpoch { epochs[ne] = e; ne += 1 }
+                        }
+                        if let s = t.seconds { seconds += s }
+                    }
+                    let bests = UnsafeBufferPointer(rebasing: values[0..<nb])
+                    best = Leaderboard.meanOf(bests)
+                    bestStd = Leaderboard.sampleStdOf(bests)
+                    final = Leaderboard.meanOf(UnsafeBufferPointer(rebasing: values[n..<(n + nf)]))
+                    if ne > 0 {
+                        var sorted = UnsafeMutableBufferPointer(rebasing: epochs[0..<ne])
+                        sorted.sort()
+                        epoch = sorted[(ne - 1) / 2]
+                    }
                 }
-                if let s = t.seconds { seconds += s }
             }
-            epochs.sort()
             status = tally.status
             repeatsDone = tally.done
             repeats = tally.total
-            bestValAcc = mean(bests)
-            bestValAccStd = sampleStd(bests)
-            finalValAcc = mean(finals)
-            bestEpoch = epochs.isEmpty ? nil : epochs[(epochs.count - 1) / 2]
+            bestValAcc = best
+            bestValAccStd = bestStd
+            finalValAcc = final
+            bestEpoch = epoch
             self.seconds = seconds
             score = objective == .bestValAcc ? bestValAcc : finalValAcc
         }
+    }
+
+    static func meanOf<C: Collection>(_ xs: C) -> Double? where C.Element == Double {
+        xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
+    }
+
+    static func sampleStdOf<C: Collection>(_ xs: C) -> Double? where C.Element == Double {
+        guard xs.count > 1, let m = meanOf(xs) else { return nil }
+        let ss = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+        return (ss / Double(xs.count - 1)).squareRoot()
     }
 
     public static func mean(_ xs: [Double]) -> Double? {
