@@ -94,6 +94,30 @@ final class LeaderboardTableTests: XCTestCase {
             if !eliminated.isEmpty { XCTAssertTrue(expected.contains("eliminated (round 2)"), name) }
         }
     }
+
+    /// The CSV's byte writer field by field against the text path (`cells`' formatting, then
+    /// `csvField`), on awkward values: quotes, commas, CR/LF, negative and extreme numbers.
+    func testCSVBytesFieldsAreTheTextFields() {
+        func bytes(_ write: (inout LeaderboardFormat.CSVBytes) -> Void) -> String {
+            var out = LeaderboardFormat.CSVBytes()
+            write(&out)
+            return String(decoding: out.bytes, as: UTF8.self)
+        }
+        for s in ["plain", "a,b", "say \"hi\"", "\"", "line\r\nbreak", "lf\n", "", "é,ü", "eliminated (round 2)"] {
+            XCTAssertEqual(bytes { $0.field(s) }, LeaderboardFormat.csvField(s), s)
+        }
+        for x in [0, 7, -7, 10, 999_999, Int.max, Int.min, -1_000_000] {
+            XCTAssertEqual(bytes { $0.int(x) }, String(x), "\(x)")
+        }
+        let doubles: [Double] = [0, -0.0, 0.1, 1e-05, 5e-324, -2.5, 3, 1e15, 1e16, -1e15 + 1, 0.8734523452345234,
+                                 .nan, .infinity, -.infinity, 123456.789, 1e300, 0.005, -0.004, 0.995, 12.345, 1e13, -1e13]
+        for x in doubles {
+            XCTAssertEqual(bytes { $0.fmt(x) }, fmt(x), "fmt \(x)")
+            XCTAssertEqual(bytes { $0.double(x) }, "\(x)", "double \(x)")
+            XCTAssertEqual(bytes { $0.twoDecimals(x) }, LeaderboardFormat.twoDecimals(x), "twoDecimals \(x)")
+        }
+        XCTAssertEqual(bytes { $0.double(nil) }, "")
+    }
 }
 
 /// The report from a `ReportSummary` (what `report` reads of a sweep without racing) is the page
