@@ -33,5 +33,10 @@ struct RawRows {
     func optionalInt(_ column: Int32) -> Int? {
         sqlite3_column_type(s, column) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, column))
     }
+    /// A text column's UTF-8 bytes (empty for NULL), valid until the next step.
+    func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let p = sqlite3_column_text(s, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, column)))
+    }
     func text(_ column: Int32) -> String? { sqlite3_column_text(s, column).map { String(cString: $0) } }
 }

@@ -543,7 +543,8 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
                 """)
             let rows = RawRows(statement, in: db)
             defer { rows.reset() }
-            var lastSweptText = "", lastSwept: [String: Double] = [:]
+            // The last swept text's bytes and its values (decoded again only when they change).
+            var lastSweptBytes: [UInt8] = [], lastSwept: [String: Double] = [:], keys: [String] = []
             while try rows.next() {
                 let number = rows.int(0)
                 let configuration = rows.text(1) ?? ""
@@ -551,10 +552,15 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
                 guard let kind = ScheduleKind(rawValue: kindText) else {
                     throw SQLiteStoreError.database(path: path, message: "trial number \(number) has unknown schedule \(kindText)")
                 }
-                let sweptText = rows.text(4) ?? ""
-                if sweptText != lastSweptText {
-                    lastSwept = try Self.json(JSONText.numbers, sweptText, "number \(number)")
-                    lastSweptText = sweptText
+                let sweptBytes = rows.bytes(4)
+                if !lastSweptBytes.elementsEqual(sweptBytes) {
+                    if let fast = JSONText.fastNumbers(sweptBytes, keys: &keys) {
+                        lastSwept = fast
+                    } else {
+                        lastSwept = try Self.json(JSONText.numbers, String(decoding: sweptBytes, as: UTF8.self), "number \(number)")
+                    }
+                    lastSweptBytes.removeAll(keepingCapacity: true)
+                    lastSweptBytes.append(contentsOf: sweptBytes)
                 }
                 guard let status = rows.text(5).flatMap(TrialStatus.init(rawValue:)) else {
                     throw SQLiteStoreError.database(path: path, message: "trial number \(number) has an unknown status")
