@@ -11,6 +11,10 @@
 #
 # BIN (default .build/release/sgdr-search), DIR (default: a new temporary folder, kept),
 # TRIALS (default 1000000), RUN_SECONDS (default 10).
+#
+# Only the reading commands (4.) on an existing sweep database, which is opened read-only and
+# never written (their outputs go to DIR):
+#   DB=/path/million.sqlite READ_ONLY=1 Benchmarks/million-trials.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/sgdr-search}
@@ -19,10 +23,12 @@ TRIALS=${TRIALS:-1000000}
 RUN_SECONDS=${RUN_SECONDS:-10}
 STOP_AT=$((TRIALS - TRIALS / 100))
 SPACE=$DIR/million.json
-DB=$DIR/million.sqlite
+READ_ONLY=${READ_ONLY:-0}
+DB=${DB:-$DIR/million.sqlite}
 LOG=$DIR/stderr.log
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 mkdir -p "$DIR"
+[ "$READ_ONLY" = 1 ] && [ ! -f "$DB" ] && { echo "READ_ONLY=1 needs DB=an existing sweep database" >&2; exit 1; }
 cat > "$SPACE" <<JSON
 {
   "name": "million", "strategy": "random", "trials": $TRIALS, "seed": 1, "concurrency": 2,
@@ -83,13 +89,18 @@ measure() {
     printf '%-44s exit %3d  %6s s  peak RSS %4d MB\n' "$label" "$status" "$(seconds "$start" "$(now)")" $((hwm / 1024))
 }
 
-echo "million-trials: $TRIALS trials, $(nproc) cores, $BIN, in $DIR"
-run_sweep "run, Ctrl-C after ${RUN_SECONDS} s" first "$SPACE" --db "$DB"
-run_sweep "resume, Ctrl-C at $STOP_AT done" "$STOP_AT" resume "$DB"
-run_sweep "resume with all trials stored, to the end" end resume "$DB"
-measure "status" status "$DB"
-measure "best" best "$DB"
-measure "leaderboard --top 10" leaderboard "$DB" --top 10
-measure "leaderboard --csv FILE" leaderboard "$DB" --csv "$DIR/leaderboard.csv"
-measure "report --out FILE" report "$DB" --out "$DIR/report.html"
-echo "files left beside the database: $(ls "$DIR" | grep -c -E 'sqlite-(wal|shm)$' || true) -wal/-shm; report $(du -h "$DIR/report.html" | cut -f1), CSV $(wc -l < "$DIR/leaderboard.csv") lines"
+if [ "$READ_ONLY" = 1 ]; then
+    echo "million-trials, reading commands only: $DB, $(nproc) cores, $BIN, outputs in $DIR"
+else
+    echo "million-trials: $TRIALS trials, $(nproc) cores, $BIN, in $DIR"
+    run_sweep "run, Ctrl-C after ${RUN_SECONDS} s" first "$SPACE" --db "$DB"
+    run_sweep "resume, Ctrl-C at $STOP_AT done" "$STOP_AT" resume "$DB"
+    run_sweep "resume with all trials stored, to the end" end resume "$DB"
+fi
+# The goals (issue #19) after each reading command's figures.
+measure "status" status "$DB"; echo "    goal: a few s, <= 300 MB"
+measure "best" best "$DB"; echo "    goal: a few s, <= 300 MB"
+measure "leaderboard --top 10" leaderboard "$DB" --top 10; echo "    goal: a few s, <= 300 MB"
+measure "leaderboard --csv FILE" leaderboard "$DB" --csv "$DIR/leaderboard.csv"; echo "    goal: <= 3 s, <= 300 MB"
+measure "report --out FILE" report "$DB" --out "$DIR/report.html"; echo "    goal: <= 5 s, <= 300 MB"
+echo "files left beside the database: $(ls "$(dirname "$DB")" | grep -c -E 'sqlite-(wal|shm)$' || true) -wal/-shm; report $(du -h "$DIR/report.html" | cut -f1), CSV $(wc -l < "$DIR/leaderboard.csv") lines"

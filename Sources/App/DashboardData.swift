@@ -78,8 +78,8 @@ public struct DashboardData: @unchecked Sendable {
     /// What the static report shows, read as `report` reads it (the top `top` SGDR
     /// configurations plotted): its input, for `renderReportSections`.
     public func reportInput(top: Int) throws -> ReportInput {
-        let sweep = try StoredSweep.load(db: db, openStore: openStore, plotting: top)
-        return sweep.reportInput(db: db, generatedAt: nil)
+        let (sweep, summary) = try StoredSweep.loadForReport(db: db, openStore: openStore, plotting: top)
+        return sweep.reportInput(db: db, generatedAt: nil, summary: summary)
     }
 
     // MARK: JSON

@@ -18,12 +18,18 @@ public enum LeaderboardFormat {
     /// `diff_vs_baseline` and `diff_ci95` (the paired mean difference of the objective to the
     /// best baseline and the half-width of its 95% interval) are empty with fewer than 2 pairs.
     public static func cells(_ row: LeaderboardRow, swept: [String], precision: Int? = nil) -> [String] {
+        cells(row, swept: swept, precision: precision) { row.swept[swept[$0]] }
+    }
+
+    /// `value(k)`: the row's value of `swept[k]`.
+    static func cells(_ row: LeaderboardRow, swept: [String], precision: Int? = nil, value: (Int) -> Double?) -> [String] {
         func acc(_ x: Double?) -> String {
             guard let x else { return "" }
             return precision.map { String(format: "%.\($0)f", x) } ?? "\(x)"
         }
-        let sweptCells = swept.map { name -> String in
-            if let v = row.swept[name] { return fmt(v) }
+        let sweptCells = swept.indices.map { k -> String in
+            let name = swept[k]
+            if let v = value(k) { return fmt(v) }
             if row.schedule.kind != .sgdr, let p = ScheduleParameter(rawValue: name), p.usedByBaselines {
                 return fmt(p.value(in: row.schedule.parameters))
             }
@@ -52,8 +58,132 @@ public enum LeaderboardFormat {
 
     /// RFC 4180: CRLF line ends, fields with `,`, `"`, CR or LF quoted, quotes doubled.
     public static func csv(_ rows: [LeaderboardRow], swept: [String]) -> String {
+        csv(count: rows.count, swept: swept) { cells(rows[$0], swept: swept) }
+    }
+
+    /// The same text for every row of `table`, made one summary row at a time (no row kept).
+    public static func csv(_ table: LeaderboardTable) -> String {
+        String(decoding: csvBytes(table), as: UTF8.self)
+    }
+
+    /// `csv(table)` as UTF-8 bytes, written straight into one buffer (a million rows in a
+    /// fraction of the time an array of cells a row takes): the same fields, formatted as
+    /// `cells` formats them, quoted as `csvField` quotes them.
+    public static func csvBytes(_ table: LeaderboardTable) -> [UInt8] {
+        let swept = table.sweptNames
+        var out = CSVBytes()
+        out.bytes.reserveCapacity((table.count + 1) * (64 + 20 * swept.count))
+        for (i, f) in header(swept: swept).enumerated() {
+            if i > 0 { out.comma() }
+            out.field(f)
+        }
+        out.lineEnd()
+        let baselineParameters = swept.map { name in ScheduleParameter(rawValue: name).flatMap { $0.usedByBaselines ? $0 : nil } }
+        for rank in 0..<table.count {
+            let row = table.summaryRow(at: rank, withSwept: false)
+            out.int(row.rank); out.comma()
+            out.field(row.configuration); out.comma()
+            out.field(row.schedule.kind.rawValue)
+            for k in swept.indices {
+                out.comma()
+                if let v = table.sweptValue(at: rank, k) {
+                    out.fmt(v)
+                } else if row.schedule.kind != .sgdr, let p = baselineParameters[k] {
+                    out.fmt(p.value(in: row.schedule.parameters))
+                }
+            }
+            out.comma(); out.double(row.bestValAcc)
+            out.comma(); out.double(row.bestValAccStd)
+            out.comma(); out.double(row.finalValAcc)
+            out.comma(); if let e = row.bestEpoch { out.int(e) }
+            out.comma()
+            if row.repeatsDone == row.repeats {
+                out.int(row.repeats)
+            } else {
+                out.int(row.repeatsDone); out.bytes.append(UInt8(ascii: "/")); out.int(row.repeats)
+            }
+            out.comma(); out.field(row.statusText)
+            let paired = row.vsBaseline.flatMap { d in d.halfWidth95.map { (d.mean, $0) } }
+            out.comma(); out.double(paired?.0)
+            out.comma(); out.double(paired?.1)
+            out.comma(); out.twoDecimals(row.seconds)
+            out.lineEnd()
+        }
+        return out.bytes
+    }
+
+    /// A CSV's bytes, appended field by field.
+    struct CSVBytes {
+        var bytes: [UInt8] = []
+
+        mutating func comma() { bytes.append(UInt8(ascii: ",")) }
+        mutating func lineEnd() { bytes.append(13); bytes.append(10) }
+
+        /// `csvField(s)`.
+        mutating func field(_ s: String) {
+            var s = s
+            s.withUTF8 { u in
+                if u.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }) {
+                    bytes.append(UInt8(ascii: "\""))
+                    for c in u {
+                        bytes.append(c)
+                        if c == UInt8(ascii: "\"") { bytes.append(c) }
+                    }
+                    bytes.append(UInt8(ascii: "\""))
+                } else {
+                    bytes.append(contentsOf: u)
+                }
+            }
+        }
+
+        /// `String(x)`.
+        mutating func int(_ x: Int) {
+            if x < 0 {
+                guard x != .min else { field(String(x)); return }
+                bytes.append(UInt8(ascii: "-"))
+            }
+            var m = x.magnitude
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+                var n = 0
+                repeat {
+                    digits[n] = UInt8(ascii: "0") + UInt8(m % 10)
+                    m /= 10
+                    n += 1
+                } while m > 0
+                while n > 0 {
+                    n -= 1
+                    bytes.append(digits[n])
+                }
+            }
+        }
+
+        /// `"\(x)"` (nothing for nil).
+        mutating func double(_ x: Double?) {
+            guard let x else { return }
+            field(x.description)
+        }
+
+        /// `fmt(x)` (Schedules).
+        mutating func fmt(_ x: Double) {
+            if x == x.rounded(), abs(x) < 1e15 { int(Int(x)) } else { field(x.description) }
+        }
+
+        /// `LeaderboardFormat.twoDecimals(x)`.
+        mutating func twoDecimals(_ x: Double) {
+            guard x.isFinite, abs(x) < 1e13 else { field(String(format: "%.2f", x)); return }
+            let hundredths = Int((abs(x) * 100).rounded(.toNearestOrEven))
+            let fraction = hundredths % 100
+            if x < 0 && hundredths > 0 { bytes.append(UInt8(ascii: "-")) }
+            int(hundredths / 100)
+            bytes.append(UInt8(ascii: "."))
+            if fraction < 10 { bytes.append(UInt8(ascii: "0")) }
+            int(fraction)
+        }
+    }
+
+    static func csv(count: Int, swept: [String], cells: (Int) -> [String]) -> String {
         var text = ""
-        text.reserveCapacity((rows.count + 1) * (80 + 20 * swept.count))
+        text.reserveCapacity((count + 1) * (80 + 20 * swept.count))
         func line(_ fields: [String]) {
             for (i, f) in fields.enumerated() {
                 if i > 0 { text += "," }
@@ -62,7 +192,7 @@ public enum LeaderboardFormat {
             text += "\r\n"
         }
         line(header(swept: swept))
-        for row in rows { line(cells(row, swept: swept)) }
+        for i in 0..<count { line(cells(i)) }
         return text
     }
 

@@ -10,8 +10,9 @@ extension SweepCommands {
                                   console: Console) -> Int32 {
         report(console) {
             if let out, out != "-" { try checkOutput(out, option: "--out", database: dbFile) }
-            let sweep = try StoredSweep.load(db: db, openStore: openStore, plotting: top)
-            let input = sweep.reportInput(db: db, generatedAt: Date())
+            // The sweep's leaderboard table and the rows the page shows (a race: every record).
+            let (sweep, summary) = try StoredSweep.loadForReport(db: db, openStore: openStore, plotting: max(0, top))
+            let input = sweep.reportInput(db: db, generatedAt: Date(), summary: summary)
             if let note = input.note { try console.err(note + "\n") }
             let html = renderReport(input, top: top)
             let path = out ?? defaultReportPath(sweep: sweep.space.name, database: db)
@@ -69,12 +70,13 @@ extension SweepCommands {
 
 extension StoredSweep {
     /// What the report (and the live dashboard of `serve`) shows of this sweep, read from `db`.
-    public func reportInput(db: String, generatedAt: Date?) -> ReportInput {
+    /// `summary`: the rows the page shows, read from the compact table (nil: from `trials`).
+    public func reportInput(db: String, generatedAt: Date?, summary: ReportSummary? = nil) -> ReportInput {
         ReportInput(
             name: space.name, settings: space.reportSettings.map { ReportSetting($0.key, $0.value) },
             objective: space.objective,
             parameters: space.sweptLogScales.map { Report.SweptParameter(name: $0.name, logScale: $0.log) },
             trials: trials, generatedAt: generatedAt, note: earlierRulesNote(path: db),
-            race: space.raceState(trials))
+            race: space.raceState(trials), summary: summary)
     }
 }

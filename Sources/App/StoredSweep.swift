@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Schedules
 import Sweep
 
@@ -21,6 +22,106 @@ public struct StoredSweep: Sendable {
             try attachPlottedEpochs(&trials, top: top, objective: space.objective, store: store)
         }
         return StoredSweep(space: space, info: info, trials: trials)
+    }
+
+    /// What `report` reads: for a sweep without racing, its space and info (no trial) and the
+    /// `ReportSummary` of its `LeaderboardTable`: the page's rows read in full, the plotted ones
+    /// with their epochs, never every record (a million trials in a few hundred MB). A race is
+    /// read as `load(...plotting:)` reads it (a race is never a million trials), with no summary.
+    public static func loadForReport(db: String, openStore: StoreOpener, plotting top: Int) throws
+        -> (sweep: StoredSweep, summary: ReportSummary?) {
+        let (store, info, space) = try SweepCommands.openExisting(db, openStore)
+        defer { try? store.close() }
+        if space.racing != nil {
+            var trials = try store.trials(withEpochs: false)
+            try attachPlottedEpochs(&trials, top: top, objective: space.objective, store: store)
+            return (StoredSweep(space: space, info: info, trials: trials), nil)
+        }
+        let table = try space.ranking.leaderboardTable(store)
+        let summary = try reportSummary(table, top: top, store: store)
+        return (StoredSweep(space: space, info: info, trials: []), summary)
+    }
+
+    /// The rows a page shows (see `ReportSummary.rows`), in rank order, and its figures.
+    static func reportSummary(_ table: LeaderboardTable, top: Int, store: any TrialStore) throws -> ReportSummary {
+        var ranks = Set(0..<min(ReportSummary.maxTableRows, table.count))
+        let baselineRanks = (0..<table.count).filter { table.kind(at: $0) != .sgdr }
+        ranks.formUnion(baselineRanks)
+        let best = table.bestRanks
+        ranks.formUnion([best.sgdr, best.baseline].compactMap { $0 })
+        let measured = table.highestPairedDifferences(limit: ReportSummary.maxComparisonRows)
+        ranks.formUnion(measured.ranks)
+
+        // As `attachPlottedEpochs`: every baseline, then SGDR rows in rank order until `top` of
+        // them have epochs (a batch at a time); the first `top` SGDR rows without epochs are kept
+        // too (the page names them as not plotted).
+        var plotted: [Int: LeaderboardRow] = [:]
+        func withEpochs(_ batch: [Int]) throws -> [(rank: Int, row: LeaderboardRow, hasEpochs: Bool)] {
+            let rows = try batch.flatMap { try table.rows($0..<($0 + 1), store: store) }
+            let ids = rows.flatMap { $0.trials.filter { $0.attempts > 0 || $0.status.isFinished }.map(\.spec.id) }
+            let epochs = try store.epochs(ofTrials: ids)
+            return zip(batch, rows).map { rank, row in
+                var has = false
+                let records = row.trials.map { t -> TrialRecord in
+                    guard let e = epochs[t.spec.id] else { return t }
+                    var t = t
+                    t.epochs = e
+                    t.summary = nil
+                    has = true
+                    return t
+                }
+                var row = row
+                row.trials = TrialList(records)
+                return (rank, row, has)
+            }
+        }
+        for r in try withEpochs(baselineRanks) { plotted[r.rank] = r.row }
+        var sgdrWithEpochs = 0, sgdrWithout = 0, rank = 0
+        while rank < table.count && sgdrWithEpochs < top {
+            var batch: [Int] = []
+            while rank < table.count && batch.count < max(1, top - sgdrWithEpochs) {
+                if table.kind(at: rank) == .sgdr {
+                    if table.hasClaimedTrial(at: rank) {
+                        batch.append(rank)
+                    } else if sgdrWithout < top {
+                        ranks.insert(rank)
+                        sgdrWithout += 1
+                    }
+                }
+                rank += 1
+            }
+            for r in try withEpochs(batch) {
+                if r.hasEpochs {
+                    plotted[r.rank] = r.row
+                    sgdrWithEpochs += 1
+                } else if sgdrWithout < top {
+                    ranks.insert(r.rank)
+                    sgdrWithout += 1
+                }
+            }
+        }
+
+        // The other rows, read without epochs, a run of consecutive ranks at a time.
+        let rest = ranks.subtracting(plotted.keys).sorted()
+        var rows = plotted
+        var i = 0
+        while i < rest.count {
+            var j = i + 1
+            while j < rest.count && rest[j] == rest[j - 1] + 1 { j += 1 }
+            for (k, row) in try table.rows(rest[i]..<(rest[j - 1] + 1), store: store).enumerated() { rows[rest[i] + k] = row }
+            i = j
+        }
+        let failed = table.failedTrials(limit: 30)
+        var points: [String: ParameterPoints] = [:]
+        for name in table.sweptNames {
+            let swept = table.sweptPoints(name)
+            points[name] = ParameterPoints(swept.points, id: swept.id)
+        }
+        return ReportSummary(
+            rows: rows.keys.sorted().compactMap { rows[$0] }, configurationCount: table.count,
+            trialCount: table.trialCount, statusCounts: table.statusCounts, computeSeconds: table.computeSeconds,
+            failures: try store.trials(numbers: failed.numbers), failureCount: failed.count,
+            rankedSGDRCount: table.rankedSGDRCount, measuredCount: measured.count, points: points)
     }
 
     /// For a sweep made under earlier schedule rules, the one line the read commands print on

@@ -130,9 +130,19 @@ public enum SweepCommands {
     /// Throws `SweepError`, or `OutputError` when the file is a pipe whose reader went away (the
     /// command then ends quietly, as on a closed stdout).
     public static func writeOutput(_ text: String, to path: String, option: String, database: String) throws {
+        var text = text
+        try text.withUTF8 { try writeOutput(UnsafeRawBufferPointer($0), to: path, option: option, database: database) }
+    }
+
+    /// `writeOutput` of UTF-8 bytes.
+    public static func writeOutput(_ bytes: [UInt8], to path: String, option: String, database: String) throws {
+        try bytes.withUnsafeBytes { try writeOutput($0, to: path, option: option, database: database) }
+    }
+
+    static func writeOutput(_ bytes: UnsafeRawBufferPointer, to path: String, option: String, database: String) throws {
         try checkOutput(path, option: option, database: database)
         do throws(OutputFileError) {
-            try OutputFile.write(text, to: path)
+            try OutputFile.write(bytes, to: path)
         } catch {
             if error.isBrokenPipe { throw OutputError(stream: .stdout, code: error.code) }
             throw SweepError("\(option) \(error)", exitCode: error.exitCode)

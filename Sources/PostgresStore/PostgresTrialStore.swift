@@ -666,6 +666,95 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
+    /// The trials with these numbers, without epochs (their summaries from the stored columns),
+    /// in one query rather than every trial with its epochs.
+    public func trials(numbers: [Int]) throws -> [TrialRecord] {
+        guard let name = sweep, !numbers.isEmpty else { return [] }
+        return try transaction(readOnly: true) { db, _ in
+            let wanted = "{" + Set(numbers).sorted().map(String.init).joined(separator: ",") + "}"
+            let rows = try db.exec("SELECT * FROM sgdr_trials WHERE sweep = $1 AND number = ANY ($2::bigint[]) ORDER BY number",
+                                   [name, wanted])
+            return try (0..<rows.count).map { i in
+                let spec = try self.decodeSpec(rows, i)
+                let statusText = rows.text(i, "status") ?? ""
+                guard let status = TrialStatus(rawValue: statusText) else {
+                    throw self.malformed("trial \(spec.id) has unknown status \(statusText)")
+                }
+                let summary = status.isFinished
+                    ? EpochSummary(bestValAcc: try self.optionalDouble(rows, i, "best_val_acc"),
+                                   bestEpoch: try rows.text(i, "best_epoch").map { _ in try self.int(rows, i, "best_epoch") },
+                                   finalValAcc: try self.optionalDouble(rows, i, "final_val_acc"))
+                    : nil
+                return TrialRecord(
+                    spec: spec, status: status, owner: rows.text(i, "owner"),
+                    attempts: try self.int(rows, i, "attempts"),
+                    startedAt: try self.optionalDouble(rows, i, "started_at"),
+                    finishedAt: try self.optionalDouble(rows, i, "finished_at"),
+                    seconds: try self.optionalDouble(rows, i, "seconds"),
+                    error: rows.text(i, "error"), summary: summary)
+            }
+        }
+    }
+
+    /// The epochs of these trials, in one query.
+    public func epochs(ofTrials ids: [String]) throws -> [String: [EpochMetrics]] {
+        guard let name = sweep, !ids.isEmpty else { return [:] }
+        return try transaction(readOnly: true) { db, _ in
+            let rows = try db.exec("""
+                SELECT * FROM sgdr_epochs WHERE sweep = $1 AND trial_id = ANY ($2::text[]) ORDER BY trial_id, epoch
+                """, [name, Self.textArray(Set(ids).sorted())])
+            var out: [String: [EpochMetrics]] = [:]
+            for i in 0..<rows.count { out[rows.text(i, "trial_id") ?? "", default: []].append(try self.decodeEpoch(rows, i)) }
+            return out
+        }
+    }
+
+    /// In pages of 20,000 trials by number, in one read-only snapshot (a million trials never
+    /// held as one result; after a reconnection, from a new snapshot, on after the last line given).
+    public func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws {
+        guard let name = sweep else { return }
+        // A retry (a new connection) goes on after the last line handed over.
+        var delivered = Int.min
+        try transaction(readOnly: true) { db, _ in
+            var after = delivered
+            while true {
+                let rows = try db.exec("""
+                    SELECT number, configuration, repeat_index, schedule, swept, status, attempts, seconds,
+                        best_val_acc, best_epoch, final_val_acc FROM sgdr_trials
+                    WHERE sweep = $1 AND number > $2 ORDER BY number LIMIT 20000
+                    """, [name, String(after)])
+                if rows.count == 0 { return }
+                var lastSweptText: String?, lastSwept: [String: Double] = [:]
+                for i in 0..<rows.count {
+                    let number = try self.int(rows, i, "number")
+                    let kindText = rows.text(i, "schedule") ?? ""
+                    guard let kind = ScheduleKind(rawValue: kindText) else {
+                        throw self.malformed("trial number \(number) has unknown schedule \(kindText)")
+                    }
+                    let sweptText = rows.text(i, "swept")
+                    if sweptText != lastSweptText {
+                        lastSwept = try self.fromJSON(JSONText.numbers, sweptText, "number \(number)")
+                        lastSweptText = sweptText
+                    }
+                    let statusText = rows.text(i, "status") ?? ""
+                    guard let status = TrialStatus(rawValue: statusText) else {
+                        throw self.malformed("trial number \(number) has unknown status \(statusText)")
+                    }
+                    let finished = status.isFinished
+                    try body(TrialLine(
+                        number: number, configuration: rows.text(i, "configuration") ?? "",
+                        repeatIndex: try self.int(rows, i, "repeat_index"), kind: kind, swept: lastSwept, status: status,
+                        attempts: try self.int(rows, i, "attempts"), seconds: try self.optionalDouble(rows, i, "seconds"),
+                        bestValAcc: finished ? try self.optionalDouble(rows, i, "best_val_acc") : nil,
+                        bestEpoch: finished ? try rows.text(i, "best_epoch").map { _ in try self.int(rows, i, "best_epoch") } : nil,
+                        finalValAcc: finished ? try self.optionalDouble(rows, i, "final_val_acc") : nil))
+                    after = number
+                    delivered = number
+                }
+            }
+        }
+    }
+
     // MARK: - Connections and transactions
 
     private func takeConnection() throws -> PGConnection {

@@ -39,8 +39,8 @@ extension ReportPage {
         let sorted = measured.sorted { $0.vsBaseline!.mean > $1.vsBaseline!.mean }
         let shown = Array(sorted.prefix(Self.maxComparisonRows))
         h += "<figure>\n" + forestPlot(shown, baseline: base.configuration) + "\n"
-        if sorted.count > shown.count {
-            h += "<figcaption>The \(shown.count) highest of \(sorted.count) configurations.</figcaption>\n"
+        if measuredCount > shown.count {
+            h += "<figcaption>The \(shown.count) highest of \(measuredCount) configurations.</figcaption>\n"
         }
         h += "</figure>\n"
         return h + raceSubsection() + "</section>\n"

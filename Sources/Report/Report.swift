@@ -43,11 +43,15 @@ public struct ReportInput: Sendable {
     public var note: String?
     /// Racing: where the race stands (nil without racing).
     public var race: RaceState?
+    /// A sweep read compactly (`trials` then empty): the rows and figures the page shows, in
+    /// place of every record (see `ReportSummary`).
+    public var summary: ReportSummary?
 
     public init(name: String, settings: [ReportSetting] = [], objective: Objective = .bestValAcc,
                 parameters: [SweptParameter] = [], trials: [TrialRecord], generatedAt: Date? = nil,
-                note: String? = nil, race: RaceState? = nil) {
+                note: String? = nil, race: RaceState? = nil, summary: ReportSummary? = nil) {
         self.race = race
+        self.summary = summary
         self.name = name
         self.settings = settings
         self.objective = objective
@@ -55,6 +59,104 @@ public struct ReportInput: Sendable {
         self.trials = trials
         self.generatedAt = generatedAt
         self.note = note
+    }
+}
+
+/// What the page shows of a sweep too large to hold as records (a million trials), read from
+/// its `LeaderboardTable` (`ReportSummary.init(table:...)` in App): the rows it shows, in full,
+/// and the figures it says of the whole. With it, the page is the one `trials` would give.
+public struct ReportSummary: Sendable {
+    /// The rows the page shows, in rank order, read in full (the plotted ones with their epochs):
+    /// the leaderboard's first `maxTableRows`, every baseline, the SGDR rows the charts walk
+    /// through, and those with the highest paired differences to the best baseline.
+    public var rows: [LeaderboardRow]
+    public var configurationCount: Int
+    public var trialCount: Int
+    public var statusCounts: [TrialStatus: Int]
+    /// Seconds of all trials (finite ones), summed in number order.
+    public var computeSeconds: Double
+    /// The first diverged or failed trials (at most 30, in number order), and how many there are.
+    public var failures: [TrialRecord]
+    public var failureCount: Int
+    /// Ranked SGDR configurations (a score, neither diverged nor failed).
+    public var rankedSGDRCount: Int
+    /// Configurations with a paired 95% interval to the best baseline.
+    public var measuredCount: Int
+    /// Each swept parameter's chart points, by name.
+    public var points: [String: ParameterPoints]
+
+    public init(rows: [LeaderboardRow], configurationCount: Int, trialCount: Int, statusCounts: [TrialStatus: Int],
+                computeSeconds: Double, failures: [TrialRecord], failureCount: Int, rankedSGDRCount: Int,
+                measuredCount: Int, points: [String: ParameterPoints]) {
+        self.rows = rows
+        self.configurationCount = configurationCount
+        self.trialCount = trialCount
+        self.statusCounts = statusCounts
+        self.computeSeconds = computeSeconds
+        self.failures = failures
+        self.failureCount = failureCount
+        self.rankedSGDRCount = rankedSGDRCount
+        self.measuredCount = measuredCount
+        self.points = points
+    }
+
+    /// The page's leaderboard table, in rows, and its forest plot's.
+    public static let maxTableRows = ReportPage.maxTableRows, maxComparisonRows = ReportPage.maxComparisonRows
+}
+
+/// One swept parameter's chart, summarised: its points sampled (the best 500 done trials and an
+/// even sample of the rest, 2000 in all; at most 500 diverged or failed), their totals, and the
+/// values its axis needs (the smallest, the largest and the first 7 distinct ones: `Axis.parameter`
+/// looks at no more, with its 6 value ticks).
+public struct ParameterPoints: Sendable {
+    public struct Point: Sendable {
+        public var x: Double, y: Double
+        public var id: String
+    }
+
+    public struct Bad: Sendable {
+        public var x: Double
+        public var id: String
+        public var status: TrialStatus
+    }
+
+    var good: [Point], goodTotal: Int
+    var bad: [Bad], badTotal: Int
+    /// Finite x values enough for `Axis.parameter` to give the axis of all of them.
+    var axisValues: [Double]
+
+    /// From the SGDR trials that have a value of the parameter, in number order: (x, status, the
+    /// objective's value), and a trial's id by its position among them (asked only for the points shown).
+    public init(_ trials: [(x: Double, status: TrialStatus, score: Double?)], id: (Int) -> String) {
+        var goodPoints: [(x: Double, y: Double, i: Int)] = [], badPoints: [(x: Double, i: Int, status: TrialStatus)] = []
+        goodPoints.reserveCapacity(trials.count)
+        var distinct: [Double] = [], lo = Double.infinity, hi = -Double.infinity
+        for i in trials.indices {
+            let t = trials[i]
+            let x = t.x
+            guard x.isFinite else { continue }
+            lo = min(lo, x)
+            hi = max(hi, x)
+            if distinct.count <= 6, !distinct.contains(x) { distinct.append(x) }
+            switch t.status {
+            case .done: if let y = t.score, y.isFinite { goodPoints.append((x, y, i)) }
+            case .diverged, .failed: badPoints.append((x, i, t.status))
+            default: break
+            }
+        }
+        axisValues = lo <= hi ? distinct + [lo, hi] : []
+        goodTotal = goodPoints.count
+        badTotal = badPoints.count
+        good = ReportPage.sample(goodPoints, keep: ReportPage.maxChartPoints, best: ReportPage.bestChartPoints) { $0.y }
+            .map { Point(x: $0.x, y: $0.y, id: id($0.i)) }
+        bad = ReportPage.sample(badPoints, keep: ReportPage.maxChartPoints / 4, best: 0) { _ in 0 }
+            .map { Bad(x: $0.x, id: id($0.i), status: $0.status) }
+    }
+
+    /// From records: the SGDR trials with a value of `name`.
+    init(_ trials: [TrialRecord], name: String, objective: Objective) {
+        let sgdr = trials.filter { $0.spec.schedule.kind == .sgdr && $0.spec.swept[name] != nil }
+        self.init(sgdr.map { (x: $0.spec.swept[name]!, status: $0.status, score: $0.score(objective)) }) { sgdr[$0].spec.id }
     }
 }
 
@@ -112,11 +214,27 @@ struct ReportPage {
     let unplotted: [String]
     let doneTrials: Int
 
+    /// The sweep's size and figures: from the trials, or from the input's summary.
+    let configurationCount: Int, trialCount: Int, finishedCount: Int, rankedSGDRCount: Int
+
     init(input: ReportInput, top: Int) {
         self.input = input
         self.top = top
-        rows = Leaderboard.rows(input.trials, objective: input.objective, eliminated: input.race?.eliminated ?? [:])
-        doneTrials = input.trials.reduce(0) { $0 + ($1.status == .done ? 1 : 0) }
+        if let summary = input.summary {
+            rows = summary.rows
+            doneTrials = summary.statusCounts[.done] ?? 0
+            configurationCount = summary.configurationCount
+            trialCount = summary.trialCount
+            finishedCount = summary.statusCounts.filter { $0.key.isFinished }.values.reduce(0, +)
+            rankedSGDRCount = summary.rankedSGDRCount
+        } else {
+            rows = Leaderboard.rows(input.trials, objective: input.objective, eliminated: input.race?.eliminated ?? [:])
+            doneTrials = input.trials.reduce(0) { $0 + ($1.status == .done ? 1 : 0) }
+            configurationCount = rows.count
+            trialCount = input.trials.count
+            finishedCount = input.trials.reduce(0) { $0 + ($1.status.isFinished ? 1 : 0) }
+            rankedSGDRCount = rows.filter { $0.schedule.kind == .sgdr && Self.isRanked($0) }.count
+        }
         func hasEpochs(_ r: LeaderboardRow) -> Bool { r.trials.contains { !$0.epochs.isEmpty } }
         let sgdr = rows.filter { $0.schedule.kind == .sgdr }
         let baselines = rows.filter { $0.schedule.kind != .sgdr }
@@ -134,6 +252,11 @@ struct ReportPage {
         }
         self.runs = runs
     }
+
+    static func isRanked(_ r: LeaderboardRow) -> Bool { r.score != nil && r.status != .failed && r.status != .diverged }
+
+    /// Configurations with a paired interval to the best baseline (all of them, not only those in `rows`).
+    var measuredCount: Int { input.summary?.measuredCount ?? rows.filter { ($0.vsBaseline?.halfWidth95) != nil }.count }
 
     static func label(_ row: LeaderboardRow, parameters: [SweptParameter]) -> String {
         if row.schedule.kind != .sgdr { return "\(row.configuration) (baseline)" }
@@ -214,16 +337,16 @@ struct ReportPage {
     func summary() -> String {
         let trials = input.trials
         var h = "<header>\n<h1>\(escapeXML("Sweep \(input.name)"))</h1>\n"
-        var statusCounts: [TrialStatus: Int] = [:]
-        for t in trials { statusCounts[t.status, default: 0] += 1 }
-        let finished = statusCounts.filter { $0.key.isFinished }.values.reduce(0, +)
+        var statusCounts: [TrialStatus: Int] = input.summary?.statusCounts ?? [:]
+        if input.summary == nil { for t in trials { statusCounts[t.status, default: 0] += 1 } }
+        let finished = finishedCount
         if let note = input.note { h += "<p class=\"notice\" data-note=\"rules\">\(escapeXML(note))</p>\n" }
-        if trials.isEmpty {
+        if trialCount == 0 {
             h += "<p class=\"notice\">This sweep has no trials yet.</p>\n"
-        } else if finished < trials.count {
-            h += "<p class=\"notice\">This sweep is still running (or was stopped): \(finished) of \(trials.count) trials finished.</p>\n"
+        } else if finished < trialCount {
+            h += "<p class=\"notice\">This sweep is still running (or was stopped): \(finished) of \(trialCount) trials finished.</p>\n"
         }
-        if !trials.isEmpty && doneCount == 0 {
+        if trialCount > 0 && doneCount == 0 {
             h += "<p class=\"notice\">No finished trial yet"
             if finished > 0 { h += ": every finished trial diverged or failed (see below)" }
             h += ".</p>\n"
@@ -264,13 +387,14 @@ struct ReportPage {
         for status in TrialStatus.allCases {
             h += "<td class=\"num\">\(statusCounts[status] ?? 0)</td>"
         }
-        h += "<td class=\"num\">\(trials.count)</td></tr></tbody>\n</table>\n"
-        let compute = trials.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
+        h += "<td class=\"num\">\(trialCount)</td></tr></tbody>\n</table>\n"
+        let compute = input.summary?.computeSeconds ?? trials.reduce(0.0) { $0 + ($1.seconds.map { $0.isFinite ? $0 : 0 } ?? 0) }
         h += "<p>Total compute time of the finished trials: <strong>\(escapeXML(formatDuration(compute)))</strong> "
-        h += "(\(rows.count) configuration\(rows.count == 1 ? "" : "s")).</p>\n"
+        h += "(\(configurationCount) configuration\(configurationCount == 1 ? "" : "s")).</p>\n"
 
         // Trials that went wrong.
-        let bad = trials.filter { $0.status == .failed || $0.status == .diverged }
+        let bad = input.summary?.failures ?? Array(trials.lazy.filter { $0.status == .failed || $0.status == .diverged }.prefix(30))
+        let badCount = input.summary?.failureCount ?? trials.reduce(0) { $0 + ($1.status == .failed || $1.status == .diverged ? 1 : 0) }
         if !bad.isEmpty {
             h += "<h3>Diverged and failed trials</h3>\n<ul class=\"failures\">\n"
             for t in bad.prefix(30) {
@@ -278,7 +402,7 @@ struct ReportPage {
                 if let e = t.error, !e.isEmpty { h += ": \(escapeXML(e))" }
                 h += "</li>\n"
             }
-            if bad.count > 30 { h += "<li>and \(bad.count - 30) more.</li>\n" }
+            if badCount > 30 { h += "<li>and \(badCount - 30) more.</li>\n" }
             h += "</ul>\n"
         }
         h += "</section>\n"
@@ -299,7 +423,7 @@ struct ReportPage {
     // MARK: Sections 2 and 3
 
     func emptyNote() -> String {
-        input.trials.isEmpty ? "This sweep has no trials yet." : "No finished trial yet: no epoch to plot."
+        trialCount == 0 ? "This sweep has no trials yet." : "No finished trial yet: no epoch to plot."
     }
 
     /// Said above the charts of sections 2 and 3 when what they show is still running.
@@ -397,7 +521,7 @@ struct ReportPage {
             return h + "<p class=\"empty\">This sweep has no swept parameter.</p>\n</section>\n"
         }
         if doneCount == 0 {
-            return h + "<p class=\"empty\">\(input.trials.isEmpty ? "This sweep has no trials yet." : "No finished trial yet.")</p>\n</section>\n"
+            return h + "<p class=\"empty\">\(trialCount == 0 ? "This sweep has no trials yet." : "No finished trial yet.")</p>\n</section>\n"
         }
         let baseline = rows.first { $0.schedule.kind != .sgdr && $0.score != nil }
         h += "<div class=\"small-multiples\">\n"
@@ -412,25 +536,13 @@ struct ReportPage {
     }
 
     func parameterChart(_ p: SweptParameter, baseline: LeaderboardRow?) -> String {
-        // One pass, without copying the trials (a sweep may have a million).
-        var xsAll: [Double] = []
-        var allGoodPoints: [(Double, Double, String)] = []
-        var allBad: [(x: Double, id: String, status: TrialStatus)] = []
-        for t in input.trials where t.spec.schedule.kind == .sgdr {
-            guard let x = t.spec.swept[p.name] else { continue }
-            if x.isFinite { xsAll.append(x) }
-            switch t.status {
-            case .done:
-                if x.isFinite, let y = t.score(input.objective), y.isFinite { allGoodPoints.append((x, y, t.spec.id)) }
-            case .diverged, .failed:
-                if x.isFinite { allBad.append((x, t.spec.id, t.status)) }
-            default: break
-            }
-        }
+        // Summarised before (a sweep may have a million trials): the sampled points and the axis's values.
+        let points = input.summary?.points[p.name] ?? ParameterPoints(input.trials, name: p.name, objective: input.objective)
+        let xsAll = points.axisValues
         let useLog = p.logScale && !xsAll.isEmpty && xsAll.allSatisfy { $0 > 0 }
-        let allGood = allGoodPoints.count
-        let good = Self.sample(allGoodPoints, keep: Self.maxChartPoints, best: Self.bestChartPoints) { $0.1 }
-        let bad = Self.sample(allBad, keep: Self.maxChartPoints / 4, best: 0) { _ in 0 }
+        let allGood = points.goodTotal
+        let good = points.good.map { ($0.x, $0.y, $0.id) }
+        let bad = points.bad.map { ($0.x, $0.id, $0.status) }
         var ys = good.map(\.1)
         if let s = baseline?.score, s.isFinite { ys.append(s) }
         let integer = ScheduleParameter(rawValue: p.name)?.isInteger ?? false
@@ -460,7 +572,7 @@ struct ReportPage {
             : "done trial (\(good.count))"
         spec.legend.append(LegendEntry(label: goodLabel, color: Palette.color(0), dash: nil, width: 0, marker: .circle))
         if !bad.isEmpty {
-            let shown = bad.count < allBad.count ? "\(bad.count) of \(allBad.count) shown" : "\(bad.count)"
+            let shown = bad.count < points.badTotal ? "\(bad.count) of \(points.badTotal) shown" : "\(bad.count)"
             spec.legend.append(LegendEntry(label: "diverged or failed (\(shown)), on the bottom edge", color: Palette.color(1), dash: nil, width: 0, marker: .cross))
         }
         if let r = spec.references.first {
@@ -489,8 +601,8 @@ struct ReportPage {
         guard !rows.isEmpty else { return h + "<p class=\"empty\">This sweep has no trials yet.</p>\n</section>\n" }
         if doneCount == 0 { h += "<p class=\"empty\">No finished trial yet: no configuration has a score.</p>\n" }
         h += "<p>Ranked by \(escapeXML(input.objective.rawValue)) (mean over done repeats); the same rows as <code>sgdr-search leaderboard</code>"
-        h += rows.count > Self.maxTableRows
-            ? ": the first \(Self.maxTableRows) of \(rows.count) configurations (all of them: <code>sgdr-search leaderboard DB --csv FILE</code>).</p>\n"
+        h += configurationCount > Self.maxTableRows
+            ? ": the first \(Self.maxTableRows) of \(configurationCount) configurations (all of them: <code>sgdr-search leaderboard DB --csv FILE</code>).</p>\n"
             : ".</p>\n"
         h += "<p>best_val_acc is the mean \u{00B1} sample std over the done repeats; vs_baseline the paired mean "
         h += "difference of \(escapeXML(input.objective.rawValue)) to the best baseline \u{00B1} the half-width of its 95% interval.</p>\n"

@@ -56,7 +56,7 @@ extension ReportPage {
                 items += "<li class=\"difference\">Paired difference, SGDR minus baseline, over \(repeatsText): <strong>\(Format.signed(d.mean))</strong>"
                 if let se = d.standardError, let (low, high) = d.interval95 {
                     items += ", 95% interval <strong>[\(Format.signed(low)), \(Format.signed(high))]</strong> (standard error \(Format.acc(se)))</li>\n"
-                    let sgdrCount = rows.filter { $0.schedule.kind == .sgdr && $0.score != nil && $0.status != .failed && $0.status != .diverged }.count
+                    let sgdrCount = rankedSGDRCount
                     if low > 0 {
                         kind = .sgdr
                         sentence = "Restarts helped: the 95% interval lies above 0, in favour of SGDR"
@@ -90,9 +90,8 @@ extension ReportPage {
             kind = .pending
             sentence = "No verdict yet: \(bestSGDR == nil ? "no SGDR" : "no baseline") trial has finished."
         }
-        let finished = input.trials.reduce(0) { $0 + ($1.status.isFinished ? 1 : 0) }
-        if finished < input.trials.count && kind != .pending {
-            sentence += " The sweep is not finished (\(finished) of \(input.trials.count) trials): this may change."
+        if finishedCount < trialCount && kind != .pending {
+            sentence += " The sweep is not finished (\(finishedCount) of \(trialCount) trials): this may change."
         }
         var h = "<div class=\"verdict\" data-verdict=\"\(kind.rawValue)\">\n<ul class=\"result\">\n\(items)</ul>\n"
         h += "<p class=\"verdict-sentence\"><strong>\(sentence)</strong></p>\n</div>\n"

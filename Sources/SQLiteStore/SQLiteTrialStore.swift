@@ -533,6 +533,48 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
+    /// Straight through SQLite's C interface, as `briefs`: one pass in number order, a swept
+    /// text decoded once per run of equal texts.
+    public func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws {
+        try read { db in
+            let statement = try db.makeStatement(sql: """
+                SELECT number, configuration, repeat_index, schedule, swept, status, attempts, seconds,
+                    best_val_acc, best_epoch, final_val_acc FROM trials ORDER BY number
+                """)
+            let rows = RawRows(statement, in: db)
+            defer { rows.reset() }
+            // The last swept text's bytes and its values (decoded again only when they change).
+            var lastSweptBytes: [UInt8] = [], lastSwept: [String: Double] = [:], keys: [String] = []
+            while try rows.next() {
+                let number = rows.int(0)
+                let configuration = rows.text(1) ?? ""
+                let kindText = rows.text(3) ?? ""
+                guard let kind = ScheduleKind(rawValue: kindText) else {
+                    throw SQLiteStoreError.database(path: path, message: "trial number \(number) has unknown schedule \(kindText)")
+                }
+                let sweptBytes = rows.bytes(4)
+                if !lastSweptBytes.elementsEqual(sweptBytes) {
+                    if let fast = JSONText.fastNumbers(sweptBytes, keys: &keys) {
+                        lastSwept = fast
+                    } else {
+                        lastSwept = try Self.json(JSONText.numbers, String(decoding: sweptBytes, as: UTF8.self), "number \(number)")
+                    }
+                    lastSweptBytes.removeAll(keepingCapacity: true)
+                    lastSweptBytes.append(contentsOf: sweptBytes)
+                }
+                guard let status = rows.text(5).flatMap(TrialStatus.init(rawValue:)) else {
+                    throw SQLiteStoreError.database(path: path, message: "trial number \(number) has an unknown status")
+                }
+                let finished = status.isFinished
+                try body(TrialLine(
+                    number: number, configuration: configuration, repeatIndex: rows.int(2), kind: kind, swept: lastSwept,
+                    status: status, attempts: rows.int(6), seconds: rows.real(7),
+                    bestValAcc: finished ? rows.real(8) : nil, bestEpoch: finished ? rows.optionalInt(9) : nil,
+                    finalValAcc: finished ? rows.real(10) : nil))
+            }
+        }
+    }
+
     public func trials(numbers: [Int]) throws -> [TrialRecord] {
         try read { db in
             let statement = try db.cachedStatement(sql: "SELECT \(recordColumns) FROM trials WHERE number = ?")

@@ -148,6 +148,48 @@ public struct TrialList: RandomAccessCollection, Hashable, Sendable, Expressible
     }
 }
 
+/// What a leaderboard aggregates of one trial, and no more (a million of them in `LeaderboardTable`).
+struct TrialStats: Hashable, Sendable {
+    var number: Int
+    // The optionals below stored as a value and a bit of `present` (48 bytes a trial, not 80).
+    private var best: Double, final: Double, secs: Double
+    private var epoch: Int32
+    var repeatIndex: Int32
+    var status: TrialStatus
+    var claimed: Bool
+    private var present: UInt8
+
+    init(number: Int, bestValAcc: Double?, finalValAcc: Double?, seconds: Double?, bestEpoch: Int?,
+         repeatIndex: Int, status: TrialStatus, claimed: Bool) {
+        self.number = number
+        best = bestValAcc ?? 0
+        final = finalValAcc ?? 0
+        secs = seconds ?? 0
+        epoch = Int32(clamping: bestEpoch ?? 0)
+        self.repeatIndex = Int32(clamping: repeatIndex)
+        self.status = status
+        self.claimed = claimed
+        present = (bestValAcc == nil ? 0 : 1) | (finalValAcc == nil ? 0 : 2) | (seconds == nil ? 0 : 4) | (bestEpoch == nil ? 0 : 8)
+    }
+
+    var bestValAcc: Double? { present & 1 != 0 ? best : nil }
+    var finalValAcc: Double? { present & 2 != 0 ? final : nil }
+    var seconds: Double? { present & 4 != 0 ? secs : nil }
+    var bestEpoch: Int? { present & 8 != 0 ? Int(epoch) : nil }
+
+    init(_ r: TrialRecord) {
+        self.init(number: r.spec.number, bestValAcc: r.bestValAcc, finalValAcc: r.finalValAcc, seconds: r.seconds,
+                  bestEpoch: r.bestEpoch, repeatIndex: r.spec.repeatIndex, status: r.status, claimed: r.attempts > 0)
+    }
+
+    init(_ l: TrialLine) {
+        self.init(number: l.number, bestValAcc: l.bestValAcc, finalValAcc: l.finalValAcc, seconds: l.seconds,
+                  bestEpoch: l.bestEpoch, repeatIndex: l.repeatIndex, status: l.status, claimed: l.attempts > 0)
+    }
+
+    func score(_ objective: Objective) -> Double? { objective == .bestValAcc ? bestValAcc : finalValAcc }
+}
+
 public enum Leaderboard {
     /// Aggregates trials by configuration and ranks them: configurations with a score by
     /// descending score (ties: dispatch order), then those without one yet, then diverged,
@@ -273,33 +315,76 @@ public enum Leaderboard {
     }
 
     static func row(configuration: String, trials: TrialList, objective: Objective) -> LeaderboardRow {
-        var bests: [Double] = [], finals: [Double] = [], epochs: [Int] = []
-        var tally = ConfigurationStatus.Tally()
-        var seconds = 0.0
-        for i in trials.indices {
-            tally.add(trials[i].status)
-            if trials[i].status == .done {
-                if let b = trials[i].bestValAcc { bests.append(b) }
-                if let f = trials[i].finalValAcc { finals.append(f) }
-                if let e = trials[i].bestEpoch { epochs.append(e) }
-            }
-            if let s = trials[i].seconds { seconds += s }
-        }
-        epochs.sort()
-        let status = tally.status
-        let done = tally.done
-        let best = mean(bests)
-        let final = mean(finals)
+        let a = Aggregate(trials.lazy.map(TrialStats.init), objective: objective)
         let first = trials.startIndex
         return LeaderboardRow(
             rank: 0, configuration: configuration, schedule: trials[first].spec.schedule,
-            swept: trials[first].spec.swept, status: status,
-            bestValAcc: best, bestValAccStd: sampleStd(bests), finalValAcc: final,
-            bestEpoch: epochs.isEmpty ? nil : epochs[(epochs.count - 1) / 2],
-            repeatsDone: done, repeats: trials.count,
-            seconds: seconds,
-            score: objective == .bestValAcc ? best : final,
-            trials: trials)
+            swept: trials[first].spec.swept, status: a.status,
+            bestValAcc: a.bestValAcc, bestValAccStd: a.bestValAccStd, finalValAcc: a.finalValAcc,
+            bestEpoch: a.bestEpoch, repeatsDone: a.repeatsDone, repeats: a.repeats,
+            seconds: a.seconds, score: a.score, trials: trials)
+    }
+
+    /// What a row says of its trials (the one computation of `LeaderboardRow`'s numbers, for
+    /// records and for `LeaderboardTable`'s compact trials alike): means over the done trials in
+    /// the order given (number order), the sample std, the median best epoch, the seconds of all.
+    struct Aggregate {
+        var status: ConfigurationStatus
+        var bestValAcc: Double?, bestValAccStd: Double?, finalValAcc: Double?
+        var bestEpoch: Int?
+        var repeatsDone: Int, repeats: Int
+        var seconds: Double
+        var score: Double?
+
+        /// The values in buffers on the stack (no array per configuration: a million of them).
+        init<C: Collection>(_ trials: C, objective: Objective) where C.Element == TrialStats {
+            let n = trials.count
+            var tally = ConfigurationStatus.Tally()
+            var seconds = 0.0
+            var (nb, nf, ne) = (0, 0, 0)
+            var (best, bestStd, final, epoch): (Double?, Double?, Double?, Int?) = (nil, nil, nil, nil)
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, 2 * n)) { values in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, n)) { epochs in
+                    for t in trials {
+                        tally.add(t.status)
+                        if t.status == .done {
+                            if let b = t.bestValAcc { values[nb] = b; nb += 1 }
+                            if let f = t.finalValAcc { values[n + nf] = f; nf += 1 }
+                            if let e = t.bestEpoch { epochs[ne] = e; ne += 1 }
+                        }
+                        if let s = t.seconds { seconds += s }
+                    }
+                    let bests = UnsafeBufferPointer(rebasing: values[0..<nb])
+                    best = Leaderboard.meanOf(bests)
+                    bestStd = Leaderboard.sampleStdOf(bests)
+                    final = Leaderboard.meanOf(UnsafeBufferPointer(rebasing: values[n..<(n + nf)]))
+                    if ne > 0 {
+                        var sorted = UnsafeMutableBufferPointer(rebasing: epochs[0..<ne])
+                        sorted.sort()
+                        epoch = sorted[(ne - 1) / 2]
+                    }
+                }
+            }
+            status = tally.status
+            repeatsDone = tally.done
+            repeats = tally.total
+            bestValAcc = best
+            bestValAccStd = bestStd
+            finalValAcc = final
+            bestEpoch = epoch
+            self.seconds = seconds
+            score = objective == .bestValAcc ? bestValAcc : finalValAcc
+        }
+    }
+
+    static func meanOf<C: Collection>(_ xs: C) -> Double? where C.Element == Double {
+        xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
+    }
+
+    static func sampleStdOf<C: Collection>(_ xs: C) -> Double? where C.Element == Double {
+        guard xs.count > 1, let m = meanOf(xs) else { return nil }
+        let ss = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+        return (ss / Double(xs.count - 1)).squareRoot()
     }
 
     public static func mean(_ xs: [Double]) -> Double? {

@@ -1,3 +1,4 @@
+import Schedules
 import TrainingTypes
 
 /// Persistence of one sweep: its space, its trials and every epoch of every trial.
@@ -27,7 +28,7 @@ import TrainingTypes
 ///   nor its epochs change again.
 /// - `interrupt` moves a running trial back to `interrupted` (it keeps its partial epochs until
 ///   it is claimed again), for a clean stop such as Ctrl-C.
-/// - Reads (`info`, `trials`, `counts`, `epochs`, `bestDone`) each return a consistent snapshot;
+/// - Reads (`info`, `trials`, `counts`, `epochs`, `bestDone`, `forEachTrialLine`) each return a consistent snapshot;
 ///   `trials` in `number` order, with every trial's epochs, or without them (then each finished
 ///   trial carries its `summary`, exactly what its epochs give).
 /// - **Leases.** A store opened with a lease of L seconds (`--lease`) also counts as runnable a
@@ -69,6 +70,10 @@ public protocol TrialStore: AnyObject, Sendable {
     func trials(numbers: [Int]) throws -> [TrialRecord]
     /// The epochs of the given trials (a trial without epochs, or unknown, is absent).
     func epochs(ofTrials ids: [String]) throws -> [String: [EpochMetrics]]
+    /// Every trial's `TrialLine`, in `number` order, handed to `body` one at a time from one
+    /// consistent snapshot: what a whole leaderboard reads, never all records in memory at once.
+    /// `body` must not call the store.
+    func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws
     /// The owners of the running trials (each once).
     func runningOwners() throws -> Set<String>
     /// How many trials there are by status.
@@ -101,6 +106,10 @@ extension TrialStore {
         return out
     }
 
+    public func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws {
+        for r in try trials(withEpochs: false) { try body(TrialLine(r)) }
+    }
+
     public func runningOwners() throws -> Set<String> {
         Set(try trials(withEpochs: false).filter { $0.status == .running }.compactMap(\.owner))
     }
@@ -130,6 +139,49 @@ extension TrialStore {
 
     public func finish(trial id: String, owner: String, _ finish: TrialFinish) throws {
         try self.finish(trial: id, owner: owner, finish, appending: [])
+    }
+}
+
+/// What a whole leaderboard reads of one trial (`TrialStore.forEachTrialLine`): its
+/// configuration, swept values and summary, without its schedule's settings, error or epochs.
+public struct TrialLine: Hashable, Sendable {
+    public var number: Int
+    public var configuration: String
+    public var repeatIndex: Int
+    public var kind: ScheduleKind
+    /// The swept parameters' values by their space names (empty for baselines).
+    public var swept: [String: Double]
+    public var status: TrialStatus
+    public var attempts: Int
+    public var seconds: Double?
+    /// A finished trial's summary (nil, all three, for an unfinished one).
+    public var bestValAcc: Double?
+    public var bestEpoch: Int?
+    public var finalValAcc: Double?
+
+    public init(number: Int, configuration: String, repeatIndex: Int, kind: ScheduleKind, swept: [String: Double],
+                status: TrialStatus, attempts: Int, seconds: Double?, bestValAcc: Double?, bestEpoch: Int?,
+                finalValAcc: Double?) {
+        self.number = number
+        self.configuration = configuration
+        self.repeatIndex = repeatIndex
+        self.kind = kind
+        self.swept = swept
+        self.status = status
+        self.attempts = attempts
+        self.seconds = seconds
+        self.bestValAcc = bestValAcc
+        self.bestEpoch = bestEpoch
+        self.finalValAcc = finalValAcc
+    }
+
+    /// The line of a record (its summary values only when it is finished, as a store reads them).
+    public init(_ r: TrialRecord) {
+        let finished = r.status.isFinished
+        self.init(number: r.spec.number, configuration: r.spec.configuration, repeatIndex: r.spec.repeatIndex,
+                  kind: r.spec.schedule.kind, swept: r.spec.swept, status: r.status, attempts: r.attempts,
+                  seconds: r.seconds, bestValAcc: finished ? r.bestValAcc : nil, bestEpoch: finished ? r.bestEpoch : nil,
+                  finalValAcc: finished ? r.finalValAcc : nil)
     }
 }
 

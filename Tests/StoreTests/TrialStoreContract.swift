@@ -510,8 +510,8 @@ class TrialStoreContract: XCTestCase {
 
     // MARK: Reads for large sweeps
 
-    /// `counts`, `briefs`, `bestDone`, `trials(withEpochs: false)`, `trials(numbers:)` and
-    /// `epochs(ofTrials:)` say exactly what `trials()` says, in their own shape.
+    /// `counts`, `briefs`, `bestDone`, `trials(withEpochs: false)`, `trials(numbers:)`,
+    /// `epochs(ofTrials:)` and `forEachTrialLine` say exactly what `trials()` says, in their own shape.
     func testLightReadsAgreeWithTrials() throws {
         let store = try createdStore((0..<7).map { Self.spec($0) })
         XCTAssertEqual(try store.counts(), TrialCounts(byStatus: [.pending: 7], nextNumber: 7))
@@ -552,6 +552,22 @@ class TrialStoreContract: XCTestCase {
         XCTAssertEqual(try store.trials(numbers: [5, 0, 99, 2, 2]), [all[0], all[2], all[5]].map(\.withoutEpochs))
         let ids = [all[0].spec.id, all[3].spec.id, running.id, "nope"]
         XCTAssertEqual(try store.epochs(ofTrials: ids), [all[0].spec.id: all[0].epochs, running.id: all[5].epochs])
+
+        // Every trial's line, in number order: the finished ones' summaries (as run above),
+        // none for the running and pending ones.
+        var lines: [TrialLine] = []
+        try store.forEachTrialLine { lines.append($0) }
+        XCTAssertEqual(lines, all.map(TrialLine.init))
+        XCTAssertEqual(lines.map(\.number), Array(0..<7))
+        XCTAssertEqual(lines.map(\.configuration), (0..<7).map { Self.spec($0).configuration })
+        XCTAssertEqual(lines.map(\.kind), [.sgdr, .step, .cosine, .constant, .plateau, .sgdr, .step])
+        XCTAssertEqual(lines.map(\.swept), (0..<7).map { Self.spec($0).swept })
+        XCTAssertEqual(lines.map(\.status), [.done, .done, .diverged, .failed, .done, .running, .pending])
+        XCTAssertEqual(lines.map(\.attempts), [1, 1, 1, 1, 1, 1, 0])
+        XCTAssertEqual(lines.map(\.seconds), [1.5, 1.5, 1.5, 1.5, 1.5, nil, nil])
+        XCTAssertEqual(lines.map(\.bestValAcc), [0.7, 0.8, 0.9, nil, 0.8, nil, nil])
+        XCTAssertEqual(lines.map(\.bestEpoch), [2, 1, 1, nil, 1, nil, nil])
+        XCTAssertEqual(lines.map(\.finalValAcc), [0.6, 0.75, 0.9, nil, 0.7, nil, nil])
     }
 }
 

@@ -10,8 +10,12 @@ import XCTest
 /// What lets a sweep hold a million trials: ranking from briefs, trials stored in batches as the
 /// claims near them, status without the trial table, and memory checked before anything runs.
 final class ScaleTests: XCTestCase {
-    /// A grid of 12 configurations plus 2 baselines, 3 repeats, with trials in every status.
     func mixedRecords(objective: Objective = .bestValAcc) throws -> (SearchSpace, [TrialRecord]) {
+        try Self.mixedRecords(objective: objective)
+    }
+
+    /// A grid of 12 configurations plus 2 baselines, 3 repeats, with trials in every status.
+    static func mixedRecords(objective: Objective = .bestValAcc) throws -> (SearchSpace, [TrialRecord]) {
         let s = try space("""
             { "name": "m", "repeats": 3, "objective": "\(objective.rawValue)", "baselines": ["step", "cosine"],
               "parameters": { "t0": {"values": [1, 2, 3]}, "tmult": {"values": [1, 2, 3, 4]} } }
