@@ -34,7 +34,11 @@ struct Serve: ParsableCommand {
         let location = database.location
         // PostgreSQL: every transaction of the session is read-only (the server refuses writes).
         let readOnly = StoreLocation(db: location.isPostgres ? Self.readOnlyURL(location.db) : location.db, sweep: location.sweep)
-        let data = DashboardData(db: location.display, openStore: { path, _ in try readOnly.open(path: path, access: .read) })
+        let data = DashboardData(db: location.display, openStore: { path, _ in
+            // A server that goes down fails the read under way within seconds (the next poll
+            // opens the store again), not after the workers' minute of reconnecting.
+            try readOnly.open(path: path, access: .read, reconnectSeconds: 2)
+        })
         try exitWith(Dashboard.serve(data: data, options: Dashboard.Options(host: host, port: port, top: top), console: .standard))
     }
 

@@ -34,9 +34,16 @@ struct StoreLocation {
 
     /// A `StoreOpener` for the commands (which pass `display` back as the path): only `.create`
     /// creates a sweep, and `.read` opens an SQLite file read-only.
+    /// `reconnectSeconds`: how long a PostgreSQL store tries to make a dropped connection again
+    /// (a sweep's workers: a minute; the dashboard, which reopens on its next poll: seconds).
     func open(path: String, access: StoreAccess) throws -> any TrialStore {
+        try open(path: path, access: access, reconnectSeconds: 60)
+    }
+
+    func open(path: String, access: StoreAccess, reconnectSeconds: Double) throws -> any TrialStore {
         if isPostgres {
-            return try PostgresTrialStore(url: db, sweep: sweep, create: access == .create, lease: lease)
+            return try PostgresTrialStore(url: db, sweep: sweep, create: access == .create, lease: lease,
+                                          reconnectSeconds: reconnectSeconds)
         }
         let store = try SQLiteTrialStore(path: path, create: access == .create, readOnly: access == .read, lease: lease)
         if let sweep, let info = try store.info(), info.name != sweep {
