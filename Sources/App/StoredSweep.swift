@@ -204,6 +204,13 @@ extension SearchSpace {
             rows.append(("plateau_patience", String(plateau.patience)))
             rows.append(("plateau_min_delta", fmt(plateau.minDelta)))
         }
+        if strategy == .tpe, let tpe {
+            // Who proposed what, in which order: a configuration's number is its proposal's.
+            rows.append(("tpe", "startup \(tpe.startup), candidates \(tpe.candidates), gamma \(fmt(tpe.gamma)), parallel \(tpe.parallel)"))
+            let last = tpe.startup > 1 ? " to " + SearchSpace.configurationID(tpe.startup - 1) : ""
+            rows.append(("proposed by", "\(SearchSpace.configurationID(0))\(last): start-up (random search's draws); "
+                + "from \(SearchSpace.configurationID(tpe.startup)) on: TPE, in the order of their numbers"))
+        }
         if let racing {
             rows.append(("racing.first_round", String(racing.firstRound)))
             rows.append(("racing.confidence", fmt(racing.confidence)))

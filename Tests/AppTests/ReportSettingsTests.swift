@@ -67,4 +67,16 @@ final class ReportSettingsTests: XCTestCase {
         XCTAssertEqual(fixedMin["model"], "mlp")
         XCTAssertEqual(fixedMin["baselines"], "none")
     }
+
+    /// A tpe sweep's page says who proposed what and in which order (issue 20): the start-up
+    /// draws are configurations 0 ..< startup (here 3: sgdr-0000 to sgdr-0002), TPE's follow.
+    func testATPESweepNamesItsProposers() throws {
+        let s = try settings("""
+            {"name": "t", "strategy": "tpe", "trials": 8, "tpe": {"startup": 3, "parallel": 2},
+             "parameters": {"t0": {"min": 1, "max": 4}}, "training": {"dataset": "synthetic", "epochs": 2}}
+            """)
+        XCTAssertEqual(s["strategy"], "tpe")
+        XCTAssertEqual(s["tpe"], "startup 3, candidates 24, gamma 0.25, parallel 2")
+        XCTAssertEqual(s["proposed by"], "sgdr-0000 to sgdr-0002: start-up (random search's draws); from sgdr-0003 on: TPE, in the order of their numbers")
+    }
 }
