@@ -102,9 +102,9 @@ struct DashboardSite: HTTPResponder {
 
     /// Runs a blocking read on the dashboard's one read queue (reads are serialised: many tabs
     /// or clients cost the database one reader).
-    func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func read<T: Sendable>(on queue: DispatchQueue = ReadCache.queue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            ReadCache.queue.async {
+            queue.async {
                 continuation.resume(with: Result { try body() })
             }
         }
@@ -115,7 +115,8 @@ struct DashboardSite: HTTPResponder {
     /// 10 s, or 5 times the last render when that is longer.
     func version() async throws -> VersionAnswer {
         let data = self.data, cache = self.cache
-        return try await read {
+        // On its own queue: a poll never waits behind a render of a large sweep's sections.
+        return try await read(on: ReadCache.versionQueue) {
             let now = Date().timeIntervalSince1970
             if let (answer, at) = cache.version, ProcessInfo.processInfo.systemUptime - at < 0.5 {
                 return answer.with(now: now)
@@ -167,14 +168,12 @@ struct DashboardSite: HTTPResponder {
         headers[.xContentTypeOptions] = "nosniff"
         let html: String
         do {
-            _ = try await version()
             let top = options.top
-            if let s = await firstWithin(Self.pageWait, { try await self.sections(top: top) }) {
-                html = DashboardPage.html(sections: s, error: nil, options: options)
-            } else if let s = cache.latest(top: top) {
-                html = DashboardPage.html(sections: s, error: nil, options: options)
-            } else {
-                html = DashboardPage.html(sections: nil, error: nil, options: options)
+            switch await firstWithin(Self.pageWait, { try await self.sections(top: top) }) {
+            case .success(let s)?: html = DashboardPage.html(sections: s, error: nil, options: options)
+            case .failure(let error)?: throw error
+            // Not rendered in time: the last sections rendered, or the page that says it is reading.
+            case nil: html = DashboardPage.html(sections: cache.latest(top: top), error: nil, options: options)
             }
         } catch {
             html = DashboardPage.html(sections: nil, error: "database unavailable: \(Self.oneLine("\(error)"))", options: options)
@@ -183,14 +182,17 @@ struct DashboardSite: HTTPResponder {
     }
 
     /// How long the page waits for sections not rendered yet.
-    static let pageWait = 0.9
+    static let pageWait = 0.8
 
-    /// `work`'s answer if it comes within `seconds`, else nil (the work goes on: its answer fills
-    /// the cache for the next request); nil too when it fails.
-    func firstWithin(_ seconds: Double, _ work: @escaping @Sendable () async throws -> SectionsAnswer) async -> SectionsAnswer? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<SectionsAnswer?, Never>) in
+    /// `work`'s outcome if it comes within `seconds`, else nil (the work goes on: its answer
+    /// fills the cache for the next request).
+    func firstWithin(_ seconds: Double, _ work: @escaping @Sendable () async throws -> SectionsAnswer) async
+        -> Result<SectionsAnswer, any Error>? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<SectionsAnswer, any Error>?, Never>) in
             let once = ResumeOnce(continuation)
-            Task { once.resume(try? await work()) }
+            Task {
+                do { once.resume(.success(try await work())) } catch { once.resume(.failure(error)) }
+            }
             Task {
                 try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
                 once.resume(nil)
@@ -281,13 +283,20 @@ struct SectionsAnswer: Sendable {
     }
 }
 
-/// What the last reads answered (touched only on `queue`).
+/// What the last reads answered (`version` touched only on `versionQueue`, `sections` only on
+/// `queue`; the rest under a lock).
 final class ReadCache: @unchecked Sendable {
     static let queue = DispatchQueue(label: "sgdr-search.dashboard.reads")
     var version: (VersionAnswer, Double)?
     var sections: [Int: SectionsAnswer] = [:]
-    /// How long the last sections took to read and render.
-    var renderSeconds = 0.0
+    /// The version's reads (and `version`): apart from the sections' renders.
+    static let versionQueue = DispatchQueue(label: "sgdr-search.dashboard.version")
+    /// How long the last sections took to read and render (written by a render, read by the version).
+    var renderSeconds: Double {
+        get { lock.withLock { lastRender } }
+        set { lock.withLock { lastRender = newValue } }
+    }
+    private var lastRender = 0.0
 
     /// The last sections rendered for each `top`, of any version (read from any thread).
     private let lock = NSLock()
