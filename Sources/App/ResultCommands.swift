@@ -14,6 +14,8 @@ extension SweepCommands {
             // --top N: ranked from briefs, N rows read in full; every row: from the compact table,
             // as summary rows (no record held: a million rows in a few seconds).
             let computed: [UInt8], count: Int
+            // The rows' configurations, in rank order, for a tpe sweep's proposed_by column.
+            let configurations: () -> [String]
             if let top {
                 let rows = try space.ranking.ranked(store, top: top).top
                 guard csv != nil else {
@@ -21,6 +23,7 @@ extension SweepCommands {
                     return 0
                 }
                 (computed, count) = (Array(LeaderboardFormat.csv(rows, swept: space.sweptNames).utf8), rows.count)
+                configurations = { rows.map(\.configuration) }
             } else {
                 let table = try space.ranking.leaderboardTable(store)
                 guard csv != nil else {
@@ -29,14 +32,13 @@ extension SweepCommands {
                     return 0
                 }
                 (computed, count) = (LeaderboardFormat.csvBytes(table), table.count)
+                configurations = { (0..<table.count).map { table.summaryRow(at: $0).configuration } }
             }
             guard let csv else { return 0 }
             // A tpe sweep's CSV names who proposed each configuration (its last column).
             var bytes = computed
             if space.strategy == .tpe {
-                let rows = try top.map { try space.ranking.ranked(store, top: $0).top }
-                    ?? { let t = try space.ranking.leaderboardTable(store); return (0..<t.count).map(t.summaryRow(at:)) }()
-                bytes = Array(LeaderboardFormat.withProposers(String(decoding: bytes, as: UTF8.self), rows, space: space).utf8)
+                bytes = Array(LeaderboardFormat.withProposers(String(decoding: bytes, as: UTF8.self), configurations(), space: space).utf8)
             }
             if csv == "-" {
                 try console.data(String(decoding: bytes, as: UTF8.self))
@@ -83,13 +85,13 @@ extension SweepCommands {
 extension LeaderboardFormat {
     /// A tpe search's CSV with a last column `proposed_by`: "baseline", "startup" (a random
     /// start-up configuration) or "tpe" (a proposal; sgdr-NNNN is proposal NNNN, in that order).
-    static func withProposers(_ csv: String, _ rows: [LeaderboardRow], space: SearchSpace) -> String {
+    static func withProposers(_ csv: String, _ configurations: [String], space: SearchSpace) -> String {
         var lines = csv.components(separatedBy: "\r\n")
-        guard lines.count >= rows.count + 1 else { return csv }
+        guard lines.count >= configurations.count + 1 else { return csv }
         lines[0] += ",proposed_by"
-        for (i, row) in rows.enumerated() {
+        for (i, configuration) in configurations.enumerated() {
             let proposer: String
-            if row.configuration.hasPrefix("sgdr-"), let n = Int(row.configuration.dropFirst(5)) {
+            if configuration.hasPrefix("sgdr-"), let n = Int(configuration.dropFirst(5)) {
                 proposer = space.proposer(ofConfiguration: n)
             } else {
                 proposer = "baseline"
