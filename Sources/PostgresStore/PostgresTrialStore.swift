@@ -724,7 +724,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                     WHERE sweep = $1 AND number > $2 ORDER BY number LIMIT 20000
                     """, [name, String(after)])
                 if rows.count == 0 { return }
-                var lastSweptText: String?, lastSwept: [String: Double] = [:]
+                var lastSweptText: String?, lastSwept = SweptValues()
                 for i in 0..<rows.count {
                     let number = try self.int(rows, i, "number")
                     let kindText = rows.text(i, "schedule") ?? ""
@@ -733,7 +733,7 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
                     }
                     let sweptText = rows.text(i, "swept")
                     if sweptText != lastSweptText {
-                        lastSwept = try self.fromJSON(JSONText.numbers, sweptText, "number \(number)")
+                        lastSwept = SweptValues(try self.fromJSON(JSONText.numbers, sweptText, "number \(number)"))
                         lastSweptText = sweptText
                     }
                     let statusText = rows.text(i, "status") ?? ""

@@ -533,9 +533,16 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
-    /// Straight through SQLite's C interface, as `briefs`: one pass in number order, a swept
-    /// text decoded once per run of equal texts.
+    /// Straight through SQLite's C interface, as `briefs`: one pass in number order, in two
+    /// stages on two threads (`TrialLinePipe`): one steps the statement and copies each row's
+    /// columns into a block, the calling thread decodes the blocks' swept texts (once per run
+    /// of equal texts) and hands the lines to `body`, in order.
     public func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws {
+        try forEachTrialLine(rowsPerBlock: TrialLinePipe.rowsPerBlock, body)
+    }
+
+    /// `forEachTrialLine` in blocks of `rowsPerBlock` rows (tests: many blocks from a few rows).
+    func forEachTrialLine(rowsPerBlock: Int, _ body: (TrialLine) throws -> Void) throws {
         try read { db in
             let statement = try db.makeStatement(sql: """
                 SELECT number, configuration, repeat_index, schedule, swept, status, attempts, seconds,
@@ -543,34 +550,28 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
                 """)
             let rows = RawRows(statement, in: db)
             defer { rows.reset() }
-            // The last swept text's bytes and its values (decoded again only when they change).
-            var lastSweptBytes: [UInt8] = [], lastSwept: [String: Double] = [:], keys: [String] = []
-            while try rows.next() {
-                let number = rows.int(0)
-                let configuration = rows.text(1) ?? ""
-                let kindText = rows.text(3) ?? ""
-                guard let kind = ScheduleKind(rawValue: kindText) else {
-                    throw SQLiteStoreError.database(path: path, message: "trial number \(number) has unknown schedule \(kindText)")
-                }
-                let sweptBytes = rows.bytes(4)
-                if !lastSweptBytes.elementsEqual(sweptBytes) {
-                    if let fast = JSONText.fastNumbers(sweptBytes, keys: &keys) {
-                        lastSwept = fast
-                    } else {
-                        lastSwept = try Self.json(JSONText.numbers, String(decoding: sweptBytes, as: UTF8.self), "number \(number)")
+            try TrialLinePipe.run(rows: rows, path: path, rowsPerBlock: rowsPerBlock) { block in
+                // The last swept text's values: the reader's own (written over in place: `body`
+                // keeps no copy), or the general reader's for a text not of the plain form.
+                var lastStart = -1, lastEnd = -1
+                try block.sweptBytes.withUnsafeBufferPointer { all in
+                    for r in 0..<block.count {
+                        let start = r == 0 ? 0 : block.sweptEnd[r - 1], end = block.sweptEnd[r]
+                        let same = lastStart >= 0 && end - start == lastEnd - lastStart
+                            && (end == start || memcmp(all.baseAddress! + start, all.baseAddress! + lastStart, end - start) == 0)
+                        if !same {
+                            let text = UnsafeBufferPointer(rebasing: all[start..<end])
+                            block.general = block.reader.read(text) ? nil : SweptValues(
+                                try Self.json(JSONText.numbers, String(decoding: text, as: UTF8.self), "number \(block.number[r])"))
+                        }
+                        (lastStart, lastEnd) = (start, end)
+                        try body(TrialLine(
+                            number: block.number[r], configuration: block.configuration[r], repeatIndex: block.repeatIndex[r],
+                            kind: block.kind[r], swept: block.general ?? block.reader.values, status: block.status[r],
+                            attempts: block.attempts[r], seconds: block.seconds[r], bestValAcc: block.bestValAcc[r],
+                            bestEpoch: block.bestEpoch[r], finalValAcc: block.finalValAcc[r]))
                     }
-                    lastSweptBytes.removeAll(keepingCapacity: true)
-                    lastSweptBytes.append(contentsOf: sweptBytes)
                 }
-                guard let status = rows.text(5).flatMap(TrialStatus.init(rawValue:)) else {
-                    throw SQLiteStoreError.database(path: path, message: "trial number \(number) has an unknown status")
-                }
-                let finished = status.isFinished
-                try body(TrialLine(
-                    number: number, configuration: configuration, repeatIndex: rows.int(2), kind: kind, swept: lastSwept,
-                    status: status, attempts: rows.int(6), seconds: rows.real(7),
-                    bestValAcc: finished ? rows.real(8) : nil, bestEpoch: finished ? rows.optionalInt(9) : nil,
-                    finalValAcc: finished ? rows.real(10) : nil))
             }
         }
     }

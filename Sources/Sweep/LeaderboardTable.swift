@@ -82,12 +82,15 @@ public struct LeaderboardTable: Sendable {
         var kinds: [ScheduleKind] = []
         var swept: [Double] = []
         var groupOf: [String: Int32] = [:]
+        var lastKeys: [String] = []
+        var keyPositions: [Int?] = []
         var baselineFirstNumbers: [(configuration: String, number: Int)] = []
         /// Grouping by number (see `init(store:...)`) while the trials follow it.
         var repeats: Int?
 
         init(sweptNames: [String], repeats: Int? = nil) {
             self.sweptNames = sweptNames
+            keyPositions = sweptNames.map { _ in nil }
             self.repeats = repeats.flatMap { $0 > 0 ? $0 : nil }
         }
 
@@ -123,7 +126,13 @@ public struct LeaderboardTable: Sendable {
             let g = Int32(names.count)
             names.append(line.configuration)
             kinds.append(line.kind)
-            for name in sweptNames { swept.append(line.swept[name] ?? .nan) }
+            // Where each swept name is among the line's keys: found again only when the keys
+            // change (a store hands the same keys array from row to row).
+            if line.swept.keys != lastKeys {
+                lastKeys = line.swept.keys
+                keyPositions = sweptNames.map { lastKeys.lastIndex(of: $0) }
+            }
+            for p in keyPositions { swept.append(p.map { line.swept.values[$0] } ?? .nan) }
             if line.kind != .sgdr { baselineFirstNumbers.append((line.configuration, line.number)) }
             append(line, to: g)
         }

@@ -150,7 +150,7 @@ public struct TrialLine: Hashable, Sendable {
     public var repeatIndex: Int
     public var kind: ScheduleKind
     /// The swept parameters' values by their space names (empty for baselines).
-    public var swept: [String: Double]
+    public var swept: SweptValues
     public var status: TrialStatus
     public var attempts: Int
     public var seconds: Double?
@@ -159,7 +159,7 @@ public struct TrialLine: Hashable, Sendable {
     public var bestEpoch: Int?
     public var finalValAcc: Double?
 
-    public init(number: Int, configuration: String, repeatIndex: Int, kind: ScheduleKind, swept: [String: Double],
+    public init(number: Int, configuration: String, repeatIndex: Int, kind: ScheduleKind, swept: SweptValues,
                 status: TrialStatus, attempts: Int, seconds: Double?, bestValAcc: Double?, bestEpoch: Int?,
                 finalValAcc: Double?) {
         self.number = number
@@ -179,7 +179,7 @@ public struct TrialLine: Hashable, Sendable {
     public init(_ r: TrialRecord) {
         let finished = r.status.isFinished
         self.init(number: r.spec.number, configuration: r.spec.configuration, repeatIndex: r.spec.repeatIndex,
-                  kind: r.spec.schedule.kind, swept: r.spec.swept, status: r.status, attempts: r.attempts,
+                  kind: r.spec.schedule.kind, swept: SweptValues(r.spec.swept), status: r.status, attempts: r.attempts,
                   seconds: r.seconds, bestValAcc: finished ? r.bestValAcc : nil, bestEpoch: finished ? r.bestEpoch : nil,
                   finalValAcc: finished ? r.finalValAcc : nil)
     }

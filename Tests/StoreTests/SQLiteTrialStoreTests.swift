@@ -42,6 +42,49 @@ final class SQLiteTrialStoreTests: XCTestCase {
 
     // MARK: Persistence
 
+    /// `forEachTrialLine` is filled on a helper thread, a block at a time: in blocks of 1, 2, 3
+    /// and 64 rows the lines are `trials()`'s, in order; a body that throws ends the pass with
+    /// its error (in the store's words, as any error of a read), and the store reads again afterwards; a row the helper cannot read (a status
+    /// written past the schema's CHECK) ends it with the store's error, after the rows before it.
+    func testTrialLinesComeInOrderFromAnyNumberOfBlocks() throws {
+        let file = path()
+        let store = try storeWithTrials(11, path: file)
+        defer { try? store.close() }
+        for _ in 0..<3 {
+            let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+            try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 2),
+                             appending: [C.epoch(1, valAcc: 0.25 + Double(spec.number) / 100)])
+        }
+        let expected = try store.trials().map(TrialLine.init)
+        XCTAssertEqual(expected.count, 11)
+        for rowsPerBlock in [1, 2, 3, 64] {
+            var lines: [TrialLine] = []
+            try store.forEachTrialLine(rowsPerBlock: rowsPerBlock) { lines.append($0) }
+            XCTAssertEqual(lines, expected, "\(rowsPerBlock) a block")
+        }
+        struct Stop: Error {}
+        var seen = 0
+        XCTAssertThrowsError(try store.forEachTrialLine(rowsPerBlock: 2) { _ in
+            seen += 1
+            if seen == 5 { throw Stop() }
+        }) { XCTAssertTrue("\($0)".hasSuffix("Stop()"), "\($0)") }
+        XCTAssertEqual(seen, 5)
+        var again: [TrialLine] = []
+        try store.forEachTrialLine(rowsPerBlock: 2) { again.append($0) }
+        XCTAssertEqual(again, expected)
+
+        var config = Configuration()
+        config.prepareDatabase { try $0.execute(sql: "PRAGMA ignore_check_constraints = ON") }
+        let writer = try DatabaseQueue(path: file, configuration: config)
+        try writer.write { try $0.execute(sql: "UPDATE trials SET status = 'lost' WHERE number = 7") }
+        try writer.close()
+        var before: [Int] = []
+        XCTAssertThrowsError(try store.forEachTrialLine(rowsPerBlock: 3) { before.append($0.number) }) { error in
+            XCTAssertTrue("\(error)".contains("trial number 7 has an unknown status"), "\(error)")
+        }
+        XCTAssertEqual(before, Array(0..<7))
+    }
+
     func testEverythingPersistsAcrossReopen() throws {
         let file = path()
         var before: [TrialRecord] = []

@@ -561,7 +561,7 @@ class TrialStoreContract: XCTestCase {
         XCTAssertEqual(lines.map(\.number), Array(0..<7))
         XCTAssertEqual(lines.map(\.configuration), (0..<7).map { Self.spec($0).configuration })
         XCTAssertEqual(lines.map(\.kind), [.sgdr, .step, .cosine, .constant, .plateau, .sgdr, .step])
-        XCTAssertEqual(lines.map(\.swept), (0..<7).map { Self.spec($0).swept })
+        XCTAssertEqual(lines.map(\.swept.dictionary), (0..<7).map { Self.spec($0).swept })
         XCTAssertEqual(lines.map(\.status), [.done, .done, .diverged, .failed, .done, .running, .pending])
         XCTAssertEqual(lines.map(\.attempts), [1, 1, 1, 1, 1, 1, 0])
         XCTAssertEqual(lines.map(\.seconds), [1.5, 1.5, 1.5, 1.5, 1.5, nil, nil])

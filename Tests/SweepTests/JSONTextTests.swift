@@ -1,5 +1,5 @@
 import Foundation
-import Sweep
+@testable import Sweep
 import XCTest
 
 /// The one JSON writer and reader of the stores' JSON columns.
@@ -29,7 +29,7 @@ final class JSONTextTests: XCTestCase {
         }
     }
 
-    /// The byte reader a store uses (`fastNumbers(_:keys:)`, keys reused from row to row) against
+    /// The byte reader a store uses (`SweptReader`, keys and values reused from row to row) against
     /// the values as Swift's literals spell them (correctly rounded; Linux's JSONSerialization is
     /// off by an ulp on 0.8734523452345234) and the keys as JSONSerialization reads them; nil
     /// where it must hand over to the general reader (escapes, non-finite strings).
@@ -44,18 +44,70 @@ final class JSONTextTests: XCTestCase {
             (#"{"lr_max_compression":1.7976931348623157e308,"é":2.2250738585072014e-308}"#,
              ["lr_max_compression": 1.7976931348623157e308, "é": 2.2250738585072014e-308]),
         ]
-        var keys: [String] = []
+        var reader = SweptReader()
+        func fast(_ text: String) -> [String: Double]? {
+            Array(text.utf8).withUnsafeBufferPointer { reader.read($0) ? reader.values.dictionary : nil }
+        }
         for (text, expected) in cases + cases.reversed() {
             let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
-            let fast = try XCTUnwrap(Array(text.utf8).withUnsafeBufferPointer { JSONText.fastNumbers($0, keys: &keys) }, text)
+            let fast = try XCTUnwrap(fast(text), text)
+            XCTAssertEqual(reader.values.keys, parsed.keys.sorted { text.range(of: "\"\($0)\"")!.lowerBound < text.range(of: "\"\($1)\"")!.lowerBound }, text)
             XCTAssertEqual(Set(fast.keys), Set(parsed.keys), text)
             XCTAssertEqual(fast.mapValues(\.bitPattern), expected.mapValues(\.bitPattern), text)
             XCTAssertEqual(JSONText.numbers(text), fast, text)
         }
         for text in [#"{"a\"b":1}"#, #"{"t0":"NaN"}"#, "", "[1]", #"{"t0":}"#, #"{"t0":1x}"#] {
-            XCTAssertNil(Array(text.utf8).withUnsafeBufferPointer { JSONText.fastNumbers($0, keys: &keys) }, text)
+            XCTAssertNil(fast(text), text)
+            XCTAssertEqual(reader.values, SweptValues(), text)
         }
         XCTAssertEqual(JSONText.numbers(#"{"a\"b":1}"#), ["a\"b": 1])
         XCTAssertEqual(JSONText.numbers(#"{"t0":"NaN"}"#)?["t0"]?.isNaN, true)
+    }
+
+    /// The integer-only decimal reader (`exactDecimal`: up to 19 digits, exponents within ±27)
+    /// against the C library's `strtod` (Swift's `Double(String)`), bit for bit: the shortest
+    /// spellings of random doubles (17 digits, the stores' swept values), random 1-19 digit
+    /// mantissas with exponents from -30 to 30 in both spellings, and integers exactly halfway
+    /// between two doubles (ties to even) and their neighbours. What it refuses, `number`
+    /// hands to strtod.
+    func testExactDecimalsAgreeWithStrtod() throws {
+        var rng = SystemRandomNumberGenerator()
+        var texts: [String] = ["0", "-0", "0.0", "1", "-1", "0.1", "0.3", "2.5", "1e-05", "1E+2", "123456789012345678",
+                               "9007199254740993", "9007199254740995", "18014398509481989", "1.5849657184841848",
+                               "0.8734523452345234", "9999999999999999999", "1e27", "1e-27", "5e-324", "1.7976931348623157e308",
+                               "12345678901234567890", "0.000000000000000000000000000001"]
+        for _ in 0..<20_000 {
+            let x = Double.random(in: 0.0001...1000, using: &rng) * (Bool.random(using: &rng) ? 1 : -1)
+            texts.append(x.description)
+            let digits = Int.random(in: 1...19, using: &rng)
+            var m = String(UInt64.random(in: 1...9, using: &rng))
+            for _ in 1..<digits { m += String(UInt64.random(in: 0...9, using: &rng)) }
+            let e = Int.random(in: -30...30, using: &rng)
+            texts.append(m + "e" + String(e))
+            let point = Int.random(in: 0...m.count, using: &rng)
+            let intPart = m.prefix(point), fraction = m.dropFirst(point)
+            texts.append((intPart.isEmpty ? "0" : String(intPart)) + (fraction.isEmpty ? "" : "." + fraction))
+            // Halfway between two doubles: (2M + 1) × 2^(s-1), M of 53 bits.
+            let halfway = (2 * UInt64.random(in: (1 << 52)..<(1 << 53), using: &rng) + 1) << UInt64(Int.random(in: 0...9, using: &rng))
+            texts += [String(halfway), String(halfway - 1), String(halfway + 1)]
+        }
+        var fastOnes = 0
+        for text in texts {
+            let expected = try XCTUnwrap(Double(text), text)
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBufferPointer { b in
+                if let x = JSONText.exactDecimal(b, 0, b.count) {
+                    fastOnes += 1
+                    XCTAssertEqual(x.bitPattern, expected.bitPattern, text)
+                }
+                let y = try XCTUnwrap(JSONText.number(b, 0, b.count), text)
+                XCTAssertEqual(y.bitPattern, expected.bitPattern, text)
+            }
+        }
+        // Most texts take the integer path (those it refuses: > 19 digits, |exponent| > 27).
+        XCTAssertGreaterThan(fastOnes, texts.count * 3 / 4)
+        for text in ["", "-", ".5", "5.", "1e", "1e+", "--1", "1.2.3", "0x10", "+1", "1e99999"] {
+            Array(text.utf8).withUnsafeBufferPointer { b in XCTAssertNil(JSONText.exactDecimal(b, 0, b.count), text) }
+        }
     }
 }
