@@ -66,20 +66,31 @@ public enum LeaderboardFormat {
         String(decoding: csvBytes(table), as: UTF8.self)
     }
 
-    /// `csv(table)` as UTF-8 bytes, written straight into one buffer (a million rows in a
-    /// fraction of the time an array of cells a row takes): the same fields, formatted as
-    /// `cells` formats them, quoted as `csvField` quotes them.
-    public static func csvBytes(_ table: LeaderboardTable) -> [UInt8] {
+    /// `csv(table)` as UTF-8 bytes in one array (`csvChunks` collected).
+    public static func csvBytes(_ table: LeaderboardTable, proposer: (@Sendable (String) -> String)? = nil) -> [UInt8] {
+        var out: [UInt8] = []
+        csvChunks(table, proposer: proposer) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The bytes of `csv(table)`, handed to `emit` in order, a block of rows at a time (a million
+    /// rows in about half a second, in a few megabytes): the same fields, formatted as `cells`
+    /// formats them, quoted as `csvField` quotes them. The blocks of a round are formatted on
+    /// every core at once (each into its own buffer), then emitted in rank order: the bytes
+    /// never depend on the cores. `proposer`: a tpe sweep's last column, `proposed_by`, by
+    /// configuration.
+    public static func csvChunks(_ table: LeaderboardTable, proposer: (@Sendable (String) -> String)? = nil,
+                                 rowsPerBlock: Int = 4096, emit: (UnsafeRawBufferPointer) -> Void) {
         let swept = table.sweptNames
-        var out = CSVBytes()
-        out.bytes.reserveCapacity((table.count + 1) * (64 + 20 * swept.count))
-        for (i, f) in header(swept: swept).enumerated() {
-            if i > 0 { out.comma() }
-            out.field(f)
+        var header = CSVBytes()
+        for (i, f) in (Self.header(swept: swept) + (proposer == nil ? [] : ["proposed_by"])).enumerated() {
+            if i > 0 { header.comma() }
+            header.field(f)
         }
-        out.lineEnd()
+        header.lineEnd()
+        header.bytes.withUnsafeBytes(emit)
         let baselineParameters = swept.map { name in ScheduleParameter(rawValue: name).flatMap { $0.usedByBaselines ? $0 : nil } }
-        for rank in 0..<table.count {
+        @Sendable func line(_ rank: Int, _ out: inout CSVBytes) {
             let row = table.summaryRow(at: rank, withSwept: false)
             out.int(row.rank); out.comma()
             out.field(row.configuration); out.comma()
@@ -107,10 +118,35 @@ public enum LeaderboardFormat {
             out.comma(); out.double(paired?.0)
             out.comma(); out.double(paired?.1)
             out.comma(); out.twoDecimals(row.seconds)
+            if let proposer { out.comma(); out.field(proposer(row.configuration)) }
             out.lineEnd()
         }
-        return out.bytes
+        let rowsPerBlock = max(1, rowsPerBlock), blocksPerRound = 8 * max(1, ProcessInfo.processInfo.activeProcessorCount)
+        var buffers = [[UInt8]](repeating: [], count: blocksPerRound)
+        var start = 0
+        while start < table.count {
+            let blocks = min(blocksPerRound, (table.count - start + rowsPerBlock - 1) / rowsPerBlock)
+            let first = start
+            buffers.withUnsafeMutableBufferPointer { buffers in
+                let shared = SendableBuffers(buffers: buffers)
+                DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                    var out = CSVBytes()
+                    swap(&out.bytes, &shared.buffers[b])
+                    let lo = first + b * rowsPerBlock
+                    for rank in lo..<min(table.count, lo + rowsPerBlock) { line(rank, &out) }
+                    swap(&out.bytes, &shared.buffers[b])
+                }
+            }
+            for b in 0..<blocks {
+                buffers[b].withUnsafeBytes(emit)
+                buffers[b].removeAll(keepingCapacity: true)
+            }
+            start += blocks * rowsPerBlock
+        }
     }
+
+    /// The buffers of a round, each written by one block's worker alone.
+    private struct SendableBuffers: @unchecked Sendable { let buffers: UnsafeMutableBufferPointer<[UInt8]> }
 
     /// A CSV's bytes, appended field by field.
     struct CSVBytes {

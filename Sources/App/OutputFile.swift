@@ -153,6 +153,20 @@ public enum OutputFile {
     }
 
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws(OutputFileError) {
+        try write(to: path) { emit in emit(bytes) }
+    }
+
+    /// `write(_:to:)` of the bytes `produce` hands to `emit`, a chunk at a time (a large output is
+    /// never held whole): written as they come, to the same places, with the same guarantees
+    /// (a regular file is replaced only once every chunk is written and synced). After a
+    /// failed write the remaining chunks are dropped.
+    public static func write(to path: String,
+                             _ produce: (_ emit: (UnsafeRawBufferPointer) -> Void) -> Void) throws(OutputFileError) {
+        func writing(_ fd: Int32) -> Int32? {
+            var failed: Int32?
+            produce { chunk in if failed == nil { failed = writeAll(fd, chunk) } }
+            return failed
+        }
         func failure(_ problem: String, code: Int32 = 0) -> OutputFileError {
             OutputFileError(path: path, problem: problem, exitCode: 1, code: code)
         }
@@ -160,7 +174,7 @@ public enum OutputFile {
         if path.isEmpty { throw failure("is not a file name") }
         if let fd = standardDescriptor(path) {
             // The process's own stdout, stderr or another open descriptor: written as it is.
-            if let code = writeAll(fd, bytes) { throw failure(code: code) }
+            if let code = writing(fd) { throw failure(code: code) }
             return
         }
         var st = stat()
@@ -176,13 +190,13 @@ public enum OutputFile {
                     throw failure("is read-only; make it writable or give another path")
                 }
                 guard let target = realPath(path) else { throw failure(code: errno) }
-                try replace(target, with: bytes, mode: st.st_mode & 0o7777, owner: (st.st_uid, st.st_gid),
+                try replace(target, with: writing, mode: st.st_mode & 0o7777, owner: (st.st_uid, st.st_gid),
                             failure: { failure(code: $0) })
             } else {
                 // A device, a FIFO: write into it, as a shell's `>` would, without replacing it.
                 let fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)
                 if fd < 0 { throw failure(code: errno) }
-                if let code = writeAll(fd, bytes) {
+                if let code = writing(fd) {
                     close(fd)
                     throw failure(code: code)
                 }
@@ -196,7 +210,7 @@ public enum OutputFile {
             guard stat(dir, &folderStat) == 0, folderStat.st_mode & typeMask == directory else {
                 throw failure("cannot be written: the folder \"\(dir)\" does not exist")
             }
-            try replace(target, with: bytes, mode: nil, owner: nil, failure: { failure(code: $0) })
+            try replace(target, with: writing, mode: nil, owner: nil, failure: { failure(code: $0) })
         } else {
             throw failure(code: errno)
         }
@@ -205,7 +219,8 @@ public enum OutputFile {
     /// Writes a temporary file beside `target`, syncs it and renames it over `target`; `mode`
     /// (and, when allowed, `owner`) are those of the file it replaces (nil: a new file, 0666
     /// less the umask).
-    private static func replace(_ target: String, with bytes: UnsafeRawBufferPointer, mode: mode_t?,
+    /// `writing(fd)` writes the content and returns the errno of a failure.
+    private static func replace(_ target: String, with writing: (Int32) -> Int32?, mode: mode_t?,
                                 owner: (uid_t, gid_t)?, failure: (Int32) -> OutputFileError) throws(OutputFileError) {
         let dir = folder(of: target)
         let temporary = dir + "/." + String(name(of: target).prefix(100)) + ".sgdr-search-"
@@ -215,7 +230,7 @@ public enum OutputFile {
         var failed: Int32?
         if let mode, fchmod(fd, mode) != 0 { failed = errno }
         if let (uid, gid) = owner { _ = fchown(fd, uid, gid) }
-        if failed == nil { failed = writeAll(fd, bytes) }
+        if failed == nil { failed = writing(fd) }
         if failed == nil, fsync(fd) != 0 { failed = errno }
         if close(fd) != 0, failed == nil, errno != EINTR { failed = errno }
         if failed == nil, rename(temporary, target) != 0 { failed = errno }

@@ -12,18 +12,22 @@ extension SweepCommands {
             defer { try? store.close() }
             if let note = info.earlierRulesNote(path: db) { try console.err(note + "\n") }
             // --top N: ranked from briefs, N rows read in full; every row: from the compact table,
-            // as summary rows (no record held: a million rows in a few seconds).
-            let computed: [UInt8], count: Int
-            // The rows' configurations, in rank order, for a tpe sweep's proposed_by column.
-            let configurations: () -> [String]
+            // as summary rows (no record held), the CSV written a megabyte at a time (a million
+            // rows in a few seconds). A tpe sweep's CSV names who proposed each configuration.
+            let proposer = space.strategy == .tpe ? LeaderboardFormat.proposers(space) : nil
+            let count: Int
+            let produce: ((UnsafeRawBufferPointer) -> Void) -> Void
             if let top {
                 let rows = try space.ranking.ranked(store, top: top).top
                 guard csv != nil else {
                     try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                     return 0
                 }
-                (computed, count) = (Array(LeaderboardFormat.csv(rows, swept: space.sweptNames).utf8), rows.count)
-                configurations = { rows.map(\.configuration) }
+                var text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
+                if let proposer { text = LeaderboardFormat.withProposers(text, rows.map { proposer($0.configuration) }) }
+                count = rows.count
+                let bytes = Array(text.utf8)
+                produce = { emit in bytes.withUnsafeBytes(emit) }
             } else {
                 let table = try space.ranking.leaderboardTable(store)
                 guard csv != nil else {
@@ -31,19 +35,19 @@ extension SweepCommands {
                     try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
                     return 0
                 }
-                (computed, count) = (LeaderboardFormat.csvBytes(table), table.count)
-                configurations = { (0..<table.count).map { table.summaryRow(at: $0).configuration } }
+                count = table.count
+                produce = { emit in LeaderboardFormat.csvChunks(table, proposer: proposer, emit: emit) }
             }
             guard let csv else { return 0 }
-            // A tpe sweep's CSV names who proposed each configuration (its last column).
-            var bytes = computed
-            if space.strategy == .tpe {
-                bytes = Array(LeaderboardFormat.withProposers(String(decoding: bytes, as: UTF8.self), configurations(), space: space).utf8)
-            }
             if csv == "-" {
-                try console.data(String(decoding: bytes, as: UTF8.self))
+                var failure: OutputError?
+                produce { chunk in
+                    guard failure == nil else { return }
+                    do throws(OutputError) { try console.data(String(decoding: chunk, as: UTF8.self)) } catch { failure = error }
+                }
+                if let failure { throw failure }
             } else {
-                try writeOutput(bytes, to: csv, option: "--csv", database: db)
+                try writeOutput(to: csv, option: "--csv", database: db, produce)
                 try console.err("Wrote \(csv) (\(count) configuration\(count == 1 ? "" : "s"))\n")
             }
             return 0
@@ -83,21 +87,26 @@ extension SweepCommands {
 }
 
 extension LeaderboardFormat {
-    /// A tpe search's CSV with a last column `proposed_by`: "baseline", "startup" (a random
-    /// start-up configuration) or "tpe" (a proposal; sgdr-NNNN is proposal NNNN, in that order).
-    static func withProposers(_ csv: String, _ configurations: [String], space: SearchSpace) -> String {
-        var lines = csv.components(separatedBy: "\r\n")
-        guard lines.count >= configurations.count + 1 else { return csv }
-        lines[0] += ",proposed_by"
-        for (i, configuration) in configurations.enumerated() {
-            let proposer: String
-            if configuration.hasPrefix("sgdr-"), let n = Int(configuration.dropFirst(5)) {
-                proposer = space.proposer(ofConfiguration: n)
-            } else {
-                proposer = "baseline"
-            }
-            lines[i + 1] += "," + proposer
+    /// Who proposed a configuration of a tpe sweep, a tpe CSV's `proposed_by`: "baseline",
+    /// "startup" (a random start-up configuration) or "tpe" (a proposal; sgdr-NNNN is proposal
+    /// NNNN, in that order).
+    static func proposers(_ space: SearchSpace) -> @Sendable (String) -> String {
+        { proposedBy($0, space: space) }
+    }
+
+    static func proposedBy(_ configuration: String, space: SearchSpace) -> String {
+        if configuration.hasPrefix("sgdr-"), let n = Int(configuration.dropFirst(5)) {
+            return space.proposer(ofConfiguration: n)
         }
+        return "baseline"
+    }
+
+    /// `csv` (a header and a line a row, CRLF) with a last column, `proposed_by`: `proposers[i]` on row i.
+    static func withProposers(_ csv: String, _ proposers: [String]) -> String {
+        var lines = csv.components(separatedBy: "\r\n")
+        guard lines.count >= proposers.count + 1 else { return csv }
+        lines[0] += ",proposed_by"
+        for (i, proposer) in proposers.enumerated() { lines[i + 1] += "," + LeaderboardFormat.csvField(proposer) }
         return lines.joined(separator: "\r\n")
     }
 }

@@ -140,9 +140,15 @@ public enum SweepCommands {
     }
 
     static func writeOutput(_ bytes: UnsafeRawBufferPointer, to path: String, option: String, database: String) throws {
+        try writeOutput(to: path, option: option, database: database) { emit in emit(bytes) }
+    }
+
+    /// `writeOutput` of the chunks `produce` hands over (see `OutputFile.write(to:_:)`).
+    static func writeOutput(to path: String, option: String, database: String,
+                            _ produce: ((UnsafeRawBufferPointer) -> Void) -> Void) throws {
         try checkOutput(path, option: option, database: database)
         do throws(OutputFileError) {
-            try OutputFile.write(bytes, to: path)
+            try OutputFile.write(to: path, produce)
         } catch {
             if error.isBrokenPipe { throw OutputError(stream: .stdout, code: error.code) }
             throw SweepError("\(option) \(error)", exitCode: error.exitCode)

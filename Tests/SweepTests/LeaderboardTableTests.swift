@@ -90,6 +90,18 @@ final class LeaderboardTableTests: XCTestCase {
                                              sweptNames: s.sweptNames, eliminated: eliminated)
             let expected = LeaderboardFormat.csv(full, swept: s.sweptNames)
             XCTAssertEqual(LeaderboardFormat.csv(table), expected, name)
+            // In blocks of any size, and with a last column (a tpe sweep's proposed_by) as the
+            // text path adds it.
+            for rowsPerBlock in [1, 2, 7, 100] {
+                var chunks: [[UInt8]] = []
+                LeaderboardFormat.csvChunks(table, rowsPerBlock: rowsPerBlock) { chunks.append(Array($0)) }
+                XCTAssertEqual(String(decoding: chunks.joined(), as: UTF8.self), expected, "\(name), \(rowsPerBlock) a block")
+                let proposer: @Sendable (String) -> String = { $0.hasPrefix("sgdr-") ? "tpe" : "baseline, \"named\"" }
+                let withColumn = LeaderboardFormat.withProposers(expected, full.map { proposer($0.configuration) })
+                chunks = []
+                LeaderboardFormat.csvChunks(table, proposer: proposer, rowsPerBlock: rowsPerBlock) { chunks.append(Array($0)) }
+                XCTAssertEqual(String(decoding: chunks.joined(), as: UTF8.self), withColumn, "\(name), \(rowsPerBlock) a block")
+            }
             XCTAssertEqual(expected.components(separatedBy: "\r\n").count, 16, name)
             if !eliminated.isEmpty { XCTAssertTrue(expected.contains("eliminated (round 2)"), name) }
         }
