@@ -167,8 +167,9 @@ public struct LeaderboardTable: Sendable {
         var scores: [Double?] = [], statuses: [ConfigurationStatus] = []
         scores.reserveCapacity(b.names.count)
         statuses.reserveCapacity(b.names.count)
+        let stats = b.stats   // (for the closure below: not a copy of the builder a configuration)
         for c in 0..<b.names.count {
-            let a = Leaderboard.Aggregate(members[Int(start[c])..<Int(start[c + 1])].lazy.map { b.stats[Int($0)] },
+            let a = Leaderboard.Aggregate(members[Int(start[c])..<Int(start[c + 1])].lazy.map { stats[Int($0)] },
                                           objective: objective)
             scores.append(a.score)
             statuses.append(a.status)
@@ -316,6 +317,9 @@ public struct LeaderboardTable: Sendable {
     /// `summaryRow(at:)`, its `swept` empty unless `withSwept` (`sweptValues(at:)` has them).
     public func summaryRow(at rank: Int, withSwept: Bool) -> LeaderboardRow {
         let c = Int(order[rank])
+        // The closure takes `stats` alone (taking `self` would copy the whole table, a retain
+        // of every array, a row).
+        let stats = self.stats
         let a = Leaderboard.Aggregate(memberIndices(c).lazy.map { stats[Int($0)] }, objective: objective)
         var sweptValues: [String: Double] = [:]
         if withSwept {
