@@ -178,6 +178,8 @@ public struct DashboardData: @unchecked Sendable {
         public var pid: Int?
         public var attempts: Int
         public var startedAt: Double?
+        /// Its last heartbeat (the lease is judged by it; see `TrialStore.heartbeats`), nil when none is stored.
+        public var heartbeatAt: Double?
         /// Epochs stored so far, and the last one's validation accuracy.
         public var epochs: Int
         public var lastValAcc: Double?
@@ -196,6 +198,7 @@ public struct DashboardData: @unchecked Sendable {
             let numbers = briefs.filter { $0.status == .running }.map(\.number)
             let records = try store.trials(numbers: Array(numbers.prefix(Self.maxRunning)))
             let epochs = try store.epochs(ofTrials: records.map(\.spec.id))
+            let heartbeats = try store.heartbeats()
             let localHost = Owner.hostName()
             let trials = records.map { r -> RunningTrial in
                 let e = epochs[r.spec.id] ?? []
@@ -207,7 +210,7 @@ public struct DashboardData: @unchecked Sendable {
                 let liveness = host != localHost ? "other host" : (r.owner.map { Owner.isAbandoned($0) } ?? true) ? "gone" : "alive"
                 return RunningTrial(id: r.spec.id, number: r.spec.number, configuration: r.spec.configuration,
                                     swept: r.spec.swept, owner: r.owner, host: host, pid: pid, attempts: r.attempts,
-                                    startedAt: r.startedAt, epochs: e.count, lastValAcc: e.last?.valAcc, liveness: liveness)
+                                    startedAt: r.startedAt, heartbeatAt: heartbeats[r.spec.id], epochs: e.count, lastValAcc: e.last?.valAcc, liveness: liveness)
             }
             return (trials, numbers.count)
         }
@@ -230,6 +233,8 @@ public struct DashboardData: @unchecked Sendable {
             r["attempts"] = .int(t.attempts)
             r["started_at"] = t.startedAt.map { .number($0) } ?? .null
             r["running_seconds"] = t.startedAt.map { .number(max(0, now - $0)) } ?? .null
+            r["heartbeat_at"] = t.heartbeatAt.map { .number($0) } ?? .null
+            r["heartbeat_seconds_ago"] = t.heartbeatAt.map { .number(max(0, now - $0)) } ?? .null
             r["epochs"] = .int(t.epochs)
             r["last_val_acc"] = t.lastValAcc.map { .number($0) } ?? .null
             r["liveness"] = .string(t.liveness)

@@ -36,7 +36,8 @@ enum DashboardPage {
         return h
     }
 
-    /// The running trials: trial, configuration, owner (host, pid), since when, epochs so far.
+    /// The running trials: trial, configuration, owner (host, pid), since when, its lease's last
+    /// heartbeat, epochs so far.
     static func runningTable(_ trials: [DashboardData.RunningTrial], count: Int, now: Double) -> String {
         var h = "<section id=\"running\" data-section=\"running\">\n<h2>Running trials</h2>\n"
         guard !trials.isEmpty else { return h + "<p class=\"empty\">No trial is running.</p>\n</section>\n" }
@@ -44,7 +45,7 @@ enum DashboardPage {
         if count > trials.count { h += " (the first \(trials.count) shown)" }
         h += ". A trial on another host is not checked from here: one whose host stopped runs again once its lease runs out.</p>\n"
         h += "<div class=\"table-wrap\">\n<table class=\"running\">\n<thead><tr><th>trial</th><th>configuration</th><th>host</th>"
-        h += "<th class=\"num\">pid</th><th>process</th><th class=\"num\">running for</th><th class=\"num\">epochs</th>"
+        h += "<th class=\"num\">pid</th><th>process</th><th class=\"num\">running for</th><th class=\"num\">last heartbeat</th><th class=\"num\">epochs</th>"
         h += "<th class=\"num\">last val_acc</th><th class=\"num\">attempt</th></tr></thead>\n<tbody>\n"
         for t in trials {
             let values = t.swept.keys.sorted().map { "\($0)=\(fmt(t.swept[$0]!))" }.joined(separator: " ")
@@ -54,6 +55,11 @@ enum DashboardPage {
             h += "<td>\(escapeXML(t.liveness))</td>"
             if let s = t.startedAt {
                 h += "<td class=\"num age\" data-started=\"\(JSONText.number(s))\">\(escapeXML(formatDuration(max(0, now - s))))</td>"
+            } else {
+                h += "<td class=\"num\">\u{2013}</td>"
+            }
+            if let beat = t.heartbeatAt {
+                h += "<td class=\"num age\" data-started=\"\(JSONText.number(beat))\" data-suffix=\" ago\">\(escapeXML(formatDuration(max(0, now - beat)))) ago</td>"
             } else {
                 h += "<td class=\"num\">\u{2013}</td>"
             }
@@ -124,7 +130,7 @@ enum DashboardPage {
               line.textContent = finished + " of " + v.trials + " trials finished, " + c.running + " running, " + c.pending + " pending"
                 + (c.interrupted ? ", " + c.interrupted + " interrupted" : "") + " \\u2014 checked " + new Date(v.now * 1000).toLocaleTimeString();
               document.querySelectorAll("[data-started]").forEach(function (td) {
-                td.textContent = duration(v.now - parseFloat(td.getAttribute("data-started")));
+                td.textContent = duration(v.now - parseFloat(td.getAttribute("data-started"))) + (td.getAttribute("data-suffix") || "");
               });
               var done = function () {
                 banner.hidden = true;

@@ -697,6 +697,18 @@ public final class PostgresTrialStore: TrialStore, @unchecked Sendable {
     }
 
     /// The epochs of these trials, in one query.
+    public func heartbeats() throws -> [String: Double] {
+        guard let name = sweep else { return [:] }
+        return try transaction(readOnly: true) { db, _ in
+            let rows = try db.exec("""
+                SELECT id, heartbeat_at FROM sgdr_trials WHERE sweep = $1 AND status = 'running' AND heartbeat_at IS NOT NULL
+                """, [name])
+            var out: [String: Double] = [:]
+            for i in 0..<rows.count { out[rows.text(i, "id") ?? ""] = try self.double(rows, i, "heartbeat_at") }
+            return out
+        }
+    }
+
     public func epochs(ofTrials ids: [String]) throws -> [String: [EpochMetrics]] {
         guard let name = sweep, !ids.isEmpty else { return [:] }
         return try transaction(readOnly: true) { db, _ in

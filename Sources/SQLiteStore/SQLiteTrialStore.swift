@@ -599,6 +599,16 @@ public final class SQLiteTrialStore: TrialStore, Sendable {
         }
     }
 
+    public func heartbeats() throws -> [String: Double] {
+        try read { db in
+            var out: [String: Double] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, heartbeat_at FROM trials WHERE status = \(TrialStatus.running.sql) AND heartbeat_at IS NOT NULL
+                """) { out[row[0]] = row[1] }
+            return out
+        }
+    }
+
     public func runningOwners() throws -> Set<String> {
         try read { db in
             Set(try String.fetchAll(db, sql: "SELECT DISTINCT owner FROM trials WHERE status = \(TrialStatus.running.sql) AND owner IS NOT NULL"))

@@ -12,7 +12,7 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
     public let clock: SweepClock
     /// Seconds after its last heartbeat (or claim) at which a running trial is runnable again.
     public let lease: Double?
-    private var heartbeats: [String: Double] = [:]
+    private var beats: [String: Double] = [:]
 
     public init(clock: SweepClock = .system, lease: Double? = nil) {
         self.clock = clock
@@ -37,6 +37,10 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
         }
     }
 
+    public func heartbeats() throws -> [String: Double] {
+        lock.withLock { beats.filter { records[$0.key]?.status == .running } }
+    }
+
     public func addTrials(_ specs: [TrialSpec]) throws {
         try lock.withLock {
             guard sweep != nil else { throw TrialStoreError.notCreated }
@@ -53,7 +57,7 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
                 switch r.status {
                 case .pending, .interrupted: true
                 case .running:
-                    if let lease, let beat = heartbeats[r.spec.id], beat < now - lease { true }
+                    if let lease, let beat = beats[r.spec.id], beat < now - lease { true }
                     else { r.owner.map(isAbandoned) ?? true }
                 default: false
                 }
@@ -69,14 +73,14 @@ public final class MemoryTrialStore: TrialStore, @unchecked Sendable {
             r.error = nil
             r.epochs = []
             records[r.spec.id] = r
-            heartbeats[r.spec.id] = now
+            beats[r.spec.id] = now
             return r.spec
         }
     }
 
     public func heartbeat(trial id: String, owner: String) throws {
         let now = clock.now()
-        try mutateRunning(id, owner) { heartbeats[$0.spec.id] = now }
+        try mutateRunning(id, owner) { beats[$0.spec.id] = now }
     }
 
     public func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {

@@ -28,7 +28,7 @@ import TrainingTypes
 ///   nor its epochs change again.
 /// - `interrupt` moves a running trial back to `interrupted` (it keeps its partial epochs until
 ///   it is claimed again), for a clean stop such as Ctrl-C.
-/// - Reads (`info`, `trials`, `counts`, `epochs`, `bestDone`, `forEachTrialLine`) each return a consistent snapshot;
+/// - Reads (`info`, `trials`, `counts`, `epochs`, `bestDone`, `forEachTrialLine`, `heartbeats`) each return a consistent snapshot;
 ///   `trials` in `number` order, with every trial's epochs, or without them (then each finished
 ///   trial carries its `summary`, exactly what its epochs give).
 /// - **Leases.** A store opened with a lease of L seconds (`--lease`) also counts as runnable a
@@ -76,6 +76,10 @@ public protocol TrialStore: AnyObject, Sendable {
     func forEachTrialLine(_ body: (TrialLine) throws -> Void) throws
     /// The owners of the running trials (each once).
     func runningOwners() throws -> Set<String>
+    /// The last heartbeat of each running trial (its claim is its first), by trial id, in
+    /// seconds since 1970 by the store's clock (PostgreSQL's: the server's, unless injected):
+    /// what a lease is judged by. A running trial whose owner wrote none is absent.
+    func heartbeats() throws -> [String: Double]
     /// How many trials there are by status.
     func counts() throws -> TrialCounts
     /// The `done` trial with the highest `objective` (the smallest number on ties), with its value.

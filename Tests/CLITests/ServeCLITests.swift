@@ -182,6 +182,42 @@ final class ServeCLITests: XCTestCase {
         XCTAssertEqual(head.body, "")
     }
 
+    /// Trials in progress and who holds them: two trials made running by hand (`sqlite3`), one
+    /// held by another host with a lease renewed at a known time, one with no heartbeat stored.
+    /// `/api/trials/running` and the page's table say who, which process, and when the lease
+    /// was last renewed.
+    func testRunningTrialsShowTheirOwnerAndTheirLeasesLastHeartbeat() throws {
+        let db = dir.appendingPathComponent("running.sqlite").path
+        try runSweep(try space(trials: 2), db: db)
+        let update = """
+            UPDATE trials SET status = 'running', owner = 'far-away-host:4242:99', started_at = 1764115000,
+                heartbeat_at = 1764115200.5, seconds = NULL, best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL
+                WHERE id = 'sgdr-0000.r0';
+            UPDATE trials SET status = 'running', owner = 'far-away-host:77:1', started_at = 1764115000,
+                heartbeat_at = NULL, seconds = NULL, best_val_acc = NULL, best_epoch = NULL, final_val_acc = NULL
+                WHERE id = 'sgdr-0001.r1';
+            """
+        let sqlite = try BinaryRunner.runExecutable(URL(fileURLWithPath: "/usr/bin/env"), ["sqlite3", db, update])
+        try XCTSkipIf(sqlite.status != 0, "sqlite3 is not installed: \(sqlite.stderr)")
+        let (_, base) = try serve(db)
+        let running = try json(try request(base + "api/trials/running").body)
+        XCTAssertEqual(running["count"] as? Int, 2)
+        let trials = try XCTUnwrap(running["trials"] as? [[String: Any]])
+        XCTAssertEqual(trials.compactMap { $0["id"] as? String }, ["sgdr-0000.r0", "sgdr-0001.r1"])
+        XCTAssertEqual(trials.compactMap { $0["host"] as? String }, ["far-away-host", "far-away-host"])
+        XCTAssertEqual(trials.compactMap { $0["pid"] as? Int }, [4242, 77])
+        XCTAssertEqual(trials.compactMap { $0["liveness"] as? String }, ["other host", "other host"])
+        XCTAssertEqual(trials[0]["heartbeat_at"] as? Double, 1764115200.5)
+        XCTAssertGreaterThan(trials[0]["heartbeat_seconds_ago"] as? Double ?? -1, 0)
+        XCTAssertTrue(trials[1]["heartbeat_at"] is NSNull, "\(trials[1])")
+        XCTAssertTrue(trials[1]["heartbeat_seconds_ago"] is NSNull, "\(trials[1])")
+        let sections = try json(try request(base + "api/sections").body)
+        let table = try XCTUnwrap(sections["running"] as? String)
+        XCTAssertTrue(table.contains("<th class=\"num\">last heartbeat</th>"), table)
+        XCTAssertTrue(table.contains("data-started=\"1764115200.5\" data-suffix=\" ago\""), table)
+        XCTAssertTrue(table.contains("<td>far-away-host</td><td class=\"num\">4242</td><td>other host</td>"), table)
+    }
+
     func testEveryBadRequestIsOneJSONErrorLine() throws {
         let db = dir.appendingPathComponent("live.sqlite").path
         try runSweep(try space(trials: 2), db: db)

@@ -445,13 +445,20 @@ class TrialStoreContract: XCTestCase {
         let store = try makeStore(lease: nil, clock: time.clock)
         _ = try store.create(Self.sweepInfo)
         try store.addTrials([Self.spec(0), Self.spec(1)])
+        XCTAssertEqual(try store.heartbeats(), [:])
+        let claimedAt = time.clock.now()
         let spec = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))
+        // The claim is the first heartbeat; each renewal is the clock's time then.
+        XCTAssertEqual(try store.heartbeats(), [spec.id: claimedAt])
+        time.advance(by: 7.5)
         try store.heartbeat(trial: spec.id, owner: "p1")
+        XCTAssertEqual(try store.heartbeats(), [spec.id: claimedAt + 7.5])
         assertThrows(.notOwner(trial: spec.id, owner: "p2")) { try store.heartbeat(trial: spec.id, owner: "p2") }
         let pending = Self.spec(1).id
         assertThrows(.notOwner(trial: pending, owner: "p1")) { try store.heartbeat(trial: pending, owner: "p1") }
         assertThrows(.unknownTrial("nope")) { try store.heartbeat(trial: "nope", owner: "p1") }
         try store.finish(trial: spec.id, owner: "p1", TrialFinish(status: .done, seconds: 1))
+        XCTAssertEqual(try store.heartbeats(), [:], "a finished trial has no heartbeat to judge")
         assertThrows(.notOwner(trial: spec.id, owner: "p1")) { try store.heartbeat(trial: spec.id, owner: "p1") }
         // Without a lease, an old heartbeat never frees a trial of a live owner.
         let other = try XCTUnwrap(store.claim(owner: "p1", isAbandoned: never))

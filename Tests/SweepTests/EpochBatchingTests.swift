@@ -20,6 +20,7 @@ final class CountingStore: TrialStore, @unchecked Sendable {
         try inner.claim(owner: owner, isAbandoned: isAbandoned)
     }
     func heartbeat(trial id: String, owner: String) throws { try inner.heartbeat(trial: id, owner: owner) }
+    func heartbeats() throws -> [String: Double] { try inner.heartbeats() }
     func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
         lock.withLock { appendCalls += 1; appendedEpochs += metrics.count }
         try inner.appendEpochs(metrics, trial: id, owner: owner)

@@ -97,6 +97,7 @@ final class LeaseTests: XCTestCase {
 
         var count: Int { changed.withLock { beats.count } }
 
+        func heartbeats() throws -> [String: Double] { try inner.heartbeats() }
         func heartbeat(trial id: String, owner: String) throws {
             try inner.heartbeat(trial: id, owner: owner)
             let at = inner.clock.now()

@@ -289,6 +289,7 @@ final class SlowStore: TrialStore, @unchecked Sendable {  // lets only; MemoryTr
         return try base.claim(owner: owner, isAbandoned: isAbandoned)
     }
     func heartbeat(trial id: String, owner: String) throws { try base.heartbeat(trial: id, owner: owner) }
+    func heartbeats() throws -> [String: Double] { try base.heartbeats() }
     func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
         try base.appendEpochs(metrics, trial: id, owner: owner)
     }

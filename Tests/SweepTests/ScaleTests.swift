@@ -69,6 +69,7 @@ final class ScaleTests: XCTestCase {
         func addTrials(_ specs: [TrialSpec]) throws {}
         func claim(owner: String, isAbandoned: (String) -> Bool) throws -> TrialSpec? { nil }
         func heartbeat(trial id: String, owner: String) throws {}
+        func heartbeats() throws -> [String: Double] { [:] }  // records without owners' heartbeats
         func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {}
         func finish(trial id: String, owner: String, _ finish: TrialFinish, appending epochs: [EpochMetrics]) throws {}
         func interrupt(trial id: String, owner: String) throws {}
@@ -99,6 +100,7 @@ final class ScaleTests: XCTestCase {
             return spec
         }
         func heartbeat(trial id: String, owner: String) throws { try inner.heartbeat(trial: id, owner: owner) }
+        func heartbeats() throws -> [String: Double] { try inner.heartbeats() }
         func appendEpochs(_ metrics: [EpochMetrics], trial id: String, owner: String) throws {
             try inner.appendEpochs(metrics, trial: id, owner: owner)
         }
