@@ -126,13 +126,22 @@ public struct DashboardData: @unchecked Sendable {
     }
 
     /// `GET /api/leaderboard`: rows `offset+1 ... offset+limit` of the leaderboard (the CSV's
-    /// columns), and how many configurations it has.
+    /// columns), and how many configurations it has. The first page is ranked from the trials'
+    /// briefs with its rows read in full; any other from the compact table (`LeaderboardPage`),
+    /// which reads in full only the page's rows: a page deep in a million rows costs what the
+    /// second one does.
     public func leaderboardJSON(offset: Int, limit: Int) throws -> String {
         try withStore { store, _, space in
-            let ranked = try space.ranking.ranked(store, top: offset + limit)
-            let rows = ranked.top.dropFirst(offset)
+            let rows: [LeaderboardRow], total: Int
+            if offset == 0 {
+                let ranked = try space.ranking.ranked(store, top: limit)
+                (rows, total) = (ranked.top, ranked.configurationCount)
+            } else {
+                let page = try space.ranking.page(store, offset: offset, limit: limit)
+                (rows, total) = (page.rows, page.total)
+            }
             var o = JSONObject()
-            o["configurations"] = .int(ranked.configurationCount)
+            o["configurations"] = .int(total)
             o["offset"] = .int(offset)
             o["limit"] = .int(limit)
             o["objective"] = .string(space.objective.rawValue)
