@@ -48,8 +48,8 @@ final class ServeCLITests: XCTestCase {
         return url.path
     }
 
-    func runSweep(_ space: String, db: String) throws {
-        let r = try BinaryRunner.run(["run", space, "--db", db])
+    func runSweep(_ space: String, db: String, _ extra: [String] = []) throws {
+        let r = try BinaryRunner.run(["run", space, "--db", db] + extra)
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
@@ -379,8 +379,10 @@ final class ServeCLITests: XCTestCase {
         guard let server = Self.postgres else { throw Self.postgresError ?? XCTSkip("no PostgreSQL server") }
         let database = try server.createDatabase()
         let url = server.url(database)
-        try runSweep(try space(trials: 2), db: url)
-        try checkPageFollowsTheSweep(db: url, grow: ["run", try space(trials: 4), "--db", url], screenshot: nil)
+        // Two hosts: the first trials by one, the sweep grown by another while the page watches.
+        try runSweep(try space(trials: 2), db: url, ["--host-id", "host-a"])
+        try checkPageFollowsTheSweep(db: url, grow: ["run", try space(trials: 4), "--db", url, "--host-id", "host-b"],
+                                     screenshot: nil)
         // A server that goes down: an error, then recovery.
         let (child, base) = try serve(url)
         try server.stopServer()
