@@ -238,11 +238,17 @@ public enum LeaderboardFormat {
     }
 
     /// An aligned table (numbers right-aligned), the CSV's columns with shorter headings.
-    public static func table(_ rows: [LeaderboardRow], swept: [String]) -> String {
-        let head = ["rank", "configuration", "schedule"] + swept
+    /// `proposer`: a last column, `proposed_by` (a tpe sweep's), by configuration.
+    public static func table(_ rows: [LeaderboardRow], swept: [String], proposer: ((String) -> String)? = nil) -> String {
+        var head = ["rank", "configuration", "schedule"] + swept
             + ["best_val_acc", "std", "final_val_acc", "best_epoch", "repeats", "status", "vs_baseline", "±95%", "seconds"]
-        let body = rows.map { cells($0, swept: swept, precision: 4) }
-        let leftAligned: Set<Int> = [1, 2, head.count - 4]
+        var leftAligned: Set<Int> = [1, 2, head.count - 4]
+        var body = rows.map { cells($0, swept: swept, precision: 4) }
+        if let proposer {
+            leftAligned.insert(head.count)
+            head.append("proposed_by")
+            for i in body.indices { body[i].append(proposer(rows[i].configuration)) }
+        }
         let widths = head.indices.map { i in ([head[i]] + body.map { $0[i] }).map(\.count).max()! }
         func line(_ cells: [String]) -> String {
             cells.indices.map { i in

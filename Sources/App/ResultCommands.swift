@@ -20,7 +20,7 @@ extension SweepCommands {
             if let top {
                 let rows = try space.ranking.ranked(store, top: top).top
                 guard csv != nil else {
-                    try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                    try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames, proposer: proposer))
                     return 0
                 }
                 var text = LeaderboardFormat.csv(rows, swept: space.sweptNames)
@@ -32,7 +32,7 @@ extension SweepCommands {
                 let table = try space.ranking.leaderboardTable(store)
                 guard csv != nil else {
                     let rows = (0..<table.count).map(table.summaryRow(at:))
-                    try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames))
+                    try console.out(LeaderboardFormat.table(rows, swept: space.sweptNames, proposer: proposer))
                     return 0
                 }
                 count = table.count

@@ -279,6 +279,20 @@ final class TPETests: XCTestCase {
             let expected = id == "constant" ? "baseline" : Int(id.dropFirst(5))! < 6 ? "startup" : "tpe"
             XCTAssertEqual(cells.last, expected, line)
         }
+        // The text leaderboard (every row, and --top) names them too, in its last column.
+        for top in [nil, 4] as [Int?] {
+            let (c6, o6) = Console.capturing()
+            XCTAssertEqual(SweepCommands.leaderboard(db: "db", csv: nil, top: top, openStore: stores.open, console: c6), 0)
+            let text = o6().out.split(separator: "\n").map(String.init)
+            XCTAssertEqual(text.count, 1 + (top ?? 11), o6().out)
+            XCTAssertTrue(text[0].hasSuffix("proposed_by"), text[0])
+            for line in text.dropFirst() {
+                let words = line.split(separator: " ").map(String.init)
+                let id = words[1]
+                let expected = id == "constant" ? "baseline" : Int(id.dropFirst(5))! < 6 ? "startup" : "tpe"
+                XCTAssertEqual(words.last, expected, line)
+            }
+        }
         let (c4, o4) = Console.capturing()
         XCTAssertEqual(SweepCommands.best(db: "db", json: true, openStore: stores.open, console: c4), 0)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(o4().out.utf8)) as? [String: Any])
