@@ -4,7 +4,8 @@
 #   1. a fresh run: time to its first finished trial, then Ctrl-C after RUN_SECONDS: time to exit;
 #   2. resume, and Ctrl-C once 990,000 trials are done (every trial is stored by then): time to exit;
 #   3. resume with all 10^6 trials stored: time to its first finished trial, then to the end;
-#   4. status, best, leaderboard --top 10, leaderboard --csv FILE, report --out FILE on the result.
+#   4. status, best, leaderboard --top 10, leaderboard --csv FILE, report --out FILE on the result;
+#      then serve: its first page, a few API calls, its peak RSS (needs curl).
 # Each line gives the wall time and the peak RSS (VmHWM, polled every 20 ms). Linux only.
 #
 #   swift build -c release && Benchmarks/million-trials.sh        # about half an hour on 2 cores
@@ -103,4 +104,43 @@ measure "best" best "$DB"; echo "    goal: a few s, <= 300 MB"
 measure "leaderboard --top 10" leaderboard "$DB" --top 10; echo "    goal: a few s, <= 300 MB"
 measure "leaderboard --csv FILE" leaderboard "$DB" --csv "$DIR/leaderboard.csv"; echo "    goal: <= 3 s, <= 300 MB"
 measure "report --out FILE" report "$DB" --out "$DIR/report.html"; echo "    goal: <= 5 s, <= 300 MB"
+
+# serve: the first page after the server's start (the goal; the first page is answered within
+# 0.8 s, with the sections or a "Reading the sweep…" shell the page fills in), then a few API
+# calls once the first render is done, and the server's peak RSS. Needs curl.
+measure_serve() {
+    command -v curl > /dev/null || { echo "serve: skipped (needs curl)"; return; }
+    local log=$DIR/serve.log url="" start
+    : > "$log"
+    "$BIN" serve "$DB" --port 0 2> "$log" &
+    local pid=$!
+    start=$(now)
+    for _ in $(seq 1 1500); do
+        url=$(grep -o 'http://[^ ]*/' "$log" | head -n 1 || true)
+        [ -n "$url" ] && break
+        sleep 0.02
+    done
+    [ -n "$url" ] || { echo "serve: did not start: $(cat "$log")"; kill "$pid" 2>/dev/null; return; }
+    local page_start; page_start=$(now)
+    curl -s -o "$DIR/page.html" "$url"
+    printf '%-44s %6s s after listening (%s s after the start)\n' "serve: first page" \
+        "$(seconds "$page_start" "$(now)")" "$(seconds "$start" "$(now)")"
+    echo "    goal: <= 1 s"
+    # The sections rendered (a bounded wait), then the API.
+    for _ in $(seq 1 600); do
+        curl -s "${url}api/sections" | grep -q '"sections"' && break
+        sleep 0.1
+    done
+    local q t0
+    for q in "api/version" "api/leaderboard?limit=1000" "api/leaderboard?offset=500000&limit=1000" "api/trials/running" "api/sections" ""; do
+        t0=$(now)
+        curl -s -o /dev/null "$url$q"
+        printf '%-44s %6s s\n' "serve: /$q" "$(seconds "$t0" "$(now)")"
+    done
+    printf '%-44s peak RSS %4d MB\n' "serve" $(( $(awk '/VmHWM/ { print $2 }' "/proc/$pid/status") / 1024 ))
+    kill -TERM "$pid"
+    wait "$pid" || true
+}
+measure_serve
+
 echo "files left beside the database: $(ls "$(dirname "$DB")" | grep -c -E 'sqlite-(wal|shm)$' || true) -wal/-shm; report $(du -h "$DIR/report.html" | cut -f1), CSV $(wc -l < "$DIR/leaderboard.csv") lines"
